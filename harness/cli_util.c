@@ -1,0 +1,73 @@
+/*
+ * cli_util.c — helpers every command shares: error lines, option values, exit codes, threads.
+ */
+#define _GNU_SOURCE
+#include "jb_harness.h"
+
+#include <errno.h>
+#include <math.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+void jb_errorf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("joulebench: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int jb_exit_code(int rc)
+{
+    switch (rc) {
+    case 0: return JB_EXIT_OK;
+    case JB_EPARSE:
+    case JB_ERANGE:
+    case JB_EINVAL:
+    case JB_ENOENT:
+    case JB_ENOTSUP: return JB_EXIT_USAGE;
+    default: return JB_EXIT_FAIL;
+    }
+}
+
+int jb_parse_i64(const char *opt, const char *s, int64_t min, int64_t max, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = s ? strtoll(s, &end, 10) : 0;
+    if (!s || end == s || *end || errno || v < min || v > max) {
+        jb_errorf("option %s: expected an integer in [%lld, %lld], got \"%s\"", opt, (long long)min,
+            (long long)max, s ? s : "");
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int jb_parse_f64(const char *opt, const char *s, double min, double max, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = s ? strtod(s, &end) : 0;
+    if (!s || end == s || *end || errno || !isfinite(v) || v < min || v > max) {
+        jb_errorf(
+            "option %s: expected a number in [%g, %g], got \"%s\"", opt, min, max, s ? s : "");
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int jb_cpu_count(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+        return CPU_COUNT(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}

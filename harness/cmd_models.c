@@ -1,0 +1,96 @@
+/*
+ * cmd_models.c — `joulebench models`: the model ladder, with exact parameter counts and the
+ * memory each storage type needs, and whether it fits this machine now.
+ */
+#include "jb_harness.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define GIB (1024.0 * 1024.0 * 1024.0)
+
+static void human_count(int64_t n, char *buf, size_t len)
+{
+    if (n >= 1000000000)
+        snprintf(buf, len, "%.2fB", (double)n / 1e9);
+    else if (n >= 1000000)
+        snprintf(buf, len, "%.1fM", (double)n / 1e6);
+    else
+        snprintf(buf, len, "%.1fK", (double)n / 1e3);
+}
+
+static void print_row(const struct jb_config *c, int64_t ctx, uint64_t avail)
+{
+    char size[32], fits[32] = "";
+    double gib[JB_DTYPE_COUNT];
+    const int64_t params = jb_config_params(c);
+    const int64_t use_ctx = ctx < c->max_position_embeddings ? ctx : c->max_position_embeddings;
+    struct jb_mem_plan plan;
+
+    human_count(params, size, sizeof size);
+    for (int t = 0; t < JB_DTYPE_COUNT; t++) {
+        jb_mem_plan(c, (enum jb_dtype)t, 1, use_ctx, 0, 1, &plan);
+        gib[t] = plan.weight_bytes / GIB;
+        if (plan.weight_bytes + plan.kv_bytes <= avail) {
+            size_t n = 0;
+            while (fits[n])
+                n++;
+            snprintf(fits + n, sizeof fits - n, "%s%s", n ? "," : "", jb_dtype_name(t));
+        }
+    }
+    jb_mem_plan(c, JB_DTYPE_F32, 1, 1024, 0, 1, &plan);
+    printf("%-16s %-6s %6lld %6lld %5lld/%-3lld %13lld %8s %9.2f %9.2f %9.2f %9.1f  %s\n", c->name,
+        c->model_type, (long long)c->n_layers, (long long)c->hidden_size, (long long)c->n_heads,
+        (long long)c->n_kv_heads, (long long)params, size, gib[JB_DTYPE_F32], gib[JB_DTYPE_BF16],
+        gib[JB_DTYPE_Q8_0], (double)plan.kv_bytes / (1024.0 * 1024.0), fits[0] ? fits : "none");
+}
+
+int jb_cmd_models(int argc, char **argv)
+{
+    static const struct option opts[] = { { "ctx", required_argument, NULL, 'c' },
+        { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+    int64_t ctx = 4096;
+    for (int o; (o = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
+        if (o == 'c' && jb_parse_i64("--ctx", optarg, 1, 1 << 24, &ctx) == 0)
+            continue;
+        if (o == 'h') {
+            printf("usage: joulebench models [--ctx N]\n"
+                   "Lists the models under %s: exact parameter count, weight memory per "
+                   "storage type (GiB), KV cache per 1024 positions (MiB, f32 cache), and which "
+                   "storage types fit in the memory available now with one sequence of N "
+                   "positions (default 4096, capped at the model's maximum).\n",
+                jb_models_root());
+            return JB_EXIT_OK;
+        }
+        return JB_EXIT_USAGE;
+    }
+    if (optind < argc) {
+        jb_errorf("models: unexpected argument \"%s\"", argv[optind]);
+        return JB_EXIT_USAGE;
+    }
+    char **names;
+    int n;
+    struct jb_err err;
+    int rc = jb_models_list(&names, &n, &err);
+    if (rc) {
+        jb_errorf("%s", err.msg);
+        return jb_exit_code(rc);
+    }
+    const uint64_t avail = jb_mem_available_bytes();
+    printf("%-16s %-6s %6s %6s %9s %13s %8s %9s %9s %9s %9s  %s\n", "model", "type", "layers",
+        "dim", "heads/kv", "params", "size", "f32_gib", "bf16_gib", "q8_0_gib", "kv_mib/1k",
+        "fits");
+    for (int i = 0; i < n; i++) {
+        struct jb_config c;
+        char dir[4096];
+        if (jb_model_config(names[i], &c, dir, sizeof dir, &err) == 0)
+            print_row(&c, ctx, avail);
+        free(names[i]);
+    }
+    free(names);
+    printf("# memory available now: %.1f GiB; \"fits\" counts weights + KV cache of one "
+           "sequence of up to %lld positions\n",
+        avail / GIB, (long long)ctx);
+    return JB_EXIT_OK;
+}

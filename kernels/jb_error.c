@@ -1,0 +1,39 @@
+/*
+ * jb_error.c — message table and helpers for the error convention in jb_error.h.
+ */
+#include "jb_error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+const char *jb_strerror(int code)
+{
+    switch (code) {
+    case JB_OK: return "success";
+#define JB_ERR_CASE(name, text)                                                                    \
+    case JB_E##name: return text;
+        JB_ERRNO_MAP(JB_ERR_CASE)
+#undef JB_ERR_CASE
+    default: return "unknown error";
+    }
+}
+
+int jb_fail(struct jb_err *err, int code, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+        err->code = code;
+    }
+    return code;
+}
+
+void jb_assert_fail(const char *file, int line, const char *cond)
+{
+    fprintf(
+        stderr, "joulebench: internal error at %s:%d: assertion failed: %s\n", file, line, cond);
+    abort();
+}

@@ -1,0 +1,212 @@
+/*
+ * jb_kernels.h — the math of joulebench: pure functions over caller-owned buffers.
+ *
+ * Weight storage types (f32, bf16, q8_0), the per-CPU kernel table (a scalar reference and
+ * faster paths that override its slots), dtype-aware matrix products on OpenBLAS, norms, RoPE,
+ * softmax, gated MLP activations, attention over a KV cache and sampling. No I/O, no globals:
+ * everything a function touches is passed in. Matrices are row-major.
+ */
+#ifndef JB_KERNELS_H
+#define JB_KERNELS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jb_error.h"
+
+/* ---- storage types ------------------------------------------------------------------------ */
+
+enum jb_dtype {
+    JB_DTYPE_F32,
+    JB_DTYPE_BF16, /* stored as the top 16 bits of an f32, computed in f32 */
+    JB_DTYPE_Q8_0, /* blocks of 32 int8 weights with one fp16 scale (llama.cpp's block_q8_0) */
+    JB_DTYPE_COUNT
+};
+
+#define JB_QK8_0 32
+
+/* llama.cpp's q8_0 block: value[i] = d * qs[i]; 34 bytes for 32 weights (8.5 bits/weight).
+ * A row of n values takes ceil(n / 32) blocks; a partial last block is zero-padded. */
+typedef struct {
+    uint16_t d; /* scale, IEEE fp16 bits */
+    int8_t qs[JB_QK8_0];
+} jb_block_q8_0;
+
+/* An activation row quantized for q8_0 dot products (ours, not llama.cpp's): per block of 32
+ * an f32 scale, the int8 values and their absolute values. Activations are quantized once per
+ * matmul and reused by every weight row, so precomputing |q| and keeping the scale in f32
+ * takes work out of the inner loop (and the f32 scale is slightly more accurate). */
+typedef struct {
+    float d;
+    int8_t qs[JB_QK8_0];
+    uint8_t aqs[JB_QK8_0]; /* |qs| */
+} jb_block_q8_x;
+
+/* fp16 -> f32 for every bit pattern, generated at build time (gen_fp16_table.c): turns each
+ * block's scale conversion into a load. */
+extern const float jb_fp16_table[65536];
+
+const char *jb_dtype_name(enum jb_dtype t);
+/* Parses "f32", "bf16" or "q8_0" into *out; JB_EINVAL for anything else. */
+int jb_dtype_parse(const char *s, enum jb_dtype *out);
+/* Bytes one row of n values takes in storage type t. */
+size_t jb_dtype_row_bytes(enum jb_dtype t, int64_t n);
+
+/* Scalar conversions (round to nearest even; NaN stays NaN). */
+float jb_fp16_to_f32(uint16_t h);
+uint16_t jb_f32_to_fp16(float f);
+static inline float jb_bf16_to_f32(uint16_t h)
+{
+    union {
+        uint32_t u;
+        float f;
+    } v = { .u = (uint32_t)h << 16 };
+    return v.f;
+}
+uint16_t jb_f32_to_bf16(float f);
+
+/* Converts n f32 values into one row of storage type t at dst (jb_dtype_row_bytes(t, n) bytes). */
+void jb_row_from_f32(enum jb_dtype t, void *dst, const float *src, int64_t n);
+
+/* ---- kernel table: a reference path and faster ones that override its slots ------------- */
+
+struct jb_kernel_ops {
+    const char *name;
+    /* sum of n values; also the harness's read-bandwidth ruler */
+    float (*sum_f32)(const float *a, int64_t n);
+    float (*dot_f32)(const float *a, const float *b, int64_t n);
+    /* dot(w, x) with w stored bf16 and x in f32 */
+    float (*dot_bf16)(const uint16_t *w, const float *x, int64_t n);
+    /* dot of a q8_0 weight row and a quantized activation row, n_blocks blocks each.
+     * Weights must lie in [-127, 127], as quantize_q8_0 produces them. */
+    float (*dot_q8_0)(const jb_block_q8_0 *w, const jb_block_q8_x *x, int64_t n_blocks);
+    /* quantizes n f32 values into ceil(n/32) weight blocks (the last one zero-padded); a block
+     * whose largest magnitude is below 127 * FLT_MIN is stored as zeros */
+    void (*quantize_q8_0)(const float *x, jb_block_q8_0 *out, int64_t n);
+    /* quantizes n f32 activations into ceil(n/32) blocks (the last one zero-padded) */
+    void (*quantize_q8_x)(const float *x, jb_block_q8_x *out, int64_t n);
+    void (*dequant_q8_0)(const jb_block_q8_0 *w, float *out, int64_t n);
+    void (*bf16_to_f32)(const uint16_t *w, float *out, int64_t n);
+};
+
+/* The scalar reference: the oracle every other path is tested against. */
+const struct jb_kernel_ops *jb_kernels_ref(void);
+/* AVX2+FMA+F16C path, or NULL when this CPU lacks them. */
+const struct jb_kernel_ops *jb_kernels_avx2(void);
+/* The fastest path this CPU supports. */
+const struct jb_kernel_ops *jb_kernels_best(void);
+/* "ref", "avx2" or "auto" (NULL also means auto); NULL when the name is unknown or the path
+ * is unsupported on this CPU. */
+const struct jb_kernel_ops *jb_kernels_by_name(const char *name);
+
+/* Reference slots, exported so faster tables can reuse what they do not override. */
+float jb_ref_sum_f32(const float *a, int64_t n);
+float jb_ref_dot_f32(const float *a, const float *b, int64_t n);
+float jb_ref_dot_bf16(const uint16_t *w, const float *x, int64_t n);
+float jb_ref_dot_q8_0(const jb_block_q8_0 *w, const jb_block_q8_x *x, int64_t n_blocks);
+void jb_ref_quantize_q8_0(const float *x, jb_block_q8_0 *out, int64_t n);
+void jb_ref_quantize_q8_x(const float *x, jb_block_q8_x *out, int64_t n);
+void jb_ref_dequant_q8_0(const jb_block_q8_0 *w, float *out, int64_t n);
+void jb_ref_bf16_to_f32(const uint16_t *w, float *out, int64_t n);
+
+/* ---- matrix products -------------------------------------------------------------------- */
+
+/* A weight matrix in Hugging Face Linear layout: rows = output features, cols = input. */
+struct jb_tensor {
+    enum jb_dtype dtype;
+    int64_t rows, cols;
+    void *data; /* (rows, cols) in dtype, row-major, rows of jb_dtype_row_bytes(dtype, cols) */
+};
+
+enum jb_matmul_path {
+    JB_MATMUL_AUTO, /* GEMV-style for a few activation rows, GEMM for many */
+    JB_MATMUL_GEMV, /* weights streamed once, each row dotted with every activation row */
+    JB_MATMUL_GEMM, /* cblas_sgemm (f32) or per-thread dequantized panels fed to cblas_sgemm */
+};
+
+/* Activation rows from which AUTO switches from GEMV to GEMM for bf16 and q8_0. */
+#define JB_MATMUL_GEMM_MIN_ROWS 16
+
+/* Scratch bytes jb_matmul needs for n activation rows with n_threads OpenMP threads. */
+size_t jb_matmul_scratch_bytes(const struct jb_tensor *w, int64_t n, int n_threads);
+
+/* y (n, w->rows) = x (n, w->cols) · wᵀ, multi-threaded with OpenMP (omp_get_max_threads()).
+ * scratch: at least jb_matmul_scratch_bytes(w, n, omp_get_max_threads()) bytes. */
+void jb_matmul(const struct jb_kernel_ops *k, float *y, const float *x, const struct jb_tensor *w,
+    int64_t n, void *scratch, size_t scratch_bytes, enum jb_matmul_path path);
+
+/* ---- element-wise and row operations ---------------------------------------------------- */
+
+/* out = x / sqrt(mean(x²) + eps) * w  (Hugging Face LlamaRMSNorm). out may equal x. */
+void jb_rmsnorm(float *out, const float *x, const float *w, int64_t n, float eps);
+/* out = (x - mean) / sqrt(var + eps) * w + b; b may be NULL. out may equal x. */
+void jb_layernorm(float *out, const float *x, const float *w, const float *b, int64_t n, float eps);
+/* In-place numerically stable softmax (max subtracted first). */
+void jb_softmax(float *x, int64_t n);
+/* out[i] = silu(gate[i]) * up[i] */
+void jb_swiglu(float *out, const float *gate, const float *up, int64_t n);
+/* out[i] = gelu_tanh(gate[i]) * up[i]   (PyTorch gelu(approximate="tanh")) */
+void jb_geglu_tanh(float *out, const float *gate, const float *up, int64_t n);
+/* out[i] = gelu_erf(gate[i]) * up[i]    (exact GELU) */
+void jb_geglu_erf(float *out, const float *gate, const float *up, int64_t n);
+/* y[i] += x[i] */
+void jb_add(float *y, const float *x, int64_t n);
+/* y[i] *= s */
+void jb_scale(float *y, float s, int64_t n);
+/* Row `row` of a weight matrix converted to f32 (embedding lookup). out: (w->cols). */
+void jb_tensor_row_f32(
+    const struct jb_kernel_ops *k, const struct jb_tensor *w, int64_t row, float *out);
+
+/* Rotary embedding, Hugging Face "rotate half" convention: for each head and i < d/2,
+ *   x[i]       = x[i] cos_i - x[i + d/2] sin_i,   x[i + d/2] = x[i + d/2] cos_i + x[i] sin_i.
+ * x: (n_heads, head_dim); cos, sin: (head_dim / 2) for this token's position. */
+void jb_rope(float *x, int64_t n_heads, int64_t head_dim, const float *cos, const float *sin);
+
+/* ---- attention -------------------------------------------------------------------------- */
+
+/* Causal grouped-query attention for n new tokens of one sequence at positions pos0..pos0+n-1.
+ *   q:    (n, n_heads * head_dim) with rows ldq floats apart, RoPE applied
+ *   k, v: (n_kv_heads, ctx_cap, head_dim), this sequence's cache, holding positions 0..pos0+n-1
+ *   out:  (n, n_heads * head_dim)
+ * Query head h reads KV head h / (n_heads / n_kv_heads). Scores are scaled by `scale`.
+ * scratch: jb_attention_scratch_floats(n, pos0 + n, omp_get_max_threads()) floats. */
+struct jb_attn_shape {
+    int64_t n_heads, n_kv_heads, head_dim, ctx_cap;
+    float scale;
+};
+size_t jb_attention_scratch_floats(int64_t n, int64_t ctx_len, int n_threads);
+void jb_attention(float *out, const float *q, int64_t ldq, const float *k, const float *v,
+    int64_t n, int64_t pos0, const struct jb_attn_shape *s, float *scratch);
+
+/* ---- sampling ----------------------------------------------------------------------------- */
+
+/* splitmix64: a counter-based generator; *state advances by one step per call. */
+static inline uint64_t jb_rng_next(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+/* Uniform in [0, 1) with 24 random bits. */
+static inline float jb_rng_uniform(uint64_t *state)
+{
+    return (float)(jb_rng_next(state) >> 40) * (1.0f / 16777216.0f);
+}
+
+/* Index of the largest value (the first one on ties). */
+int64_t jb_argmax(const float *x, int64_t n);
+
+struct jb_prob_index {
+    float p;
+    int32_t i;
+};
+
+/* Samples a token: temperature <= 0 is greedy; otherwise softmax(logits / temperature)
+ * restricted to the smallest set of most-likely tokens whose mass reaches top_p (0 < top_p <= 1,
+ * ties broken by lower index), drawn with *rng. logits are overwritten. scratch: (n). */
+int64_t jb_sample(float *logits, int64_t n, float temperature, float top_p, uint64_t *rng,
+    struct jb_prob_index *scratch);
+
+#endif

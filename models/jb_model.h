@@ -1,0 +1,217 @@
+/*
+ * jb_model.h — model shapes (Hugging Face config.json), weights and the forward pass.
+ *
+ * A model folder holds config.json and optionally model.safetensors (or a sharded index).
+ * jb_config_load reads and validates the config; jb_mem_plan says what a model needs before
+ * anything is allocated; jb_model_init allocates weights (pseudo-random from a seed, or real
+ * ones from safetensors); jb_state holds the KV cache of a batch of sequences; jb_forward
+ * runs prefill and decode over it. Conventions follow Hugging Face's Llama implementation
+ * (see docs/engine.md).
+ */
+#ifndef JB_MODEL_H
+#define JB_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "jb_error.h"
+#include "jb_kernels.h"
+
+/* ---- configuration ------------------------------------------------------------------------ */
+
+enum jb_act {
+    JB_ACT_SILU,      /* "silu": SwiGLU MLP (Llama, Qwen2, Phi-3) */
+    JB_ACT_GELU_TANH, /* "gelu_pytorch_tanh" / "gelu_new": GeGLU, tanh approximation (Gemma) */
+    JB_ACT_GELU,      /* "gelu": GeGLU, exact erf */
+};
+
+enum jb_rope_scaling {
+    JB_ROPE_DEFAULT, /* inv_freq = theta^(-2i/d) */
+    JB_ROPE_LINEAR,  /* frequencies divided by factor */
+    JB_ROPE_LLAMA3,  /* Llama 3.1/3.2 frequency-dependent scaling */
+};
+
+#define JB_NAME_MAX 128
+
+struct jb_config {
+    char name[JB_NAME_MAX];    /* folder name, e.g. "Llama-3.2-1B" */
+    char model_type[32];       /* "llama", "mistral", "qwen2", "gemma", "phi3" */
+    int64_t hidden_size;       /* dim */
+    int64_t intermediate_size; /* MLP width */
+    int64_t n_layers;          /* num_hidden_layers */
+    int64_t n_heads;           /* num_attention_heads */
+    int64_t n_kv_heads;        /* num_key_value_heads (GQA), divides n_heads */
+    int64_t head_dim;          /* head_dim, or hidden_size / n_heads */
+    int64_t vocab_size;
+    int64_t max_position_embeddings;
+    double rope_theta;
+    float norm_eps;           /* rms_norm_eps */
+    bool tie_word_embeddings; /* lm_head shares the embedding matrix */
+    bool qkv_bias, o_bias, mlp_bias;
+    enum jb_act act;
+    bool embed_scale_sqrt_dim; /* Gemma: embeddings multiplied by sqrt(hidden_size) */
+    bool norm_plus_one;        /* Gemma: RMSNorm multiplies by (1 + weight) */
+    bool fused_checkpoint;     /* Phi-3: qkv_proj and gate_up_proj tensors on disk */
+    enum jb_rope_scaling rope_scaling;
+    double rope_factor, rope_low_freq_factor, rope_high_freq_factor;
+    int64_t rope_original_max_pos;
+};
+
+/* Parses a Hugging Face config.json held in memory; `source` names it in error messages. */
+int jb_config_parse(
+    const char *json, size_t len, const char *source, struct jb_config *out, struct jb_err *err);
+/* Reads and parses path (a config.json). name is copied into out->name (may be NULL). */
+int jb_config_load(const char *path, const char *name, struct jb_config *out, struct jb_err *err);
+
+/* Exact parameter count, as Hugging Face's model.num_parameters() counts it (tied once). */
+int64_t jb_config_params(const struct jb_config *c);
+
+/* ---- model folders ------------------------------------------------------------------------ */
+
+/* The folder NAMEs resolve in: $JOULEBENCH_MODELS_DIR, else the source tree's models/. */
+const char *jb_models_root(void);
+/* NAME (a folder under the root) or a path to a folder with config.json -> its folder. */
+int jb_model_resolve(const char *name_or_dir, char *dir, size_t dir_len, struct jb_err *err);
+/* Loads the config of a model folder resolved by name or path. */
+int jb_model_config(
+    const char *name_or_dir, struct jb_config *out, char *dir, size_t dir_len, struct jb_err *err);
+/* Names of the model folders under the root, sorted by parameter count; caller frees
+ * each string and the array. Folders whose config fails to parse are skipped with a warning
+ * on stderr. */
+int jb_models_list(char ***names, int *count, struct jb_err *err);
+
+/* ---- cost accounting (for roofline figures) ----------------------------------------------- */
+
+/* FLOPs and bytes moved by one forward call of n_tokens of one sequence starting at position
+ * pos0, computing logits for `logit_rows` of them. Weights are read once per call. */
+struct jb_forward_cost {
+    double flops;        /* matmuls + attention (2 per multiply-add); element-wise ops excluded */
+    double weight_bytes; /* weights read: every matrix once, plus the embedding rows used */
+    double kv_bytes;     /* KV cache read and written */
+};
+void jb_forward_cost(const struct jb_config *c, enum jb_dtype t, int64_t n_tokens, int64_t pos0,
+    int64_t logit_rows, struct jb_forward_cost *out);
+
+/* ---- memory ------------------------------------------------------------------------------- */
+
+struct jb_mem_plan {
+    uint64_t weight_bytes;
+    uint64_t kv_bytes;
+    uint64_t act_bytes; /* activations and scratch of one forward call */
+    uint64_t total_bytes;
+    int64_t n_seqs, ctx, batch_tokens;
+};
+
+/* What a model needs: weights in dtype t, a KV cache of n_seqs sequences of ctx positions,
+ * and activations for forward calls of up to batch_tokens tokens on n_threads threads. */
+void jb_mem_plan(const struct jb_config *c, enum jb_dtype t, int64_t n_seqs, int64_t ctx,
+    int64_t batch_tokens, int n_threads, struct jb_mem_plan *out);
+/* Memory this process may still use: MemAvailable, lowered by a cgroup limit or by
+ * $JOULEBENCH_MEM_LIMIT (bytes, or with a K/M/G suffix). */
+uint64_t jb_mem_available_bytes(void);
+/* JB_ETOOBIG with a message naming both figures and the way out when plan does not fit. */
+int jb_mem_check(
+    const struct jb_config *c, enum jb_dtype t, const struct jb_mem_plan *plan, struct jb_err *err);
+
+/* ---- weights ------------------------------------------------------------------------------ */
+
+struct jb_layer_weights {
+    float *attn_norm;           /* (dim) */
+    struct jb_tensor wqkv;      /* (q_dim + 2 kv_dim, dim): q_proj, k_proj, v_proj rows */
+    float *bqkv;                /* (q_dim + 2 kv_dim) or NULL */
+    struct jb_tensor wo;        /* (dim, q_dim) */
+    float *bo;                  /* (dim) or NULL */
+    float *ffn_norm;            /* (dim) */
+    struct jb_tensor w_gate_up; /* (2 ffn, dim): gate_proj rows, then up_proj rows */
+    float *b_gate_up;           /* (2 ffn) or NULL */
+    struct jb_tensor w_down;    /* (dim, ffn) */
+    float *b_down;              /* (dim) or NULL */
+};
+
+struct jb_model {
+    struct jb_config cfg;
+    enum jb_dtype dtype;
+    const struct jb_kernel_ops *ops;
+    struct jb_tensor embed;          /* (vocab, dim) */
+    struct jb_layer_weights *layers; /* (n_layers) */
+    float *final_norm;               /* (dim) */
+    struct jb_tensor lm_head;        /* (vocab, dim); shares embed.data when tied */
+    float *rope_inv_freq;            /* (head_dim / 2) */
+    char weights_source[512];        /* "random (seed N)" or the safetensors path */
+    void *arena;                     /* owns everything above (one mapping) */
+    uint64_t arena_bytes;
+};
+
+struct jb_model_opts {
+    enum jb_dtype dtype;
+    uint64_t seed;                   /* pseudo-random weights */
+    const struct jb_kernel_ops *ops; /* NULL: jb_kernels_best() */
+    bool random_weights;             /* ignore model.safetensors even when the folder has one */
+};
+
+/* Allocates and fills m (caller-owned struct). Weights come from dir's safetensors when it has
+ * them (and !o->random_weights), else from o->seed. Refuses with JB_ETOOBIG before allocating
+ * when the weights do not fit. Free with jb_model_free. */
+int jb_model_init(struct jb_model *m, const struct jb_config *cfg, const char *dir,
+    const struct jb_model_opts *o, struct jb_err *err);
+/* Releases what jb_model_init allocated; accepts a zeroed or already freed model. */
+void jb_model_free(struct jb_model *m);
+
+/* ---- KV cache and forward pass ------------------------------------------------------------ */
+
+struct jb_state {
+    const struct jb_model *m; /* not owned */
+    int64_t n_seqs, ctx_cap, max_tokens;
+    int n_threads;            /* OpenMP threads the scratch was sized for */
+    int64_t *seq_len;         /* (n_seqs): positions already in each sequence's cache */
+    float *k_cache, *v_cache; /* (n_layers, n_seqs, n_kv_heads, ctx_cap, head_dim) */
+    float *x, *xn, *qkv, *attn, *proj, *ffn, *hidden; /* activations, (max_tokens, ...) */
+    float *rope_cos, *rope_sin;                       /* (max_tokens, head_dim / 2) */
+    float *last;             /* (max_tokens, dim): final-normed rows that get logits */
+    struct jb_chunk *chunks; /* (max_tokens): jb_decode's one-token chunks */
+    float *attn_scratch;
+    size_t attn_scratch_floats;
+    void *mm_scratch;
+    size_t mm_scratch_bytes;
+    void *arena; /* owns everything above */
+    uint64_t arena_bytes;
+};
+
+/* A KV cache for n_seqs sequences of up to ctx positions, and activations for forward calls of
+ * up to max_tokens tokens, sized for omp_get_max_threads() threads. Refuses with JB_ETOOBIG
+ * before allocating when it does not fit. */
+int jb_state_init(struct jb_state *s, const struct jb_model *m, int64_t n_seqs, int64_t ctx,
+    int64_t max_tokens, struct jb_err *err);
+void jb_state_free(struct jb_state *s);
+/* Forgets a sequence's tokens (its cache slots are reused). */
+void jb_state_reset(struct jb_state *s, int64_t seq);
+
+/* A run of consecutive tokens appended to one sequence. */
+struct jb_chunk {
+    int64_t seq;
+    const int32_t *tokens;
+    int64_t n;
+};
+
+/* One forward call over several sequences at once (continuous batching): each chunk's tokens
+ * are appended to its sequence's cache. logits (n_chunks, vocab) receives the logits of each
+ * chunk's last token; NULL skips the output layer. A sequence may appear in one chunk only. */
+int jb_forward(const struct jb_model *m, struct jb_state *s, const struct jb_chunk *chunks,
+    int64_t n_chunks, float *logits, struct jb_err *err);
+/* Appends n prompt tokens to one sequence, in calls of at most s->max_tokens tokens;
+ * logits (vocab) of the last token, or NULL. */
+int jb_prefill(const struct jb_model *m, struct jb_state *s, int64_t seq, const int32_t *tokens,
+    int64_t n, float *logits, struct jb_err *err);
+/* One decode step for n sequences: tokens[i] is appended to seqs[i]; logits (n, vocab). */
+int jb_decode(const struct jb_model *m, struct jb_state *s, const int64_t *seqs,
+    const int32_t *tokens, int64_t n, float *logits, struct jb_err *err);
+
+/* ---- safetensors -------------------------------------------------------------------------- */
+
+/* Fills m's weights from dir/model.safetensors or dir/model.safetensors.index.json (F32, BF16
+ * or F16 tensors under Hugging Face names), converting to m->dtype. Files are mmap'd. */
+int jb_model_load_safetensors(struct jb_model *m, const char *dir, struct jb_err *err);
+/* True when dir holds model.safetensors or model.safetensors.index.json. */
+bool jb_safetensors_present(const char *dir);
+
+#endif

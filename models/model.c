@@ -1,0 +1,368 @@
+/*
+ * model.c — sizing, memory planning and weights of a model: one mapping holds every weight,
+ * laid out by the same function that sizes it, filled in parallel with pseudo-random values
+ * from a seed (or by safetensors.c with real ones).
+ *
+ * Random weights are a function of (seed, tensor, row) only, so they do not depend on the
+ * thread count, and every dtype is the conversion of the same f32 values: a bf16 or q8_0
+ * model is the f32 model rounded, which is what the accuracy tests compare.
+ */
+#include "jb_model.h"
+#include "model_internal.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define GIB (1024.0 * 1024.0 * 1024.0)
+
+/* ---- layout: one walk over the tensors, used both to size and to place them ------------- */
+
+static void place(
+    struct jb__layout *l, struct jb_tensor *t, enum jb_dtype dt, int64_t rows, int64_t cols)
+{
+    t->dtype = dt;
+    t->rows = rows;
+    t->cols = cols;
+    t->data = jb__take(l, (uint64_t)rows * jb_dtype_row_bytes(dt, cols));
+}
+
+static float *take_f32(struct jb__layout *l, int64_t n, bool wanted)
+{
+    return wanted ? jb__take(l, (uint64_t)n * sizeof(float)) : NULL;
+}
+
+/* Places (or, with m->layers == NULL, only counts) every weight of the model. */
+static uint64_t lay_out_weights(
+    const struct jb_config *c, enum jb_dtype t, char *base, struct jb_model *m)
+{
+    struct jb__layout l = { base, 0 };
+    const int64_t d = c->hidden_size, f = c->intermediate_size;
+    const int64_t q = c->n_heads * c->head_dim, kv = c->n_kv_heads * c->head_dim;
+    struct jb_layer_weights scratch;
+
+    place(&l, &m->embed, t, c->vocab_size, d);
+    for (int64_t i = 0; i < c->n_layers; i++) {
+        struct jb_layer_weights *w = m->layers ? &m->layers[i] : &scratch;
+        w->attn_norm = take_f32(&l, d, true);
+        place(&l, &w->wqkv, t, q + 2 * kv, d);
+        w->bqkv = take_f32(&l, q + 2 * kv, c->qkv_bias);
+        place(&l, &w->wo, t, d, q);
+        w->bo = take_f32(&l, d, c->o_bias);
+        w->ffn_norm = take_f32(&l, d, true);
+        place(&l, &w->w_gate_up, t, 2 * f, d);
+        w->b_gate_up = take_f32(&l, 2 * f, c->mlp_bias);
+        place(&l, &w->w_down, t, d, f);
+        w->b_down = take_f32(&l, d, c->mlp_bias);
+    }
+    m->final_norm = take_f32(&l, d, true);
+    if (c->tie_word_embeddings)
+        m->lm_head = m->embed;
+    else
+        place(&l, &m->lm_head, t, c->vocab_size, d);
+    m->rope_inv_freq = take_f32(&l, c->head_dim / 2, true);
+    return l.off;
+}
+
+static uint64_t weight_bytes(const struct jb_config *c, enum jb_dtype t)
+{
+    struct jb_model sizing = { 0 };
+    return lay_out_weights(c, t, NULL, &sizing);
+}
+
+/* ---- memory ------------------------------------------------------------------------------ */
+
+void jb_mem_plan(const struct jb_config *c, enum jb_dtype t, int64_t n_seqs, int64_t ctx,
+    int64_t batch_tokens, int n_threads, struct jb_mem_plan *out)
+{
+    size_t mm, attn;
+    memset(out, 0, sizeof *out);
+    out->n_seqs = n_seqs;
+    out->ctx = ctx;
+    out->batch_tokens = batch_tokens;
+    out->weight_bytes = weight_bytes(c, t);
+    out->kv_bytes = 2ull * (uint64_t)c->n_layers * (uint64_t)n_seqs * (uint64_t)c->n_kv_heads
+        * (uint64_t)ctx * (uint64_t)c->head_dim * sizeof(float);
+    if (batch_tokens > 0)
+        jb__state_sizes(c, t, batch_tokens, ctx, n_threads, &out->act_bytes, &mm, &attn);
+    out->total_bytes = out->weight_bytes + out->kv_bytes + out->act_bytes;
+}
+
+static uint64_t parse_size(const char *s)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || v < 0)
+        return 0;
+    switch (*end) {
+    case 'T':
+    case 't': v *= 1024.0; /* fall through */
+    case 'G':
+    case 'g': v *= 1024.0; /* fall through */
+    case 'M':
+    case 'm': v *= 1024.0; /* fall through */
+    case 'K':
+    case 'k': v *= 1024.0; break;
+    default: break;
+    }
+    return (uint64_t)v;
+}
+
+static uint64_t read_u64_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    unsigned long long v = 0;
+    if (!f)
+        return 0;
+    if (fscanf(f, "%llu", &v) != 1)
+        v = 0; /* "max": no limit */
+    fclose(f);
+    return v;
+}
+
+uint64_t jb_mem_available_bytes(void)
+{
+    uint64_t avail = 0;
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (f) {
+        char line[256];
+        unsigned long long kb;
+        while (fgets(line, sizeof line, f))
+            if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+                avail = kb * 1024ull;
+        fclose(f);
+    }
+    uint64_t cg_max = read_u64_file("/sys/fs/cgroup/memory.max");
+    if (cg_max) {
+        uint64_t cur = read_u64_file("/sys/fs/cgroup/memory.current");
+        uint64_t left = cg_max > cur ? cg_max - cur : 0;
+        if (!avail || left < avail)
+            avail = left;
+    }
+    const char *lim = getenv("JOULEBENCH_MEM_LIMIT");
+    if (lim && *lim) {
+        uint64_t v = parse_size(lim);
+        if (v && (!avail || v < avail))
+            avail = v;
+    }
+    return avail;
+}
+
+int jb_mem_check(
+    const struct jb_config *c, enum jb_dtype t, const struct jb_mem_plan *p, struct jb_err *err)
+{
+    const uint64_t avail = jb_mem_available_bytes();
+    if (!avail || p->total_bytes <= avail)
+        return 0;
+    char way_out[256] = "";
+    const uint64_t q8 = weight_bytes(c, JB_DTYPE_Q8_0);
+    if (q8 + p->kv_bytes + p->act_bytes <= avail && t != JB_DTYPE_Q8_0) {
+        uint64_t bf = weight_bytes(c, JB_DTYPE_BF16);
+        bool bf_fits = t == JB_DTYPE_F32 && bf + p->kv_bytes + p->act_bytes <= avail;
+        snprintf(way_out, sizeof way_out, "try %s (weights %.1f GiB)",
+            bf_fits ? "--dtype bf16" : "--dtype q8_0", (bf_fits ? bf : q8) / GIB);
+    } else if (p->weight_bytes + p->act_bytes < avail && p->kv_bytes > 0) {
+        snprintf(way_out, sizeof way_out,
+            "try a shorter context or fewer sequences "
+            "(the KV cache takes %.1f MiB per position)",
+            (double)p->kv_bytes / (double)p->ctx / 1048576.0);
+    } else {
+        snprintf(way_out, sizeof way_out,
+            "even its q8_0 weights (%.1f GiB) exceed that: use a "
+            "smaller model or a machine with more memory",
+            q8 / GIB);
+    }
+    return jb_fail(err, JB_ETOOBIG,
+        "%s in %s needs %.1f GiB (weights %.1f GiB + KV cache %.2f "
+        "GiB for %lld sequence(s) x %lld positions + activations %.2f GiB) but only %.1f GiB "
+        "is available; %s",
+        c->name[0] ? c->name : "model", jb_dtype_name(t), p->total_bytes / GIB,
+        p->weight_bytes / GIB, p->kv_bytes / GIB, (long long)p->n_seqs, (long long)p->ctx,
+        p->act_bytes / GIB, avail / GIB, way_out);
+}
+
+/* ---- cost accounting --------------------------------------------------------------------- */
+
+void jb_forward_cost(const struct jb_config *c, enum jb_dtype t, int64_t n_tokens, int64_t pos0,
+    int64_t logit_rows, struct jb_forward_cost *out)
+{
+    const double d = (double)c->hidden_size, f = (double)c->intermediate_size;
+    const double hd = (double)c->head_dim, L = (double)c->n_layers;
+    const double q = (double)c->n_heads * hd, kv = (double)c->n_kv_heads * hd;
+    const double n = (double)n_tokens, p0 = (double)pos0;
+    const double layer_macs = (q + 2 * kv) * d + q * d + 3 * f * d;
+    const double visible = n * p0 + n * (n + 1) / 2; /* keys each new token attends to */
+
+    out->flops = 2 * n * L * layer_macs + 2 * (double)logit_rows * (double)c->vocab_size * d
+        + L * (double)c->n_heads * 4 * hd * visible;
+    const double rb_d = (double)jb_dtype_row_bytes(t, c->hidden_size);
+    const double rb_q = (double)jb_dtype_row_bytes(t, c->n_heads * c->head_dim);
+    const double rb_f = (double)jb_dtype_row_bytes(t, c->intermediate_size);
+    out->weight_bytes = L * (rb_d * (q + 2 * kv) + rb_q * d + rb_d * 2 * f + rb_f * d)
+        + (2 * L + 1) * d * sizeof(float) + n * rb_d
+        + (logit_rows > 0 ? (double)c->vocab_size * rb_d : 0.0);
+    out->kv_bytes = L * 2 * kv * sizeof(float) * (p0 + 2 * n);
+}
+
+/* ---- RoPE frequencies -------------------------------------------------------------------- */
+
+/* inv_freq[i] = theta^(-2i/d), rescaled as rope_scaling says (transformers'
+ * _compute_default/_linear/_llama3_parameters). */
+static void rope_frequencies(const struct jb_config *c, float *inv_freq)
+{
+    const int64_t half = c->head_dim / 2;
+    for (int64_t i = 0; i < half; i++) {
+        double f = 1.0 / pow(c->rope_theta, (double)(2 * i) / (double)c->head_dim);
+        if (c->rope_scaling == JB_ROPE_LINEAR) {
+            f /= c->rope_factor;
+        } else if (c->rope_scaling == JB_ROPE_LLAMA3) {
+            const double old = (double)c->rope_original_max_pos;
+            const double low_wavelen = old / c->rope_low_freq_factor;
+            const double high_wavelen = old / c->rope_high_freq_factor;
+            const double wavelen = 2.0 * M_PI / f;
+            if (wavelen > low_wavelen) {
+                f /= c->rope_factor;
+            } else if (wavelen >= high_wavelen) {
+                const double smooth = (old / wavelen - c->rope_low_freq_factor)
+                    / (c->rope_high_freq_factor - c->rope_low_freq_factor);
+                f = (1.0 - smooth) * f / c->rope_factor + smooth * f;
+            }
+        }
+        inv_freq[i] = (float)f;
+    }
+}
+
+/* ---- pseudo-random weights ---------------------------------------------------------------- */
+
+static uint64_t row_state(uint64_t seed, uint64_t tensor, int64_t row)
+{
+    uint64_t s = seed ^ (tensor * 0xd1342543de82ef95ull) ^ ((uint64_t)row * 0xaf251af3b0f025b5ull);
+    return jb_rng_next(&s);
+}
+
+/* n values uniform in (-amp, amp), two per 64-bit draw. */
+static void random_row(uint64_t state, float *out, int64_t n, float amp)
+{
+    for (int64_t i = 0; i < n; i += 2) {
+        uint64_t r = jb_rng_next(&state);
+        out[i] = ((float)(r >> 40) * (2.0f / 16777216.0f) - 1.0f) * amp;
+        if (i + 1 < n)
+            out[i + 1] = ((float)((r >> 8) & 0xffffffu) * (2.0f / 16777216.0f) - 1.0f) * amp;
+    }
+}
+
+static void fill_matrix(
+    const struct jb_kernel_ops *k, struct jb_tensor *t, uint64_t seed, uint64_t id, float amp)
+{
+    const size_t row_bytes = jb_dtype_row_bytes(t->dtype, t->cols);
+#pragma omp parallel
+    {
+        float *row = malloc((size_t)t->cols * sizeof(float));
+        JB_ASSERT(row);
+#pragma omp for schedule(static)
+        for (int64_t r = 0; r < t->rows; r++) {
+            void *dst = (char *)t->data + (size_t)r * row_bytes;
+            random_row(row_state(seed, id, r), row, t->cols, amp);
+            if (t->dtype == JB_DTYPE_Q8_0)
+                k->quantize_q8_0(row, dst, t->cols);
+            else
+                jb_row_from_f32(t->dtype, dst, row, t->cols);
+        }
+        free(row);
+    }
+}
+
+static void fill_vector(float *v, int64_t n, uint64_t seed, uint64_t id, float amp, float base)
+{
+    if (!v)
+        return;
+    random_row(row_state(seed, id, 0), v, n, amp);
+    for (int64_t i = 0; i < n; i++)
+        v[i] += base;
+}
+
+static void fill_random(struct jb_model *m, uint64_t seed)
+{
+    const struct jb_config *c = &m->cfg;
+    const float a_d = 1.0f / sqrtf((float)c->hidden_size);
+    uint64_t id = 1;
+    /* Projections keep activations near unit scale; norms start at 1 (effective weight). */
+    fill_matrix(m->ops, &m->embed, seed, id++, sqrtf(3.0f) * a_d);
+    for (int64_t i = 0; i < c->n_layers; i++, id += 16) {
+        struct jb_layer_weights *w = &m->layers[i];
+        fill_vector(w->attn_norm, c->hidden_size, seed, id, 0.0f, 1.0f);
+        fill_matrix(m->ops, &w->wqkv, seed, id + 1, a_d);
+        fill_vector(w->bqkv, w->wqkv.rows, seed, id + 2, 0.02f, 0.0f);
+        fill_matrix(m->ops, &w->wo, seed, id + 3, 1.0f / sqrtf((float)w->wo.cols));
+        fill_vector(w->bo, c->hidden_size, seed, id + 4, 0.02f, 0.0f);
+        fill_vector(w->ffn_norm, c->hidden_size, seed, id + 5, 0.0f, 1.0f);
+        fill_matrix(m->ops, &w->w_gate_up, seed, id + 6, a_d);
+        fill_vector(w->b_gate_up, w->w_gate_up.rows, seed, id + 7, 0.02f, 0.0f);
+        fill_matrix(m->ops, &w->w_down, seed, id + 8, 1.0f / sqrtf((float)w->w_down.cols));
+        fill_vector(w->b_down, c->hidden_size, seed, id + 9, 0.02f, 0.0f);
+    }
+    fill_vector(m->final_norm, c->hidden_size, seed, id++, 0.0f, 1.0f);
+    if (!c->tie_word_embeddings)
+        fill_matrix(m->ops, &m->lm_head, seed, id++, a_d);
+    snprintf(m->weights_source, sizeof m->weights_source, "random (seed %llu)",
+        (unsigned long long)seed);
+}
+
+/* ---- init / free -------------------------------------------------------------------------- */
+
+void *jb__map(uint64_t bytes)
+{
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    madvise(p, bytes, MADV_HUGEPAGE); /* fewer TLB misses while streaming weights */
+    return p;
+}
+
+int jb_model_init(struct jb_model *m, const struct jb_config *cfg, const char *dir,
+    const struct jb_model_opts *o, struct jb_err *err)
+{
+    memset(m, 0, sizeof *m);
+    m->cfg = *cfg;
+    m->dtype = o->dtype;
+    m->ops = o->ops ? o->ops : jb_kernels_best();
+
+    struct jb_mem_plan plan = { .weight_bytes = weight_bytes(cfg, o->dtype) };
+    plan.total_bytes = plan.weight_bytes;
+    int rc = jb_mem_check(cfg, o->dtype, &plan, err);
+    if (rc)
+        return rc;
+
+    m->layers = calloc((size_t)cfg->n_layers, sizeof *m->layers);
+    m->arena_bytes = plan.weight_bytes;
+    m->arena = jb__map(m->arena_bytes);
+    if (!m->layers || !m->arena) {
+        jb_model_free(m);
+        return jb_fail(err, JB_ENOMEM, "%s: cannot allocate %.2f GiB of weights", cfg->name,
+            plan.weight_bytes / GIB);
+    }
+    lay_out_weights(cfg, o->dtype, m->arena, m);
+    rope_frequencies(cfg, m->rope_inv_freq);
+    if (dir && !o->random_weights && jb_safetensors_present(dir)) {
+        rc = jb_model_load_safetensors(m, dir, err);
+        if (rc)
+            jb_model_free(m);
+        return rc;
+    }
+    fill_random(m, o->seed);
+    return 0;
+}
+
+void jb_model_free(struct jb_model *m)
+{
+    if (!m)
+        return;
+    if (m->arena)
+        munmap(m->arena, m->arena_bytes);
+    free(m->layers);
+    m->arena = NULL;
+    m->layers = NULL;
+}

@@ -1,0 +1,357 @@
+/*
+ * test_model.c — properties of the forward pass that must hold whatever the weights: prefill
+ * equals token-by-token decode, batching and chunking do not change results, the same seed
+ * gives the same model, bf16 and q8_0 stay close to f32, and bad batches are refused. Run on
+ * the shipped `tiny` model and on small in-test shapes of each architecture family.
+ */
+#include "jb_test.h"
+
+#include <omp.h>
+#include <string.h>
+
+#include "jb_harness.h"
+#include "jb_model.h"
+
+/* Small shapes of each family (not multiples of 32, to exercise partial q8_0 blocks). */
+static const char *const family_configs[] = {
+    "{\"model_type\": \"qwen2\", \"hidden_size\": 72, \"intermediate_size\": 100, "
+    "\"num_hidden_layers\": 2, \"num_attention_heads\": 6, \"num_key_value_heads\": 2, "
+    "\"vocab_size\": 300, \"max_position_embeddings\": 256, \"rope_theta\": 1000000.0}",
+    "{\"model_type\": \"gemma\", \"hidden_size\": 64, \"intermediate_size\": 96, "
+    "\"num_hidden_layers\": 2, \"num_attention_heads\": 4, \"num_key_value_heads\": 1, "
+    "\"head_dim\": 32, \"vocab_size\": 300, \"max_position_embeddings\": 256}",
+    "{\"model_type\": \"phi3\", \"hidden_size\": 48, \"intermediate_size\": 80, "
+    "\"num_hidden_layers\": 3, \"num_attention_heads\": 4, \"vocab_size\": 257, "
+    "\"max_position_embeddings\": 256, \"attention_bias\": true, \"mlp_bias\": true}",
+    "{\"model_type\": \"llama\", \"hidden_size\": 64, \"intermediate_size\": 128, "
+    "\"num_hidden_layers\": 2, \"num_attention_heads\": 8, \"num_key_value_heads\": 2, "
+    "\"vocab_size\": 300, \"max_position_embeddings\": 512, \"tie_word_embeddings\": true, "
+    "\"hidden_act\": \"gelu\", \"rope_scaling\": {\"rope_type\": \"llama3\", \"factor\": 8.0, "
+    "\"low_freq_factor\": 1.0, \"high_freq_factor\": 4.0, "
+    "\"original_max_position_embeddings\": 64}}",
+};
+#define N_FAMILIES (sizeof family_configs / sizeof family_configs[0])
+
+struct fixture {
+    struct jb_config cfg;
+    struct jb_model m;
+    struct jb_state s;
+};
+
+/* cfg_index < 0: the shipped tiny model; else family_configs[cfg_index]. */
+static void setup(struct fixture *f, int cfg_index, enum jb_dtype t, uint64_t seed, int64_t n_seqs,
+    int64_t max_tokens)
+{
+    struct jb_err err = { 0 };
+    char dir[4096];
+    if (cfg_index < 0) {
+        if (jb_model_config("tiny", &f->cfg, dir, sizeof dir, &err))
+            fail_msg("%s", err.msg);
+    } else {
+        const char *json = family_configs[cfg_index];
+        if (jb_config_parse(json, strlen(json), "family", &f->cfg, &err))
+            fail_msg("family %d: %s", cfg_index, err.msg);
+    }
+    struct jb_model_opts o = { .dtype = t, .seed = seed, .random_weights = true };
+    if (jb_model_init(&f->m, &f->cfg, NULL, &o, &err)
+        || jb_state_init(&f->s, &f->m, n_seqs, 128, max_tokens, &err))
+        fail_msg("%s", err.msg);
+}
+
+static void teardown(struct fixture *f)
+{
+    jb_state_free(&f->s);
+    jb_model_free(&f->m);
+}
+
+/* max |a - b| / max |b|: logit error relative to the logit scale. */
+static double rel_max_err(const float *a, const float *b, int64_t n)
+{
+    double err = 0, scale = 1e-30;
+    for (int64_t i = 0; i < n; i++) {
+        err = fmax(err, fabs((double)a[i] - b[i]));
+        scale = fmax(scale, fabs((double)b[i]));
+    }
+    return err / scale;
+}
+
+/* sqrt(mean (a - b)^2) / sqrt(mean b^2) */
+static double rel_rms_err(const float *a, const float *b, int64_t n)
+{
+    double e = 0, s = 1e-30;
+    for (int64_t i = 0; i < n; i++) {
+        e += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+        s += (double)b[i] * b[i];
+    }
+    return sqrt(e / s);
+}
+
+static void prompt(int32_t *tokens, int64_t n, int64_t vocab, int salt)
+{
+    for (int64_t i = 0; i < n; i++)
+        tokens[i] = (int32_t)((i * 37 + salt * 101 + 5) % vocab);
+}
+
+#define N_PROMPT 19
+
+/* Prefill of n tokens gives the same last logits as n single-token decodes. */
+static void check_prefill_equals_decodes(int cfg_index, enum jb_dtype t)
+{
+    struct fixture a, b;
+    int32_t tokens[N_PROMPT];
+    struct jb_err err = { 0 };
+    setup(&a, cfg_index, t, 7, 1, 64);
+    setup(&b, cfg_index, t, 7, 1, 64);
+    const int64_t V = a.cfg.vocab_size;
+    float *la = malloc((size_t)V * sizeof(float)), *lb = malloc((size_t)V * sizeof(float));
+    prompt(tokens, N_PROMPT, V, 0);
+    assert_int_equal(jb_prefill(&a.m, &a.s, 0, tokens, N_PROMPT, la, &err), 0);
+    int64_t seq = 0;
+    for (int i = 0; i < N_PROMPT; i++)
+        assert_int_equal(jb_decode(&b.m, &b.s, &seq, &tokens[i], 1, lb, &err), 0);
+    /* prefill multiplies through sgemm panels, decode through GEMV kernels: same math, other
+     * summation order, and for q8_0 decode also quantized activations */
+    const double tol = t == JB_DTYPE_Q8_0 ? 2e-2 : 1e-4;
+    const double e = rel_max_err(la, lb, V);
+    if (e > tol)
+        fail_msg("config %d %s: prefill vs decode logits differ by %.3g (tolerance %.3g)",
+            cfg_index, jb_dtype_name(t), e, tol);
+    assert_int_equal(a.s.seq_len[0], N_PROMPT);
+    free(la);
+    free(lb);
+    teardown(&a);
+    teardown(&b);
+}
+
+static void test_prefill_equals_decodes(void **state)
+{
+    (void)state;
+    for (int t = 0; t < JB_DTYPE_COUNT; t++)
+        for (int c = -1; c < (int)N_FAMILIES; c++)
+            check_prefill_equals_decodes(c, (enum jb_dtype)t);
+}
+
+/* Same seed: bit-identical logits; another seed: different ones. */
+static void test_seed_determinism(void **state)
+{
+    (void)state;
+    int32_t tokens[N_PROMPT];
+    float *l[3];
+    struct jb_err err = { 0 };
+    const uint64_t seeds[3] = { 11, 11, 12 };
+    for (int i = 0; i < 3; i++) {
+        struct fixture f;
+        setup(&f, -1, JB_DTYPE_F32, seeds[i], 1, 64);
+        l[i] = malloc((size_t)f.cfg.vocab_size * sizeof(float));
+        prompt(tokens, N_PROMPT, f.cfg.vocab_size, 1);
+        assert_int_equal(jb_prefill(&f.m, &f.s, 0, tokens, N_PROMPT, l[i], &err), 0);
+        teardown(&f);
+    }
+    assert_memory_equal(l[0], l[1], 2048 * sizeof(float));
+    assert_true(rel_max_err(l[2], l[0], 2048) > 0.1);
+    for (int i = 0; i < 3; i++)
+        free(l[i]);
+}
+
+/* bf16 and q8_0 models are the f32 model rounded; their logits stay close to f32's.
+ * Bounds: relative RMS error of the logits below 2% (bf16) and 5% (q8_0); measured on these
+ * shapes at 0.2-0.6% and 0.6-1.4% (JB_TEST_VERBOSE=1 prints them; docs/engine.md). */
+static void test_low_precision_close_to_f32(void **state)
+{
+    (void)state;
+    int32_t tokens[N_PROMPT];
+    struct jb_err err = { 0 };
+    for (int c = -1; c < (int)N_FAMILIES; c++) {
+        float *l[JB_DTYPE_COUNT];
+        int64_t V = 0;
+        for (int t = 0; t < JB_DTYPE_COUNT; t++) {
+            struct fixture f;
+            setup(&f, c, (enum jb_dtype)t, 5, 1, 64);
+            V = f.cfg.vocab_size;
+            l[t] = malloc((size_t)V * sizeof(float));
+            prompt(tokens, N_PROMPT, V, 2);
+            assert_int_equal(jb_prefill(&f.m, &f.s, 0, tokens, N_PROMPT - 1, NULL, &err), 0);
+            int64_t seq = 0;
+            assert_int_equal(jb_decode(&f.m, &f.s, &seq, &tokens[N_PROMPT - 1], 1, l[t], &err), 0);
+            teardown(&f);
+        }
+        const double e_bf16 = rel_rms_err(l[JB_DTYPE_BF16], l[JB_DTYPE_F32], V);
+        const double e_q8 = rel_rms_err(l[JB_DTYPE_Q8_0], l[JB_DTYPE_F32], V);
+        if (getenv("JB_TEST_VERBOSE"))
+            printf("config %d: bf16 %.4f q8_0 %.4f\n", c, e_bf16, e_q8);
+        ASSERT_LE(e_bf16, 0.02);
+        ASSERT_LE(e_q8, 0.05);
+        ASSERT_LE(1e-7, e_bf16); /* they are not secretly the f32 weights */
+        for (int t = 0; t < JB_DTYPE_COUNT; t++)
+            free(l[t]);
+    }
+}
+
+/* A batch of sequences in one call gives what each sequence gives alone; so does a mixed
+ * batch (one sequence's prompt chunk beside another's decode token). */
+static void test_batching_matches_single(void **state)
+{
+    (void)state;
+    struct jb_err err = { 0 };
+    for (int t = 0; t < JB_DTYPE_COUNT; t++) {
+        struct fixture one, many;
+        setup(&one, -1, (enum jb_dtype)t, 3, 1, 64);
+        setup(&many, -1, (enum jb_dtype)t, 3, 3, 64);
+        const int64_t V = one.cfg.vocab_size;
+        int32_t p[3][N_PROMPT];
+        float *ref[3], *batch = malloc(3 * (size_t)V * sizeof(float));
+        for (int s = 0; s < 3; s++) {
+            prompt(p[s], N_PROMPT, V, 10 + s);
+            ref[s] = malloc((size_t)V * sizeof(float));
+            jb_state_reset(&one.s, 0);
+            int64_t seq0 = 0;
+            assert_int_equal(jb_prefill(&one.m, &one.s, 0, p[s], N_PROMPT - 1, NULL, &err), 0);
+            assert_int_equal(
+                jb_decode(&one.m, &one.s, &seq0, &p[s][N_PROMPT - 1], 1, ref[s], &err), 0);
+        }
+        /* sequences 0 and 1 prefilled; 2 gets its whole prompt in the same call as their
+         * decode tokens */
+        assert_int_equal(jb_prefill(&many.m, &many.s, 0, p[0], N_PROMPT - 1, NULL, &err), 0);
+        assert_int_equal(jb_prefill(&many.m, &many.s, 1, p[1], N_PROMPT - 1, NULL, &err), 0);
+        const struct jb_chunk chunks[3] = { { 1, &p[1][N_PROMPT - 1], 1 }, { 2, p[2], N_PROMPT },
+            { 0, &p[0][N_PROMPT - 1], 1 } };
+        assert_int_equal(jb_forward(&many.m, &many.s, chunks, 3, batch, &err), 0);
+        const double tol = t == JB_DTYPE_Q8_0 ? 2e-2 : 1e-4;
+        ASSERT_LE(rel_max_err(batch + 0 * V, ref[1], V), tol);
+        ASSERT_LE(rel_max_err(batch + 1 * V, ref[2], V), tol);
+        ASSERT_LE(rel_max_err(batch + 2 * V, ref[0], V), tol);
+        for (int s = 0; s < 3; s++) {
+            assert_int_equal(many.s.seq_len[s], N_PROMPT);
+            free(ref[s]);
+        }
+        free(batch);
+        teardown(&one);
+        teardown(&many);
+    }
+}
+
+/* A state sized for small calls splits a long prefill; the result is the same. */
+static void test_prefill_split_into_calls(void **state)
+{
+    (void)state;
+    struct fixture small, big;
+    struct jb_err err = { 0 };
+    int32_t tokens[N_PROMPT];
+    setup(&small, -1, JB_DTYPE_F32, 9, 1, 4);
+    setup(&big, -1, JB_DTYPE_F32, 9, 1, 64);
+    float *a = malloc(2048 * sizeof(float)), *b = malloc(2048 * sizeof(float));
+    prompt(tokens, N_PROMPT, 2048, 4);
+    assert_int_equal(jb_prefill(&small.m, &small.s, 0, tokens, N_PROMPT, a, &err), 0);
+    assert_int_equal(jb_prefill(&big.m, &big.s, 0, tokens, N_PROMPT, b, &err), 0);
+    ASSERT_LE(rel_max_err(a, b, 2048), 1e-4);
+    free(a);
+    free(b);
+    teardown(&small);
+    teardown(&big);
+}
+
+/* The scalar reference kernels and the fast path give the same model output; so do 1 and 2
+ * threads. */
+static void test_kernel_paths_and_threads_agree(void **state)
+{
+    (void)state;
+    struct jb_err err = { 0 };
+    struct jb_config c;
+    char dir[4096];
+    int32_t tokens[N_PROMPT];
+    const struct jb_kernel_ops *paths[2] = { jb_kernels_ref(), jb_kernels_best() };
+    assert_int_equal(jb_model_config("tiny", &c, dir, sizeof dir, &err), 0);
+    prompt(tokens, N_PROMPT, c.vocab_size, 6);
+    for (int t = 0; t < JB_DTYPE_COUNT; t++) {
+        float *l[3];
+        for (int i = 0; i < 3; i++) {
+            struct jb_model m;
+            struct jb_state s;
+            struct jb_model_opts o = { (enum jb_dtype)t, 4, paths[i == 1], true };
+            jb_set_threads(i == 2 ? 1 : 2);
+            assert_int_equal(jb_model_init(&m, &c, NULL, &o, &err), 0);
+            assert_int_equal(jb_state_init(&s, &m, 1, 64, 64, &err), 0);
+            l[i] = malloc((size_t)c.vocab_size * sizeof(float));
+            int64_t seq = 0;
+            assert_int_equal(jb_prefill(&m, &s, 0, tokens, N_PROMPT - 1, NULL, &err), 0);
+            assert_int_equal(jb_decode(&m, &s, &seq, &tokens[N_PROMPT - 1], 1, l[i], &err), 0);
+            jb_state_free(&s);
+            jb_model_free(&m);
+        }
+        ASSERT_LE(rel_max_err(l[1], l[0], c.vocab_size), 1e-4);
+        ASSERT_LE(rel_max_err(l[2], l[1], c.vocab_size), 1e-4);
+        for (int i = 0; i < 3; i++)
+            free(l[i]);
+    }
+    jb_set_threads(jb_cpu_count());
+}
+
+/* Bad batches are refused with a message, and the cache is left as it was. */
+static void test_bad_batches(void **state)
+{
+    (void)state;
+    struct fixture f;
+    struct jb_err err = { 0 };
+    int32_t tokens[200];
+    setup(&f, -1, JB_DTYPE_F32, 1, 2, 16);
+    prompt(tokens, 200, 2048, 0);
+    const struct {
+        struct jb_chunk chunks[2];
+        int n;
+        int code;
+        const char *needle;
+    } cases[] = {
+        { { { 2, tokens, 1 } }, 1, JB_ERANGE, "sequence 2 out of range" },
+        { { { 0, tokens, 0 } }, 1, JB_EINVAL, "has no tokens" },
+        { { { 0, tokens, 1 }, { 0, tokens, 1 } }, 2, JB_EINVAL, "appears twice" },
+        { { { 0, tokens, 17 } }, 1, JB_ERANGE, "17 tokens in one call" },
+        { { { 0, (const int32_t[]) { 2048 }, 1 } }, 1, JB_ERANGE, "token id 2048 outside" },
+        { { { 0, (const int32_t[]) { -1 }, 1 } }, 1, JB_ERANGE, "token id -1 outside" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int rc = jb_forward(&f.m, &f.s, cases[i].chunks, cases[i].n, NULL, &err);
+        if (rc != cases[i].code || !strstr(err.msg, cases[i].needle))
+            fail_msg("case %zu: got %d \"%s\", expected %d \"%s\"", i, rc, err.msg, cases[i].code,
+                cases[i].needle);
+        assert_int_equal(f.s.seq_len[0], 0);
+    }
+    /* filling the 128-position cache, then one more token */
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(jb_prefill(&f.m, &f.s, 1, tokens, 16, NULL, &err), 0);
+    assert_int_equal(jb_prefill(&f.m, &f.s, 1, tokens, 1, NULL, &err), JB_ERANGE);
+    assert_non_null(strstr(err.msg, "would reach 129 positions but its cache holds 128"));
+    assert_int_equal(f.s.seq_len[1], 128);
+    teardown(&f);
+
+    /* a context longer than the model's max_position_embeddings is refused up front */
+    struct jb_config c;
+    struct jb_model m;
+    struct jb_state s;
+    char dir[4096];
+    struct jb_model_opts o = { JB_DTYPE_F32, 1, NULL, true };
+    assert_int_equal(jb_model_config("tiny", &c, dir, sizeof dir, &err), 0);
+    assert_int_equal(jb_model_init(&m, &c, NULL, &o, &err), 0);
+    assert_int_equal(jb_state_init(&s, &m, 1, 1025, 8, &err), JB_ERANGE);
+    assert_non_null(strstr(err.msg, "exceeds the model's max_position_embeddings (1024)"));
+    setenv("JOULEBENCH_MEM_LIMIT", "1M", 1);
+    assert_int_equal(jb_state_init(&s, &m, 64, 1024, 8, &err), JB_ETOOBIG);
+    assert_null(s.arena);
+    unsetenv("JOULEBENCH_MEM_LIMIT");
+    jb_model_free(&m);
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    jb_blas_fix_core(argv);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_prefill_equals_decodes),
+        cmocka_unit_test(test_seed_determinism),
+        cmocka_unit_test(test_low_precision_close_to_f32),
+        cmocka_unit_test(test_batching_matches_single),
+        cmocka_unit_test(test_prefill_split_into_calls),
+        cmocka_unit_test(test_kernel_paths_and_threads_agree),
+        cmocka_unit_test(test_bad_batches),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
