@@ -22,6 +22,10 @@ enum { JB_EXIT_OK = 0, JB_EXIT_FAIL = 1, JB_EXIT_USAGE = 2 };
 int jb_cmd_models(int argc, char **argv);
 int jb_cmd_generate(int argc, char **argv);
 int jb_cmd_bench_kernels(int argc, char **argv);
+int jb_cmd_run(int argc, char **argv);
+int jb_cmd_sweep(int argc, char **argv);
+int jb_cmd_workloads(int argc, char **argv);
+int jb_cmd_columns(int argc, char **argv);
 
 /* ---- loading a model for a command ------------------------------------------------------ */
 
@@ -89,7 +93,9 @@ struct jb_sysinfo {
     uint64_t mem_total_bytes;
     char kernel[256];
     char compiler[64];
-    char blas[192];
+    char blas[192];        /* kernels in use and how they were chosen, threading model */
+    char blas_config[192]; /* openblas_get_config(): version and build options */
+    int blas_threads;
 };
 void jb_sysinfo_read(struct jb_sysinfo *si);
 

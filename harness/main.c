@@ -14,8 +14,12 @@ struct command {
 };
 
 static const struct command commands[] = {
+    { "run", jb_cmd_run, "run one model on one workload; results to CSV" },
+    { "sweep", jb_cmd_sweep, "run every combination of models, workloads, dtypes, threads" },
     { "models", jb_cmd_models, "list the model ladder: parameters and memory per dtype" },
     { "generate", jb_cmd_generate, "greedy (or sampled) generation from token ids" },
+    { "workloads", jb_cmd_workloads, "list the workloads: scenario, requests, lengths, SLOs" },
+    { "columns", jb_cmd_columns, "what every CSV column means (--markdown: docs/csv.md)" },
     { "bench-kernels", jb_cmd_bench_kernels,
         "kernel and model speed beside this machine's memory bandwidth and sgemm peak" },
     { NULL, NULL, NULL },

@@ -3,6 +3,8 @@
  */
 #include "jb_harness.h"
 
+#include <cblas.h>
+
 #include <stdio.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -43,4 +45,6 @@ void jb_sysinfo_read(struct jb_sysinfo *si)
     snprintf(si->compiler, sizeof si->compiler, "gcc %s", __VERSION__);
 #endif
     jb_blas_describe(si->blas, sizeof si->blas);
+    snprintf(si->blas_config, sizeof si->blas_config, "%s", openblas_get_config());
+    si->blas_threads = openblas_get_num_threads();
 }

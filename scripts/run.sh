@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
-# The main job: installs what is missing, builds, and runs the default benchmark.
-# Usage: scripts/run.sh
+# The main job: installs what is missing, builds, runs the default sweep and prints its table.
+# Usage: scripts/run.sh [extra sweep options, e.g. --reps 5 or --out DIR]
+#
+# The default sweep: the small end of the ladder (tiny to Llama-3.2-1B) on the chat workload,
+# in q8_0 and f32, three repetitions each after a warm-up. Two requests per repetition at a
+# quarter of chat's lengths keep it to a few minutes on a 2-core machine; raise them with
+# --requests and --token-scale. Re-running the same command resumes an interrupted sweep.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/scripts/deps.sh"
 jb_install_deps
 jb_build
 jb="${JB_BUILD_DIR:-$root/build}/joulebench"
+cd "$root"
 
-echo "== the model ladder (parameters, memory per storage type, what fits here)"
-"$jb" models
-echo
-echo "== a tiny model generates (greedy, pseudo-random weights)"
-"$jb" generate --model tiny --prompt-ids 1,2,3,4 --max-tokens 8 --timing
-echo
-echo "== engine speed beside this machine's limits (Llama-3.2-1B, f32 / bf16 / q8_0)"
-"$jb" bench-kernels --no-kernels
+"$jb" sweep --models tiny,SmolLM2-135M,SmolLM2-360M,Qwen2.5-0.5B,Llama-3.2-1B \
+    --workloads chat --dtypes q8_0,f32 --requests 2 --token-scale 0.25 --reps 3 --warmup 1 "$@"

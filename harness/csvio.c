@@ -1,0 +1,202 @@
+/*
+ * csvio.c — CSV writing from column tables and reading into named columns, on libcsv.
+ */
+#include "jb_csvio.h"
+
+#include <csv.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void jb_csv_write_field(FILE *f, const char *s)
+{
+    const size_t n = strlen(s);
+    if (strpbrk(s, ",\"\r\n") || (n && (s[0] == ' ' || s[n - 1] == ' ')))
+        csv_fwrite(f, s, n); /* libcsv quotes and doubles the quotes */
+    else
+        fputs(s, f);
+}
+
+int jb_csv_write_header(FILE *f, const struct jb_column *cols, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            fputc(',', f);
+        jb_csv_write_field(f, cols[i].name);
+    }
+    fputs("\r\n", f);
+    return ferror(f) ? JB_EIO : 0;
+}
+
+int jb_csv_write_row(FILE *f, const struct jb_column *cols, size_t n, const void *record)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *p = (const char *)record + cols[i].offset;
+        if (i)
+            fputc(',', f);
+        if (cols[i].type == JB_COL_STR) {
+            jb_csv_write_field(f, p);
+        } else if (cols[i].type == JB_COL_I64) {
+            int64_t v;
+            memcpy(&v, p, sizeof v);
+            if (v != JB_I64_NONE)
+                fprintf(f, "%" PRId64, v);
+        } else {
+            double v;
+            memcpy(&v, p, sizeof v);
+            if (isfinite(v))
+                fprintf(f, "%.10g", v);
+        }
+    }
+    fputs("\r\n", f);
+    return ferror(f) ? JB_EIO : 0;
+}
+
+void jb_csv_write_markdown(FILE *f, const struct jb_column *cols, size_t n)
+{
+    static const char *const types[] = { "text", "integer", "number" };
+    fprintf(f, "| column | type | meaning |\n|---|---|---|\n");
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "| `%s` | %s | %s |\n", cols[i].name, types[cols[i].type], cols[i].doc);
+}
+
+/* ---- reading -------------------------------------------------------------------------------- */
+
+struct reader {
+    struct jb_table *t;
+    char **cells;
+    size_t n_cells, cap_cells;
+    size_t record;
+    int rc;
+    const char *path;
+    struct jb_err *err;
+};
+
+static void on_field(void *s, size_t len, void *data)
+{
+    struct reader *r = data;
+    if (r->rc)
+        return;
+    if (r->n_cells == r->cap_cells) {
+        size_t cap = r->cap_cells ? 2 * r->cap_cells : 64;
+        char **c = realloc(r->cells, cap * sizeof *c);
+        if (!c) {
+            r->rc = jb_fail(r->err, JB_ENOMEM, "%s: out of memory", r->path);
+            return;
+        }
+        r->cells = c;
+        r->cap_cells = cap;
+    }
+    char *cell = malloc(len + 1);
+    if (!cell) {
+        r->rc = jb_fail(r->err, JB_ENOMEM, "%s: out of memory", r->path);
+        return;
+    }
+    memcpy(cell, s, len);
+    cell[len] = '\0';
+    r->cells[r->n_cells++] = cell;
+}
+
+static void drop_cells(struct reader *r)
+{
+    for (size_t i = 0; i < r->n_cells; i++)
+        free(r->cells[i]);
+    r->n_cells = 0;
+}
+
+static void on_row(int c, void *data)
+{
+    struct reader *r = data;
+    struct jb_table *t = r->t;
+    (void)c;
+    r->record++;
+    if (r->rc) {
+        drop_cells(r);
+        return;
+    }
+    char **row = malloc((r->n_cells ? r->n_cells : 1) * sizeof *row);
+    if (!row) {
+        r->rc = jb_fail(r->err, JB_ENOMEM, "%s: out of memory", r->path);
+        drop_cells(r);
+        return;
+    }
+    memcpy(row, r->cells, r->n_cells * sizeof *row);
+    if (!t->header) {
+        t->header = row;
+        t->n_cols = r->n_cells;
+    } else if (r->n_cells != t->n_cols) {
+        r->rc = jb_fail(r->err, JB_EPARSE, "%s: record %zu has %zu fields, the header has %zu",
+            r->path, r->record, r->n_cells, t->n_cols);
+        drop_cells(r);
+        free(row);
+        return;
+    } else {
+        char ***rows = realloc(t->rows, (t->n_rows + 1) * sizeof *rows);
+        if (!rows) {
+            r->rc = jb_fail(r->err, JB_ENOMEM, "%s: out of memory", r->path);
+            drop_cells(r);
+            free(row);
+            return;
+        }
+        t->rows = rows;
+        t->rows[t->n_rows++] = row;
+    }
+    r->n_cells = 0;
+}
+
+int jb_table_read(const char *path, struct jb_table *t, struct jb_err *err)
+{
+    memset(t, 0, sizeof *t);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return jb_fail(err, errno == ENOENT ? JB_ENOENT : JB_EIO, "%s: cannot open: %s", path,
+            strerror(errno));
+    struct csv_parser p;
+    struct reader r = { .t = t, .path = path, .err = err };
+    char buf[65536];
+    size_t got;
+    csv_init(&p, CSV_APPEND_NULL);
+    while (!r.rc && (got = fread(buf, 1, sizeof buf, f)) > 0)
+        if (csv_parse(&p, buf, got, on_field, on_row, &r) != got && !r.rc)
+            r.rc = jb_fail(err, JB_EPARSE, "%s: record %zu: %s", path, r.record + 1,
+                csv_strerror(csv_error(&p)));
+    if (!r.rc && ferror(f))
+        r.rc = jb_fail(err, JB_EIO, "%s: read error", path);
+    if (!r.rc && csv_fini(&p, on_field, on_row, &r) != 0)
+        r.rc = jb_fail(
+            err, JB_EPARSE, "%s: record %zu: %s", path, r.record + 1, csv_strerror(csv_error(&p)));
+    csv_free(&p);
+    fclose(f);
+    drop_cells(&r);
+    free(r.cells);
+    if (!r.rc && !t->header)
+        r.rc = jb_fail(err, JB_EPARSE, "%s: empty (no header line)", path);
+    if (r.rc)
+        jb_table_free(t);
+    return r.rc;
+}
+
+void jb_table_free(struct jb_table *t)
+{
+    for (size_t r = 0; r < t->n_rows; r++) {
+        for (size_t c = 0; c < t->n_cols; c++)
+            free(t->rows[r][c]);
+        free(t->rows[r]);
+    }
+    if (t->header)
+        for (size_t c = 0; c < t->n_cols; c++)
+            free(t->header[c]);
+    free(t->header);
+    free(t->rows);
+    memset(t, 0, sizeof *t);
+}
+
+int jb_table_col(const struct jb_table *t, const char *name)
+{
+    for (size_t c = 0; c < t->n_cols; c++)
+        if (strcmp(t->header[c], name) == 0)
+            return (int)c;
+    return -1;
+}

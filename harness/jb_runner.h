@@ -1,0 +1,80 @@
+/*
+ * jb_runner.h — the runner: drives a loaded model with a workload's requests (continuous
+ * batching, MLPerf scenarios), times every phase with a monotonic clock, and fills one
+ * record per request and one per repetition. The records' column tables write runs.csv and
+ * requests.csv (docs/csv.md is generated from them).
+ */
+#ifndef JB_RUNNER_H
+#define JB_RUNNER_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "jb_csvio.h"
+#include "jb_harness.h"
+#include "jb_meter.h"
+#include "jb_workload.h"
+
+#define JB_SCHEMA_VERSION 1
+
+/* One row of runs.csv: a configuration x repetition. Times in ms, rates per second. */
+struct jb_run_record {
+    int64_t schema_version;
+    char run_id[40], config_id[24], timestamp_utc[32], host[64];
+    char build_commit[24], cpu_info[128];
+    char model[128], model_type[32];
+    int64_t params, model_size;
+    char weights[512], dtype[8], workload[128], scenario[16], kernels[16];
+    int64_t batch, threads, rep, requests, prompt_tokens, gen_tokens, depth;
+    double duration_s;
+    double ttft_ms_p50, ttft_ms_p90, ttft_ms_p99, tpot_ms_p50, tpot_ms_p90, tpot_ms_p99;
+    double itl_ms_p50, itl_ms_p90, itl_ms_p99, e2e_ms_p50, e2e_ms_p90, e2e_ms_p99;
+    double queue_ms_p50, queue_ms_p99;
+    double prefill_s, decode_s;
+    double prefill_tok_s, decode_tok_s, total_tok_s, req_s;
+    double avg_ts, stddev_ts;
+    double slo_ttft_ms, slo_tpot_ms, slo_met_share, goodput_req_s;
+    double energy_j, energy_prefill_j, energy_decode_j, j_per_token, j_per_query, avg_power_w;
+    char energy_source[32], energy_method[16], energy_domains[64], energy_reason[160];
+    double gflop_per_token, weight_gb_per_token;
+};
+
+/* One row of requests.csv. Times relative to the repetition's start. */
+struct jb_request_record {
+    int64_t schema_version;
+    char run_id[40], config_id[24];
+    int64_t rep, request_id, prompt_tokens, output_tokens;
+    double arrival_ms, start_ms, first_token_ms, end_ms;
+    double queue_ms, ttft_ms, tpot_ms, e2e_ms, prefill_ms;
+    int64_t slo_met; /* 1 or 0; empty without SLO */
+};
+
+extern const struct jb_column jb_run_columns[];
+extern const size_t jb_n_run_columns;
+extern const struct jb_column jb_request_columns[];
+extern const size_t jb_n_request_columns;
+
+/* Called after each completed request (done of total); may be NULL. */
+typedef void (*jb_progress_fn)(void *ctx, int64_t done, int64_t total);
+
+struct jb_rep_opts {
+    uint64_t prompt_seed;        /* synthetic prompt token ids */
+    volatile sig_atomic_t *stop; /* when set, the repetition is abandoned (JB_EINTR) */
+    jb_progress_fn progress;
+    void *progress_ctx;
+    int64_t max_requests; /* run only the first N requests (warm-up); 0 = all */
+};
+
+/* Runs one repetition of w's requests on L (state reset first). Fills run's measured fields
+ * (not the identification ones) and reqs[0 .. n) where n = the requests run. Buffers are
+ * allocated before the clock starts. */
+int jb_run_rep(struct jb_loaded *L, const struct jb_workload *w, struct jb_meter *meter,
+    const struct jb_rep_opts *o, struct jb_run_record *run, struct jb_request_record *reqs,
+    struct jb_err *err);
+
+/* What a workload needs of the KV cache: sequences decoded together, positions per sequence,
+ * and the largest forward call. JB_ERANGE naming the request when one exceeds max_pos. */
+int jb_run_shape(const struct jb_workload *w, int64_t max_pos, int64_t *n_seqs, int64_t *ctx,
+    int64_t *batch_tokens, struct jb_err *err);
+
+#endif

@@ -1,0 +1,235 @@
+/*
+ * summary.c — from runs.csv to summary.csv and the table printed at the end of a run: per
+ * configuration and metric, the median over repetitions, its 95% interval, the spread and
+ * the coefficient of variation, with noisy metrics flagged rather than hidden.
+ */
+#include "jb_results.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jb_stats.h"
+
+struct jb_summary_record {
+    char config_id[24], model[128];
+    int64_t params;
+    char dtype[8], workload[128], scenario[16], kernels[16];
+    int64_t batch, threads;
+    char metric[32];
+    int64_t n;
+    double median, mean, stddev, cv, ci95_lo, ci95_hi, min, max;
+    int64_t high_cv;
+};
+
+#define SUM_STR(n, f, d)                                                                           \
+    {                                                                                              \
+        n, JB_COL_STR, offsetof(struct jb_summary_record, f), d                                    \
+    }
+#define SUM_I64(n, f, d)                                                                           \
+    {                                                                                              \
+        n, JB_COL_I64, offsetof(struct jb_summary_record, f), d                                    \
+    }
+#define SUM_F64(n, f, d)                                                                           \
+    {                                                                                              \
+        n, JB_COL_F64, offsetof(struct jb_summary_record, f), d                                    \
+    }
+
+const struct jb_column jb_summary_columns[] = {
+    SUM_STR("config_id", config_id, "the configuration (runs.csv)"),
+    SUM_STR("model", model, "model"),
+    SUM_I64("params", params, "exact parameter count"),
+    SUM_STR("dtype", dtype, "weight storage type"),
+    SUM_STR("workload", workload, "workload"),
+    SUM_STR("scenario", scenario, "scenario"),
+    SUM_STR("kernels", kernels, "kernel path"),
+    SUM_I64("batch", batch, "most sequences per forward call"),
+    SUM_I64("threads", threads, "threads"),
+    SUM_STR("metric", metric, "a runs.csv column; its unit is in its name"),
+    SUM_I64("n", n, "repetitions with a value"),
+    SUM_F64("median", median, "median over repetitions"),
+    SUM_F64("mean", mean, "mean over repetitions"),
+    SUM_F64("stddev", stddev, "sample standard deviation; empty with one repetition"),
+    SUM_F64("cv", cv, "coefficient of variation, stddev / mean"),
+    SUM_F64("ci95_lo", ci95_lo, "lower end of the 95% Student-t interval of the mean"),
+    SUM_F64("ci95_hi", ci95_hi, "upper end of that interval"),
+    SUM_F64("min", min, "smallest value"),
+    SUM_F64("max", max, "largest value"),
+    SUM_I64("high_cv", high_cv, "1 when cv exceeds the run's --cv-warn threshold"),
+};
+const size_t jb_n_summary_columns = sizeof jb_summary_columns / sizeof jb_summary_columns[0];
+
+/* The metrics summarised, in print order. */
+static const char *const metrics[] = { "ttft_ms_p50", "ttft_ms_p99", "tpot_ms_p50", "tpot_ms_p99",
+    "itl_ms_p99", "e2e_ms_p50", "e2e_ms_p99", "prefill_tok_s", "decode_tok_s", "total_tok_s",
+    "req_s", "avg_ts", "slo_met_share", "goodput_req_s", "energy_j", "j_per_token", "j_per_query",
+    "avg_power_w", NULL };
+
+/* The metrics whose noise is flagged in the terminal table. */
+static const char *const flagged[]
+    = { "ttft_ms_p50", "tpot_ms_p50", "decode_tok_s", "prefill_tok_s", "total_tok_s", NULL };
+
+struct summary_ctx {
+    const struct jb_table *t;
+    double cv_warn;
+    size_t *first_row; /* first row of each configuration */
+    size_t n_configs;
+    FILE *out;
+};
+
+static const char *cell(const struct jb_table *t, size_t row, const char *col)
+{
+    const int c = jb_table_col(t, col);
+    return c >= 0 ? t->rows[row][c] : "";
+}
+
+static double number(const char *s)
+{
+    char *end;
+    double v = strtod(s, &end);
+    return (*s && !*end) ? v : NAN;
+}
+
+/* Values of one metric over the rows of the configuration that starts at row `first`. */
+static size_t collect(const struct jb_table *t, size_t first, const char *metric, double *v)
+{
+    const char *id = cell(t, first, "config_id");
+    size_t n = 0;
+    for (size_t r = first; r < t->n_rows; r++)
+        if (strcmp(cell(t, r, "config_id"), id) == 0)
+            v[n++] = number(cell(t, r, metric));
+    return n;
+}
+
+static void fill_config(struct jb_summary_record *s, const struct jb_table *t, size_t row)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->config_id, sizeof s->config_id, "%s", cell(t, row, "config_id"));
+    snprintf(s->model, sizeof s->model, "%s", cell(t, row, "model"));
+    snprintf(s->dtype, sizeof s->dtype, "%s", cell(t, row, "dtype"));
+    snprintf(s->workload, sizeof s->workload, "%s", cell(t, row, "workload"));
+    snprintf(s->scenario, sizeof s->scenario, "%s", cell(t, row, "scenario"));
+    snprintf(s->kernels, sizeof s->kernels, "%s", cell(t, row, "kernels"));
+    s->params = strtoll(cell(t, row, "params"), NULL, 10);
+    s->batch = strtoll(cell(t, row, "batch"), NULL, 10);
+    s->threads = strtoll(cell(t, row, "threads"), NULL, 10);
+}
+
+static int summarize_metric(struct summary_ctx *c, size_t first, const char *metric, double *buf,
+    struct jb_summary_record *s)
+{
+    const size_t n = collect(c->t, first, metric, buf);
+    struct jb_summary sm;
+    jb_summarize(buf, n, &sm);
+    if (sm.n == 0)
+        return 0; /* never measured (e.g. energy without a source): no row */
+    fill_config(s, c->t, first);
+    snprintf(s->metric, sizeof s->metric, "%s", metric);
+    s->n = (int64_t)sm.n;
+    s->median = sm.median;
+    s->mean = sm.mean;
+    s->stddev = sm.stddev;
+    s->cv = sm.cv;
+    s->ci95_lo = sm.ci95_lo;
+    s->ci95_hi = sm.ci95_hi;
+    s->min = sm.min;
+    s->max = sm.max;
+    s->high_cv = isnan(sm.cv) ? JB_I64_NONE : sm.cv > c->cv_warn;
+    return 1;
+}
+
+static int write_summary(FILE *f, void *ctx)
+{
+    struct summary_ctx *c = ctx;
+    double *buf = malloc((c->t->n_rows + 1) * sizeof *buf);
+    if (!buf)
+        return JB_ENOMEM;
+    jb_csv_write_header(f, jb_summary_columns, jb_n_summary_columns);
+    for (size_t g = 0; g < c->n_configs; g++)
+        for (int m = 0; metrics[m]; m++) {
+            struct jb_summary_record s;
+            if (summarize_metric(c, c->first_row[g], metrics[m], buf, &s))
+                jb_csv_write_row(f, jb_summary_columns, jb_n_summary_columns, &s);
+        }
+    free(buf);
+    return ferror(f) ? JB_EIO : 0;
+}
+
+/* ---- the terminal table -------------------------------------------------------------------- */
+
+/* A figure for people: no exponent, three or four significant digits. */
+static const char *fmt(char *buf, size_t len, double v)
+{
+    if (isnan(v))
+        snprintf(buf, len, "-");
+    else if (fabs(v) >= 1000)
+        snprintf(buf, len, "%.0f", v);
+    else if (fabs(v) >= 100)
+        snprintf(buf, len, "%.1f", v);
+    else
+        snprintf(buf, len, "%.3g", v);
+    return buf;
+}
+
+static void print_table(struct summary_ctx *c)
+{
+    double *buf = malloc((c->t->n_rows + 1) * sizeof *buf);
+    if (!buf)
+        return;
+    fprintf(c->out, "%-16s %-5s %-18s %-13s %5s %3s %4s %11s %11s %26s %11s  %s\n", "model",
+        "dtype", "workload", "scenario", "batch", "thr", "reps", "ttft_p50_ms", "tpot_p50_ms",
+        "decode_tok_s [95% CI]", "e2e_p99_ms", "notes");
+    for (size_t g = 0; g < c->n_configs; g++) {
+        struct jb_summary_record s[4];
+        const char *show[4] = { "ttft_ms_p50", "tpot_ms_p50", "decode_tok_s", "e2e_ms_p99" };
+        for (int i = 0; i < 4; i++)
+            if (!summarize_metric(c, c->first_row[g], show[i], buf, &s[i]))
+                s[i].median = s[i].ci95_lo = s[i].ci95_hi = NAN;
+        struct jb_summary_record id;
+        fill_config(&id, c->t, c->first_row[g]);
+        char ci[80], b[4][24];
+        snprintf(ci, sizeof ci, "%s [%s, %s]", fmt(b[0], 24, s[2].median),
+            fmt(b[1], 24, s[2].ci95_lo), fmt(b[2], 24, s[2].ci95_hi));
+        fprintf(c->out, "%-16s %-5s %-18s %-13s %5lld %3lld %4zu %11s ", id.model, id.dtype,
+            id.workload, id.scenario, (long long)id.batch, (long long)id.threads,
+            collect(c->t, c->first_row[g], "rep", buf), fmt(b[0], 24, s[0].median));
+        fprintf(
+            c->out, "%11s %26s %11s ", fmt(b[1], 24, s[1].median), ci, fmt(b[3], 24, s[3].median));
+        for (int f = 0; flagged[f]; f++) {
+            struct jb_summary_record x;
+            if (summarize_metric(c, c->first_row[g], flagged[f], buf, &x) && x.high_cv == 1)
+                fprintf(c->out, " HIGH-CV %s=%.0f%%", flagged[f], 100 * x.cv);
+        }
+        fputc('\n', c->out);
+    }
+    free(buf);
+}
+
+int jb_summary_write(const char *dir, double cv_warn, FILE *out, struct jb_err *err)
+{
+    char runs[PATH_MAX + 16], path[PATH_MAX + 16];
+    snprintf(runs, sizeof runs, "%s/runs.csv", dir);
+    snprintf(path, sizeof path, "%s/summary.csv", dir);
+    struct jb_table t;
+    int rc = jb_table_read(runs, &t, err);
+    if (rc)
+        return rc;
+    struct summary_ctx c = { &t, cv_warn, calloc(t.n_rows + 1, sizeof(size_t)), 0, out };
+    if (!c.first_row) {
+        jb_table_free(&t);
+        return jb_fail(err, JB_ENOMEM, "out of memory");
+    }
+    for (size_t r = 0; r < t.n_rows; r++) {
+        bool seen = false;
+        for (size_t g = 0; g < c.n_configs && !seen; g++)
+            seen = strcmp(cell(&t, c.first_row[g], "config_id"), cell(&t, r, "config_id")) == 0;
+        if (!seen)
+            c.first_row[c.n_configs++] = r;
+    }
+    rc = jb_write_atomic(path, write_summary, &c, err);
+    if (!rc && out && c.n_configs)
+        print_table(&c);
+    free(c.first_row);
+    jb_table_free(&t);
+    return rc;
+}
