@@ -89,7 +89,7 @@ int jb_cmd_columns(int argc, char **argv)
             return JB_EXIT_USAGE;
         }
         printf("usage: joulebench columns [--markdown]\nEvery column of runs.csv, "
-               "requests.csv and summary.csv, with its meaning.\n");
+               "requests.csv, summary.csv and power.csv, with its meaning.\n");
         return JB_EXIT_OK;
     }
     const struct {
@@ -103,6 +103,8 @@ int jb_cmd_columns(int argc, char **argv)
             jb_n_request_columns },
         { "summary.csv", "one row per configuration and metric, over repetitions",
             jb_summary_columns, jb_n_summary_columns },
+        { "power.csv", "one row per energy sample and domain, written by the sampler thread",
+            jb_power_columns, jb_n_power_columns },
     };
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         if (md) {

@@ -43,7 +43,9 @@ struct run_opts {
     uint64_t weights_seed;
     bool random_weights;
     struct jb_workload_opts wo;
-    const char *out, *energy, *kernels, *cpus;
+    const char *out, *kernels, *cpus;
+    struct jb_meter_opts meter;
+    double idle_s;
     double cv_warn;
     int argc;
     char **argv;
@@ -58,6 +60,7 @@ struct config {
     char dir[PATH_MAX];
     struct jb_workload w;
     int64_t n_seqs, ctx, batch_tokens;
+    double idle_before_w, idle_before_sd_w, idle_after_w, idle_after_sd_w;
     char id[24], weights[PATH_MAX + 32];
     char skip[JB_ERR_MSG_LEN + 16]; /* non-empty: not run, and why */
     int64_t reps_todo;
@@ -121,7 +124,12 @@ static void usage(FILE *f, bool sweep)
         "  --depth D           tokens already in the KV cache before each request\n"
         "  --weights-seed S    pseudo-random weights seed (default 1)   --random-weights\n"
         "  --kernels auto|ref|avx2   --cpus LIST (e.g. 0-3 or 0,2: CPU affinity)\n"
-        "  --energy auto|SOURCE      --cv-warn PCT (flag CVs above, default 10)\n");
+        "  --energy auto|none|SOURCE energy source (joulebench sources)   --sample-ms MS (100)\n"
+        "  --idle-s S          idle power measured before and after each configuration (3; 0: no)\n"
+        "  --cpu-tdp-w W --cpu-idle-w W --cpu-profile FILE --cpu-package-cpus N\n"
+        "                      estimator settings (docs/estimator.md)\n"
+        "  --no-counters       do not read PAPI hardware counters\n"
+        "  --cv-warn PCT       flag coefficients of variation above PCT (default 10)\n");
 }
 
 static int parse_f(const char *opt, const char *s, double lo, double hi, double *out)
@@ -167,7 +175,19 @@ static int parse_option(int o, struct run_opts *r)
     case 'x': r->random_weights = true; return 0;
     case 'K': r->kernels = optarg; return 0;
     case 'P': r->cpus = optarg; return 0;
-    case 'E': r->energy = optarg; return 0;
+    case 'E': r->meter.energy = optarg; return 0;
+    case 'I': return parse_f("--sample-ms", optarg, 1, 60000, &r->meter.sample_ms);
+    case 'B': return parse_f("--idle-s", optarg, 0, 3600, &r->idle_s);
+    case 'U': return parse_f("--cpu-tdp-w", optarg, 0.1, 10000, &r->meter.source_opts.cpu_tdp_w);
+    case 'L': return parse_f("--cpu-idle-w", optarg, 0, 10000, &r->meter.source_opts.cpu_idle_w);
+    case 'F': r->meter.source_opts.cpu_profile = optarg; return 0;
+    case 'G': {
+        if (jb_parse_i64("--cpu-package-cpus", optarg, 1, 1 << 20, &v))
+            return -1;
+        r->meter.source_opts.cpu_package_cpus = (int)v;
+        return 0;
+    }
+    case 'N': r->meter.counters = false; return 0;
     case 'V':
         if (parse_f("--cv-warn", optarg, 0, 1000, &d))
             return -1;
@@ -212,6 +232,12 @@ static int parse_args(int argc, char **argv, struct run_opts *r)
         { "depth", required_argument, NULL, 'D' }, { "weights-seed", required_argument, NULL, 'X' },
         { "random-weights", no_argument, NULL, 'x' }, { "kernels", required_argument, NULL, 'K' },
         { "cpus", required_argument, NULL, 'P' }, { "energy", required_argument, NULL, 'E' },
+        { "sample-ms", required_argument, NULL, 'I' }, { "idle-s", required_argument, NULL, 'B' },
+        { "cpu-tdp-w", required_argument, NULL, 'U' },
+        { "cpu-idle-w", required_argument, NULL, 'L' },
+        { "cpu-profile", required_argument, NULL, 'F' },
+        { "cpu-package-cpus", required_argument, NULL, 'G' },
+        { "no-counters", no_argument, NULL, 'N' },
         { "cv-warn", required_argument, NULL, 'V' }, { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 } };
     const char *cmd = r->sweep ? "sweep" : "run";
@@ -265,6 +291,7 @@ static void config_id(struct config *c, const struct run_opts *r)
  * an error (returned); not fitting is a skip (c->skip). */
 static int plan_one(struct config *c, const struct run_opts *r, struct jb_err *err)
 {
+    c->idle_before_w = c->idle_before_sd_w = c->idle_after_w = c->idle_after_sd_w = NAN;
     int rc = jb_model_config(c->model, &c->cfg, c->dir, sizeof c->dir, err);
     if (rc)
         return rc;
@@ -374,6 +401,9 @@ struct meta_ctx {
     const char *started;
     const char *meter;
     const char *kernels;
+    double sampler_load;
+    long samples;
+    const char *choice;
 };
 
 static int write_meta(FILE *f, void *ctx)
@@ -406,7 +436,15 @@ static int write_meta(FILE *f, void *ctx)
     cJSON_AddStringToObject(mach, "openblas_config", si.blas_config);
     cJSON_AddNumberToObject(mach, "openblas_threads", si.blas_threads);
     cJSON_AddStringToObject(mach, "kernels", m->kernels);
-    cJSON_AddStringToObject(mach, "energy_meter", m->meter);
+    cJSON *energy = cJSON_AddObjectToObject(root, "energy");
+    cJSON_AddStringToObject(energy, "meter", m->meter);
+    cJSON_AddStringToObject(energy, "passed_over", m->choice);
+    cJSON_AddNumberToObject(energy, "sample_ms", m->r->meter.sample_ms);
+    cJSON_AddNumberToObject(energy, "idle_s", m->r->idle_s);
+    if (m->samples) {
+        cJSON_AddNumberToObject(energy, "sampler_cpu_share_of_one_core", m->sampler_load);
+        cJSON_AddNumberToObject(energy, "sampler_samples", (double)m->samples);
+    }
     cJSON *cfgs = cJSON_AddArrayToObject(root, "configurations");
     for (int i = 0; i < m->n; i++) {
         const struct config *c = &m->c[i];
@@ -423,6 +461,14 @@ static int write_meta(FILE *f, void *ctx)
         cJSON_AddNumberToObject(o, "threads", (double)c->threads);
         cJSON_AddNumberToObject(o, "batch", (double)c->n_seqs);
         cJSON_AddNumberToObject(o, "context", (double)c->ctx);
+        if (!isnan(c->idle_before_w)) {
+            cJSON_AddNumberToObject(o, "idle_before_w", c->idle_before_w);
+            cJSON_AddNumberToObject(o, "idle_before_sd_w", c->idle_before_sd_w);
+        }
+        if (!isnan(c->idle_after_w)) {
+            cJSON_AddNumberToObject(o, "idle_after_w", c->idle_after_w);
+            cJSON_AddNumberToObject(o, "idle_after_sd_w", c->idle_after_sd_w);
+        }
         if (c->w.bad_rows_skipped)
             cJSON_AddNumberToObject(o, "bad_rows_skipped", (double)c->w.bad_rows_skipped);
         cJSON_AddStringToObject(o, "status", c->skip[0] ? "skipped" : "planned");
@@ -507,6 +553,7 @@ struct exec {
     struct jb_loaded L;
     bool loaded;
     int64_t reps_recorded;
+    char counter_events[96];
 };
 
 static int run_config(struct exec *x, struct config *c, struct jb_err *err)
@@ -517,8 +564,12 @@ static int run_config(struct exec *x, struct config *c, struct jb_err *err)
     struct jb_request_record *reqs = calloc((size_t)c->w.n_requests + 1, sizeof *reqs);
     if (!reqs)
         return jb_fail(err, JB_ENOMEM, "out of memory");
-    struct jb_rep_opts ro = { c->w.seed, &g_stop, show_progress, x->prog, 0 };
+    struct jb_rep_opts ro = { c->w.seed, &g_stop, show_progress, x->prog, 0, NULL };
+    char idle_label[64];
+    snprintf(idle_label, sizeof idle_label, "idle:%s", c->id);
     x->prog->c = c;
+    rc = jb_meter_idle(x->meter, x->r->idle_s, idle_label, &c->idle_before_w,
+        &c->idle_before_sd_w, err);
     for (int64_t i = 0; i < x->r->warmup && !rc; i++) {
         struct jb_run_record scratch;
         x->prog->warmup = true;
@@ -534,7 +585,13 @@ static int run_config(struct exec *x, struct config *c, struct jb_err *err)
         if (jb_results_has(x->res, run.run_id))
             continue;
         utc_now(run.timestamp_utc, sizeof run.timestamp_utc, false);
+        ro.run_id = run.run_id;
         rc = jb_run_rep(&x->L, &c->w, x->meter, &ro, &run, reqs, err);
+        ro.run_id = NULL;
+        if (!rc) {
+            jb_run_apply_idle(&run, c->idle_before_w, c->idle_before_sd_w);
+            jb_run_counter_events(&run, x->counter_events);
+        }
         for (int64_t i = 0; !rc && i < run.requests; i++) {
             reqs[i].rep = rep;
             snprintf(reqs[i].run_id, sizeof reqs[i].run_id, "%s", run.run_id);
@@ -548,6 +605,9 @@ static int run_config(struct exec *x, struct config *c, struct jb_err *err)
         }
     }
     free(reqs);
+    if (!rc) /* the after-measurement shows drift (meta.json); rows carry the one before */
+        rc = jb_meter_idle(x->meter, x->r->idle_s, idle_label, &c->idle_after_w,
+            &c->idle_after_sd_w, err);
     return rc;
 }
 
@@ -647,7 +707,7 @@ static int execute(struct run_opts *r, struct config *c, int n, const char *out)
     utc_now(started, sizeof started, false);
     int rc = jb_results_open(&res, out, &err);
     if (!rc)
-        rc = jb_meter_open(&meter, r->energy, &err);
+        rc = jb_meter_open(&meter, &r->meter, &err);
     if (rc) {
         jb_errorf("%s", err.msg);
         jb_results_close(&res);
@@ -655,7 +715,11 @@ static int execute(struct run_opts *r, struct config *c, int n, const char *out)
     }
     update_latest(out);
     const struct jb_kernel_ops *k = r->kernels ? jb_kernels_by_name(r->kernels) : jb_kernels_best();
-    struct meta_ctx meta = { r, c, n, "running", started, jb_meter_describe(meter), k->name };
+    char meter_line[1024];
+    snprintf(meter_line, sizeof meter_line, "%s", jb_meter_describe(meter));
+    char choice_line[1536];
+    snprintf(choice_line, sizeof choice_line, "%s", jb_meter_choice(meter));
+    struct meta_ctx meta = { r, c, n, "running", started, meter_line, k->name, 0, 0, choice_line };
     char meta_path[PATH_MAX + 16];
     snprintf(meta_path, sizeof meta_path, "%s/meta.json", out);
     jb_write_atomic(meta_path, write_meta, &meta, &err);
@@ -663,6 +727,8 @@ static int execute(struct run_opts *r, struct config *c, int n, const char *out)
     struct progress prog
         = { isatty(STDERR_FILENO), count_todo(r, c, n, &res), 0, jb_now_ns(), NULL, 0, 0, false };
     struct exec x = { .r = r, .res = &res, .meter = meter, .prog = &prog };
+    jb_meter_power_csv(meter, res.power);
+    jb_meter_counter_events(meter, x.counter_events, sizeof x.counter_events);
     int failures = 0;
     install_signals();
     for (int i = 0; i < n && !g_stop; i++) {
@@ -689,12 +755,16 @@ static int execute(struct run_opts *r, struct config *c, int n, const char *out)
     if (x.loaded)
         jb_unload(&x.L);
     meta.status = g_stop ? "interrupted" : failures ? "finished with failures" : "finished";
+    jb_meter_power_csv(meter, NULL);
+    jb_meter_stop(meter); /* its sampler's load is known from here */
+    meta.sampler_load = jb_meter_sampler_load(meter, &meta.samples);
     jb_write_atomic(meta_path, write_meta, &meta, &err);
     if (jb_summary_write(out, r->cv_warn, stdout, &err))
         jb_errorf("%s", err.msg);
-    printf("# results: %s (runs.csv, requests.csv, summary.csv, meta.json); %lld repetitions "
-           "recorded now; energy: %s\n",
-        out, (long long)x.reps_recorded, jb_meter_describe(meter));
+    printf("# results: %s (runs.csv, requests.csv, power.csv, summary.csv, meta.json); %lld "
+           "repetitions recorded now\n# energy: %s\n# energy sampler: %.3f%% of one core (%ld "
+           "samples)\n",
+        out, (long long)x.reps_recorded, meta.meter, 100.0 * meta.sampler_load, meta.samples);
     jb_meter_close(meter);
     jb_results_close(&res);
     if (g_stop) {
@@ -713,7 +783,8 @@ static int run_command(int argc, char **argv, bool sweep)
         .reps = 3,
         .warmup = 1,
         .weights_seed = 1,
-        .energy = "auto",
+        .meter = { .energy = "auto", .sample_ms = 100, .counters = true },
+        .idle_s = 3,
         .cv_warn = 0.10,
         .argc = argc,
         .argv = argv };

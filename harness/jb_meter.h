@@ -1,44 +1,98 @@
 /*
- * jb_meter.h — where energy measurement plugs into the runner. The runner marks phase
- * boundaries (setup, prefill, decode, idle) and asks for the energy of a repetition; a meter
- * answers with joules and the source and method behind them, or an empty figure and the
+ * jb_meter.h — where energy measurement plugs into the runner. The meter owns the energy
+ * source(s) chosen for the run (a CPU source, plus NVML when a GPU is there) and PAPI's
+ * hardware counters; a sampler thread reads them every --sample-ms and writes power.csv; the
+ * runner marks phase boundaries (idle, setup, prefill, decode) and the steady-state window,
+ * and gets joules per phase and per domain with their provenance, or empty figures with the
  * reason. Nothing below the harness knows energy is being measured.
  */
 #ifndef JB_METER_H
 #define JB_METER_H
 
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "jb_counters.h"
+#include "jb_energy.h"
 #include "jb_error.h"
 
 enum jb_phase {
-    JB_PHASE_IDLE,    /* waiting for arrivals */
+    JB_PHASE_IDLE,    /* waiting for arrivals, and the gaps between forward calls */
     JB_PHASE_SETUP,   /* untimed work: filling the KV cache to the workload's depth */
     JB_PHASE_PREFILL, /* forward calls that process prompt tokens */
     JB_PHASE_DECODE,  /* forward calls that generate tokens */
     JB_PHASE_COUNT
 };
 
-/* The energy of one interval, or why there is none. */
-struct jb_energy {
-    double joules;    /* NAN when not measured */
-    char source[32];  /* e.g. "powercap", "estimator"; "none" */
-    char method[16];  /* "measured" or "estimated"; "" when none */
-    char domains[64]; /* what was summed, e.g. "package-0+dram"; "" when none */
-    char reason[160]; /* why joules is empty; "" when measured */
+/* "idle", "setup", "prefill", "decode" */
+const char *jb_phase_name(enum jb_phase p);
+
+enum jb_mark {
+    JB_MARK_STEADY_BEGIN, /* the batch has filled */
+    JB_MARK_STEADY_END,   /* the batch starts to drain */
+};
+
+struct jb_meter_opts {
+    const char *energy;        /* "auto", "none", or a source name (--energy) */
+    double sample_ms;          /* sampler period (--sample-ms); 0 = 100 */
+    struct jb_energy_opts source_opts;
+    bool counters;             /* read PAPI hardware counters at phase boundaries */
+};
+
+/* The energy and counters of one measured interval (a repetition). Doubles are NAN when not
+ * measured, and then `reason` says why. */
+struct jb_meter_result {
+    double energy_j;                     /* summed domains, all phases */
+    double phase_j[JB_PHASE_COUNT];      /* summed domains, per phase */
+    double phase_s[JB_PHASE_COUNT];      /* time spent in each phase */
+    double kind_j[JB_DOMAIN_COUNT];      /* per kind of domain (all domains of it), all phases */
+    double steady_j, steady_s;           /* between the steady-state marks; NAN when unmarked */
+    int64_t reads, wraps, gaps;
+    char source[48];                     /* "perf", "estimator", "powercap+nvml", "none" */
+    char method[16];                     /* "measured", "integrated", "estimated"; "" when none */
+    char domains[128];                   /* the summed domains, "package-0+dram-0" */
+    char low_confidence[64];             /* phases shorter than 50 counter updates, "prefill" */
+    char uncertainty[96];                /* the sources' known error; "" for counters */
+    char reason[800];                    /* why energy is empty; "" when it is not */
+    struct jb_counter_values counters;   /* all phases */
+    struct jb_counter_values phase_counters[JB_PHASE_COUNT];
+    char counters_reason[256];           /* why counters are empty; "" when they count */
 };
 
 struct jb_meter;
 
-/* Opens the meter `want` ("auto" or a source name). Until energy sources exist this build
- * has one meter, "none", which measures nothing and says so. */
-int jb_meter_open(struct jb_meter **m, const char *want, struct jb_err *err);
-void jb_meter_close(struct jb_meter *m);
-/* Starts a measured interval (a repetition) in phase p. */
-void jb_meter_begin(struct jb_meter *m, enum jb_phase p);
+/* Chooses and opens the energy source (auto: the most trustworthy that works here, else the
+ * estimator), adds NVML when a GPU answers, opens the counters when asked, and starts the
+ * sampler thread. --energy NAME fails with the source's reason when it does not work here. */
+int jb_meter_open(struct jb_meter **m, const struct jb_meter_opts *o, struct jb_err *err);
+void jb_meter_close(struct jb_meter *m); /* stops the sampler; accepts NULL */
+/* Stops the sampler thread (no more power rows); the meter can still be read. */
+void jb_meter_stop(struct jb_meter *m);
+/* The PAPI events that count here, comma-separated ("" when none). */
+void jb_meter_counter_events(const struct jb_meter *m, char *buf, size_t len);
+/* Where the sampler appends power rows (power.csv, header already written); NULL: nowhere. */
+void jb_meter_power_csv(struct jb_meter *m, FILE *f);
+/* Starts a measured interval in phase p; power rows carry run_id. */
+void jb_meter_begin(struct jb_meter *m, enum jb_phase p, const char *run_id);
 /* Marks a phase boundary: from now on the interval is in phase p. */
 void jb_meter_phase(struct jb_meter *m, enum jb_phase p);
-/* Ends the interval: total energy and energy per phase (out arrays of JB_PHASE_COUNT). */
-void jb_meter_end(struct jb_meter *m, struct jb_energy *total, struct jb_energy *per_phase);
-/* Short description for logs: "none (no energy source in this build: time only)". */
+void jb_meter_mark(struct jb_meter *m, enum jb_mark k);
+/* Ends the interval and fills r. */
+void jb_meter_end(struct jb_meter *m, struct jb_meter_result *r);
+/* Measures idle power for `seconds` (in windows of about half a second, at least two): mean and sample
+ * standard deviation over the windows, NAN when energy is not measured. Power rows carry
+ * `label` as their run_id. */
+int jb_meter_idle(struct jb_meter *m, double seconds, const char *label, double *mean_w,
+    double *sd_w, struct jb_err *err);
+/* One line: the source(s), method and detail, and how it was chosen. */
 const char *jb_meter_describe(const struct jb_meter *m);
+/* Why each source `auto` tried before the chosen one was passed over ("" when forced). */
+const char *jb_meter_choice(const struct jb_meter *m);
+/* The sampler thread's CPU time over its lifetime, as a share of one core, and its samples. */
+double jb_meter_sampler_load(const struct jb_meter *m, long *samples);
+
+/* For tests: a meter on the given source (not in the table), e.g. a scripted one. */
+int jb_meter_open_source(struct jb_meter **m, const struct jb_energy_source *src,
+    const struct jb_meter_opts *o, struct jb_err *err);
 
 #endif

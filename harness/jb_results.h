@@ -15,14 +15,14 @@
 struct jb_results {
     char dir[PATH_MAX];
     int lock_fd;
-    FILE *runs, *requests;
+    FILE *runs, *requests, *power; /* power.csv: the meter's sampler appends to it */
     char **done; /* run_ids already in runs.csv */
     size_t n_done, cap_done;
 };
 
 /* Creates dir (and parents) if needed, takes its lock (JB_EBUSY when another live joulebench
- * holds it), checks that existing CSV files have this version's columns, drops request rows
- * of repetitions that never finished, and opens both files for appending. */
+ * holds it), checks that existing CSV files have this version's columns, drops request and
+ * power rows of repetitions that never finished, and opens the files for appending. */
 int jb_results_open(struct jb_results *r, const char *dir, struct jb_err *err);
 /* Closes the files and releases the lock; accepts a zeroed struct. */
 void jb_results_close(struct jb_results *r);

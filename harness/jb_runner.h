@@ -15,7 +15,7 @@
 #include "jb_meter.h"
 #include "jb_workload.h"
 
-#define JB_SCHEMA_VERSION 1
+#define JB_SCHEMA_VERSION 2
 
 /* One row of runs.csv: a configuration x repetition. Times in ms, rates per second. */
 struct jb_run_record {
@@ -34,8 +34,19 @@ struct jb_run_record {
     double prefill_tok_s, decode_tok_s, total_tok_s, req_s;
     double avg_ts, stddev_ts;
     double slo_ttft_ms, slo_tpot_ms, slo_met_share, goodput_req_s;
-    double energy_j, energy_prefill_j, energy_decode_j, j_per_token, j_per_query, avg_power_w;
-    char energy_source[32], energy_method[16], energy_domains[64], energy_reason[160];
+    double energy_j, energy_prefill_j, energy_decode_j, energy_idle_j;
+    double j_per_prompt_token, j_per_output_token, j_per_token, j_per_query, avg_power_w;
+    double energy_pkg_j, energy_cores_j, energy_dram_j, energy_psys_j, energy_gpu_j;
+    double energy_cpu_j;
+    double steady_j_per_output_token, steady_s;
+    double idle_power_w, idle_power_sd_w, energy_net_j, net_j_per_token;
+    char energy_source[48], energy_method[16], energy_domains[128], energy_low_confidence[64];
+    char energy_uncertainty[96];
+    int64_t energy_reads, energy_wraps;
+    char energy_reason[800];
+    double instructions, cycles, fp_ops, llc_misses, ipc, instructions_per_token;
+    double prefill_instructions, decode_instructions;
+    char counter_events[96], counters_reason[256];
     double gflop_per_token, weight_gb_per_token;
 };
 
@@ -53,6 +64,9 @@ extern const struct jb_column jb_run_columns[];
 extern const size_t jb_n_run_columns;
 extern const struct jb_column jb_request_columns[];
 extern const size_t jb_n_request_columns;
+/* power.csv: written by the meter's sampler; this table documents it and checks its header. */
+extern const struct jb_column jb_power_columns[];
+extern const size_t jb_n_power_columns;
 
 /* Called after each completed request (done of total); may be NULL. */
 typedef void (*jb_progress_fn)(void *ctx, int64_t done, int64_t total);
@@ -63,6 +77,7 @@ struct jb_rep_opts {
     jb_progress_fn progress;
     void *progress_ctx;
     int64_t max_requests; /* run only the first N requests (warm-up); 0 = all */
+    const char *run_id;   /* labels this repetition's power.csv rows; NULL = none */
 };
 
 /* Runs one repetition of w's requests on L (state reset first). Fills run's measured fields
@@ -71,6 +86,12 @@ struct jb_rep_opts {
 int jb_run_rep(struct jb_loaded *L, const struct jb_workload *w, struct jb_meter *meter,
     const struct jb_rep_opts *o, struct jb_run_record *run, struct jb_request_record *reqs,
     struct jb_err *err);
+
+/* Records the idle power measured before the repetition and the net (above-idle) energy. */
+void jb_run_apply_idle(struct jb_run_record *run, double idle_w, double idle_sd_w);
+
+/* The counter events in use, "PAPI_TOT_INS,PAPI_TOT_CYC,...", for the counter_events column. */
+void jb_run_counter_events(struct jb_run_record *run, const char *events);
 
 /* What a workload needs of the KV cache: sequences decoded together, positions per sequence,
  * and the largest forward call. JB_ERANGE naming the request when one exceeds max_pos. */

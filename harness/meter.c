@@ -1,64 +1,636 @@
 /*
- * meter.c — the meter the runner calls at phase boundaries. This build has no energy source
- * yet, so the only meter is "none": every figure is empty, with the reason beside it. The
- * energy sources (powercap, perf, PAPI, NVML, the estimator) replace this file's internals.
+ * meter.c — energy and counters around the runner's phases.
+ *
+ * Up to two sources are open at once (the CPU source and NVML). Every read, from the
+ * sampler thread or at a phase boundary, goes through one mutex and one combined reading;
+ * the energy between two consecutive reads is charged to the phase that was current, so
+ * phase attribution is exact whatever the sampler does. The sampler only adds reads (and
+ * power.csv rows) so that counters are polled faster than they can wrap.
  */
+#define _GNU_SOURCE
 #include "jb_meter.h"
 
+#include <errno.h>
 #include <math.h>
-#include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#define NONE_REASON "no energy source in this build yet: time only"
+#define MAX_SOURCES 2
+#define MAX_DOMAINS (MAX_SOURCES * JB_ENERGY_MAX_DOMAINS)
+#define LOW_CONFIDENCE_UPDATES 50 /* a phase shorter than this many counter updates */
 
-struct jb_meter {
-    enum jb_phase phase;
+struct combined {
+    double j[MAX_DOMAINS];
+    int64_t wraps, gaps;
+    int64_t t_ns;
 };
 
-int jb_meter_open(struct jb_meter **m, const char *want, struct jb_err *err)
+struct jb_meter {
+    const struct jb_energy_source *src[MAX_SOURCES];
+    void *ctx[MAX_SOURCES];
+    struct jb_energy_info info[MAX_SOURCES];
+    int n_src, n_dom;
+    struct jb_energy_domain dom[MAX_DOMAINS];
+    enum jb_energy_method method;
+    double update_s;
+    char describe[768];
+    char choice[1536]; /* why each source before the chosen one was passed over */
+    struct jb_counters *counters;
+
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    pthread_t sampler;
+    bool sampler_running, stop;
+    int64_t period_ns;
+    FILE *power;
+    long samples;
+    double sampler_cpu_s, sampler_wall_s;
+
+    /* the interval being measured (guarded by lock) */
+    bool active;
+    char run_id[48];
+    enum jb_phase phase;
+    int64_t t0_ns, phase_t_ns;
+    struct combined first, last, sample_last, steady_begin;
+    bool steady_begun, steady_done;
+    double phase_j[JB_PHASE_COUNT][MAX_DOMAINS];
+    double phase_s[JB_PHASE_COUNT];
+    double steady_j, steady_s;
+    int64_t reads;
+    char error[600];
+    struct jb_counter_values ctr_last, ctr_phase[JB_PHASE_COUNT];
+};
+
+const char *jb_phase_name(enum jb_phase p)
 {
-    *m = NULL;
-    if (want && strcmp(want, "auto") != 0 && strcmp(want, "none") != 0)
-        return jb_fail(
-            err, JB_ENOTSUP, "energy source \"%s\": not available (%s)", want, NONE_REASON);
-    *m = calloc(1, sizeof **m);
-    return *m ? 0 : jb_fail(err, JB_ENOMEM, "out of memory");
+    static const char *const names[JB_PHASE_COUNT] = { "idle", "setup", "prefill", "decode" };
+    return (unsigned)p < JB_PHASE_COUNT ? names[p] : "?";
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- reading ------------------------------------------------------------------------------- */
+
+/* Reads every source into c; the caller holds the lock. */
+static int read_all(struct jb_meter *m, struct combined *c, struct jb_err *err)
+{
+    int off = 0;
+    memset(c, 0, sizeof *c);
+    for (int s = 0; s < m->n_src; s++) {
+        struct jb_energy_reading r;
+        int rc = m->src[s]->read(m->ctx[s], &r, err);
+        if (rc)
+            return rc;
+        memcpy(c->j + off, r.joules, (size_t)m->info[s].n_domains * sizeof(double));
+        c->wraps += r.wraps;
+        c->gaps += r.gaps;
+        off += m->info[s].n_domains;
+    }
+    c->t_ns = now_ns();
+    return 0;
+}
+
+static double total_of(const struct jb_meter *m, const double *j)
+{
+    double t = 0;
+    for (int d = 0; d < m->n_dom; d++)
+        if (m->dom[d].in_total)
+            t += j[d];
+    return t;
+}
+
+static void read_counters(struct jb_meter *m, enum jb_phase charge)
+{
+    struct jb_counter_values v;
+    if (!m->counters || jb_counters_read(m->counters, &v, NULL))
+        return;
+    for (int k = 0; k < JB_CTR_COUNT; k++)
+        m->ctr_phase[charge].v[k] += v.v[k] - m->ctr_last.v[k];
+    m->ctr_last = v;
+}
+
+/* Reads, and charges the energy since the previous read to the current phase. Lock held. */
+static void charge(struct jb_meter *m)
+{
+    struct combined c;
+    struct jb_err err;
+    if (read_all(m, &c, &err)) {
+        if (!m->error[0])
+            snprintf(m->error, sizeof m->error, "an energy read failed mid-run: %s", err.msg);
+        return;
+    }
+    m->reads++;
+    if (!m->active) {
+        m->last = c;
+        return;
+    }
+    for (int d = 0; d < m->n_dom; d++)
+        m->phase_j[m->phase][d] += c.j[d] - m->last.j[d];
+    m->last = c;
+}
+
+/* ---- the sampler ----------------------------------------------------------------------------- */
+
+static void write_power_rows(struct jb_meter *m, const struct combined *c)
+{
+    const double dt = (double)(c->t_ns - m->sample_last.t_ns) * 1e-9;
+    if (!m->power || !m->active || dt <= 0)
+        return;
+    const double t = (double)(c->t_ns - m->t0_ns) * 1e-9;
+    for (int d = 0; d < m->n_dom; d++)
+        fprintf(m->power, "2,%s,%.6f,%s,%s,%.6g,%s\r\n", m->run_id, t, jb_phase_name(m->phase),
+            m->dom[d].name, (c->j[d] - m->sample_last.j[d]) / dt,
+            m->dom[d].in_total ? "1" : "0");
+    fprintf(m->power, "2,%s,%.6f,%s,total,%.6g,\r\n", m->run_id, t, jb_phase_name(m->phase),
+        (total_of(m, c->j) - total_of(m, m->sample_last.j)) / dt);
+    fflush(m->power);
+}
+
+static void *sampler_main(void *arg)
+{
+    struct jb_meter *m = arg;
+    struct timespec cpu0, cpu1;
+    const int64_t wall0 = now_ns();
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu0);
+    pthread_mutex_lock(&m->lock);
+    int64_t next = now_ns() + m->period_ns;
+    while (!m->stop) {
+        struct timespec until = { next / 1000000000, next % 1000000000 };
+        int rc = pthread_cond_timedwait(&m->wake, &m->lock, &until);
+        if (m->stop)
+            break;
+        if (rc != ETIMEDOUT)
+            continue;
+        next += m->period_ns;
+        charge(m);
+        write_power_rows(m, &m->last);
+        m->sample_last = m->last;
+        m->samples++;
+    }
+    pthread_mutex_unlock(&m->lock);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu1);
+    m->sampler_cpu_s = (double)(cpu1.tv_sec - cpu0.tv_sec) + (double)(cpu1.tv_nsec - cpu0.tv_nsec) * 1e-9;
+    m->sampler_wall_s = (double)(now_ns() - wall0) * 1e-9;
+    return NULL;
+}
+
+static int start_sampler(struct jb_meter *m, struct jb_err *err)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&m->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    if (m->n_src == 0)
+        return 0;
+    int rc = pthread_create(&m->sampler, NULL, sampler_main, m);
+    if (rc)
+        return jb_fail(err, JB_EIO, "cannot start the energy sampler: %s", strerror(rc));
+    m->sampler_running = true;
+    return 0;
+}
+
+/* ---- opening ------------------------------------------------------------------------------- */
+
+static int add_source(struct jb_meter *m, const struct jb_energy_source *s,
+    const struct jb_meter_opts *o, struct jb_err *err)
+{
+    struct jb_energy_info *info = &m->info[m->n_src];
+    int rc = s->open(&o->source_opts, &m->ctx[m->n_src], info, err);
+    if (rc)
+        return rc;
+    m->src[m->n_src++] = s;
+    for (int d = 0; d < info->n_domains; d++)
+        m->dom[m->n_dom++] = info->domains[d];
+    /* the row's method is the weakest of its sources: measured < integrated < estimated */
+    if (m->n_src == 1 || info->method > m->method)
+        m->method = info->method;
+    if (info->update_s > m->update_s)
+        m->update_s = info->update_s;
+    return 0;
+}
+
+static void note(struct jb_meter *m, const char *fmt, const char *a, const char *b)
+{
+    size_t n = strlen(m->choice);
+    snprintf(m->choice + n, sizeof m->choice - n, fmt, a, b);
+}
+
+/* auto: the first CPU source that works here; the estimator at the end of the table always does. */
+static int choose_auto(struct jb_meter *m, const struct jb_meter_opts *o, struct jb_err *err)
+{
+    for (int i = 0; jb_energy_sources[i]; i++) {
+        const struct jb_energy_source *s = jb_energy_sources[i];
+        char why[512] = "no reason given";
+        if (s == &jb_energy_nvml)
+            continue;
+        if (s->probe(&o->source_opts, why, sizeof why)) {
+            note(m, "%s not available (%s); ", s->name, why);
+            continue;
+        }
+        if (add_source(m, s, o, err) == 0)
+            return 0;
+        note(m, "%s failed to open (%s); ", s->name, err->msg);
+    }
+    return jb_fail(err, JB_ENOTSUP, "no energy source works here: %s", m->choice);
+}
+
+static void add_gpu(struct jb_meter *m, const struct jb_meter_opts *o)
+{
+    char why[512] = "";
+    struct jb_err err;
+    if (jb_energy_nvml.probe(&o->source_opts, why, sizeof why) == 0
+        && add_source(m, &jb_energy_nvml, o, &err) == 0)
+        note(m, "%s%s", "nvml added for the GPUs; ", "");
+}
+
+static void describe(struct jb_meter *m, const char *how)
+{
+    m->describe[0] = '\0';
+    for (int s = 0; s < m->n_src; s++) {
+        size_t n = strlen(m->describe);
+        snprintf(m->describe + n, sizeof m->describe - n, "%s%s (%s: %s)", s ? " + " : "",
+            m->src[s]->name, jb_energy_method_name(m->info[s].method), m->info[s].detail);
+    }
+    if (how) {
+        size_t n = strlen(m->describe);
+        snprintf(m->describe + n, sizeof m->describe - n, "; %s", how);
+    }
+}
+
+const char *jb_meter_choice(const struct jb_meter *m)
+{
+    return m->choice;
+}
+
+static int meter_init(struct jb_meter **out, const struct jb_meter_opts *o, struct jb_err *err)
+{
+    struct jb_meter *m = calloc(1, sizeof *m);
+    if (!m)
+        return jb_fail(err, JB_ENOMEM, "out of memory");
+    pthread_mutex_init(&m->lock, NULL);
+    const double ms = o && o->sample_ms > 0 ? o->sample_ms : 100.0;
+    m->period_ns = (int64_t)(ms * 1e6);
+    if (o && o->counters && jb_counters_open(&m->counters, err))
+        m->counters = NULL; /* reported as empty with the reason */
+    *out = m;
+    return 0;
+}
+
+/* The sampler must beat the shortest wrap: shorten its period when a source needs it. */
+static void fit_period(struct jb_meter *m)
+{
+    for (int s = 0; s < m->n_src; s++) {
+        const double limit = m->info[s].max_poll_s;
+        if (limit > 0 && (double)m->period_ns * 1e-9 > limit / 2)
+            m->period_ns = (int64_t)(limit / 2 * 1e9);
+    }
+}
+
+int jb_meter_open_source(struct jb_meter **out, const struct jb_energy_source *src,
+    const struct jb_meter_opts *o, struct jb_err *err)
+{
+    struct jb_meter *m;
+    int rc = meter_init(&m, o, err);
+    if (!rc && src)
+        rc = add_source(m, src, o, err);
+    if (!rc) {
+        describe(m, NULL);
+        fit_period(m);
+        rc = start_sampler(m, err);
+    }
+    if (rc) {
+        jb_meter_close(m);
+        return rc;
+    }
+    *out = m;
+    return 0;
+}
+
+int jb_meter_open(struct jb_meter **out, const struct jb_meter_opts *o, struct jb_err *err)
+{
+    struct jb_meter *m;
+    const char *want = o && o->energy ? o->energy : "auto";
+    int rc = meter_init(&m, o, err);
+    if (rc)
+        return rc;
+    if (strcmp(want, "none") == 0) {
+        snprintf(m->describe, sizeof m->describe, "none (--energy none: energy not measured)");
+    } else if (strcmp(want, "auto") == 0) {
+        rc = choose_auto(m, o, err);
+        if (!rc) {
+            add_gpu(m, o);
+            describe(m, m->choice[0] ? "chosen by --energy auto: the sources before it do not "
+                                       "work here (joulebench sources says why)"
+                                     : "chosen by --energy auto");
+        }
+    } else {
+        const struct jb_energy_source *s = jb_energy_source_by_name(want);
+        char why[512] = "no reason given";
+        if (!s)
+            rc = jb_fail(err, JB_EINVAL, "option --energy: unknown source \"%s\" (auto, none, "
+                "perf, powercap, papi, nvml, estimator; see `joulebench sources`)", want);
+        else if (s->probe(&o->source_opts, why, sizeof why))
+            rc = jb_fail(err, JB_ENOTSUP, "option --energy %s: not available here: %s", want, why);
+        else if (!(rc = add_source(m, s, o, err)))
+            describe(m, "forced with --energy");
+    }
+    if (!rc) {
+        fit_period(m);
+        rc = start_sampler(m, err);
+    }
+    if (rc) {
+        jb_meter_close(m);
+        return rc;
+    }
+    *out = m;
+    return 0;
+}
+
+void jb_meter_stop(struct jb_meter *m)
+{
+    if (!m || !m->sampler_running)
+        return;
+    pthread_mutex_lock(&m->lock);
+    m->stop = true;
+    pthread_cond_signal(&m->wake);
+    pthread_mutex_unlock(&m->lock);
+    pthread_join(m->sampler, NULL);
+    m->sampler_running = false;
+}
+
+void jb_meter_counter_events(const struct jb_meter *m, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    for (int k = 0; m->counters && k < JB_CTR_COUNT; k++) {
+        if (jb_counters_reason(m->counters, (enum jb_counter)k)[0])
+            continue;
+        size_t n = strlen(buf);
+        snprintf(buf + n, len - n, "%s%s", n ? "," : "",
+            jb_counters_event(m->counters, (enum jb_counter)k));
+    }
 }
 
 void jb_meter_close(struct jb_meter *m)
 {
+    if (!m)
+        return;
+    jb_meter_stop(m);
+    for (int s = 0; s < m->n_src; s++)
+        m->src[s]->close(m->ctx[s]);
+    jb_counters_close(m->counters);
+    pthread_mutex_destroy(&m->lock);
+    pthread_cond_destroy(&m->wake);
     free(m);
 }
 
-void jb_meter_begin(struct jb_meter *m, enum jb_phase p)
+void jb_meter_power_csv(struct jb_meter *m, FILE *f)
 {
-    m->phase = p;
-}
-
-void jb_meter_phase(struct jb_meter *m, enum jb_phase p)
-{
-    m->phase = p;
-}
-
-static void none(struct jb_energy *e)
-{
-    memset(e, 0, sizeof *e);
-    e->joules = NAN;
-    snprintf(e->source, sizeof e->source, "none");
-    snprintf(e->reason, sizeof e->reason, "%s", NONE_REASON);
-}
-
-void jb_meter_end(struct jb_meter *m, struct jb_energy *total, struct jb_energy *per_phase)
-{
-    (void)m;
-    none(total);
-    for (int p = 0; per_phase && p < JB_PHASE_COUNT; p++)
-        none(&per_phase[p]);
+    pthread_mutex_lock(&m->lock);
+    m->power = f;
+    pthread_mutex_unlock(&m->lock);
 }
 
 const char *jb_meter_describe(const struct jb_meter *m)
 {
-    (void)m;
-    return "none (" NONE_REASON ")";
+    return m->describe;
+}
+
+double jb_meter_sampler_load(const struct jb_meter *m, long *samples)
+{
+    if (samples)
+        *samples = m->samples;
+    return m->sampler_wall_s > 0 ? m->sampler_cpu_s / m->sampler_wall_s : 0.0;
+}
+
+/* ---- intervals --------------------------------------------------------------------------------- */
+
+static void close_phase_time(struct jb_meter *m, int64_t t)
+{
+    m->phase_s[m->phase] += (double)(t - m->phase_t_ns) * 1e-9;
+    m->phase_t_ns = t;
+}
+
+void jb_meter_begin(struct jb_meter *m, enum jb_phase p, const char *run_id)
+{
+    pthread_mutex_lock(&m->lock);
+    m->active = false;
+    charge(m); /* the starting point */
+    memset(m->phase_j, 0, sizeof m->phase_j);
+    memset(m->phase_s, 0, sizeof m->phase_s);
+    memset(m->ctr_phase, 0, sizeof m->ctr_phase);
+    if (m->counters)
+        jb_counters_read(m->counters, &m->ctr_last, NULL);
+    m->error[0] = '\0';
+    m->reads = 0;
+    m->first = m->sample_last = m->last;
+    m->t0_ns = m->phase_t_ns = now_ns();
+    if (m->n_src == 0)
+        m->first.t_ns = m->last.t_ns = m->t0_ns;
+    m->steady_begun = m->steady_done = false;
+    m->steady_j = m->steady_s = NAN;
+    m->phase = p;
+    snprintf(m->run_id, sizeof m->run_id, "%s", run_id ? run_id : "");
+    m->active = true;
+    pthread_mutex_unlock(&m->lock);
+}
+
+void jb_meter_phase(struct jb_meter *m, enum jb_phase p)
+{
+    pthread_mutex_lock(&m->lock);
+    if (p != m->phase) {
+        if (m->n_src)
+            charge(m);
+        read_counters(m, m->phase);
+        close_phase_time(m, now_ns());
+        m->phase = p;
+    }
+    pthread_mutex_unlock(&m->lock);
+}
+
+void jb_meter_mark(struct jb_meter *m, enum jb_mark k)
+{
+    pthread_mutex_lock(&m->lock);
+    if (m->n_src)
+        charge(m);
+    if (k == JB_MARK_STEADY_BEGIN && !m->steady_begun) {
+        m->steady_begin = m->last;
+        m->steady_begin.t_ns = now_ns();
+        m->steady_begun = true;
+    } else if (k == JB_MARK_STEADY_END && m->steady_begun && !m->steady_done) {
+        m->steady_j = total_of(m, m->last.j) - total_of(m, m->steady_begin.j);
+        m->steady_s = (double)(now_ns() - m->steady_begin.t_ns) * 1e-9;
+        m->steady_done = true;
+    }
+    pthread_mutex_unlock(&m->lock);
+}
+
+static void join_sources(const struct jb_meter *m, struct jb_meter_result *r)
+{
+    for (int s = 0; s < m->n_src; s++) {
+        size_t n = strlen(r->source);
+        snprintf(r->source + n, sizeof r->source - n, "%s%s", s ? "+" : "", m->src[s]->name);
+    }
+    for (int d = 0; d < m->n_dom; d++) {
+        if (!m->dom[d].in_total)
+            continue;
+        size_t n = strlen(r->domains);
+        snprintf(r->domains + n, sizeof r->domains - n, "%s%s", n ? "+" : "", m->dom[d].name);
+    }
+    snprintf(r->method, sizeof r->method, "%s", jb_energy_method_name(m->method));
+    for (int s = 0; s < m->n_src && !r->uncertainty[0]; s++)
+        snprintf(r->uncertainty, sizeof r->uncertainty, "%s", m->info[s].uncertainty);
+}
+
+static void fill_energy(const struct jb_meter *m, struct jb_meter_result *r)
+{
+    double duration = 0;
+    for (int p = 0; p < JB_PHASE_COUNT; p++)
+        duration += r->phase_s[p];
+    join_sources(m, r);
+    r->reads = m->reads;
+    r->wraps = m->last.wraps - m->first.wraps;
+    r->gaps = m->last.gaps - m->first.gaps;
+    if (m->error[0]) {
+        snprintf(r->reason, sizeof r->reason, "%s", m->error);
+        return;
+    }
+    if (r->gaps > 0) {
+        snprintf(r->reason, sizeof r->reason, "%lld read gap(s) longer than the counter's wrap "
+            "period: a wrap may have been missed, so the energy is not trusted", (long long)r->gaps);
+        return;
+    }
+    double total = 0;
+    for (int p = 0; p < JB_PHASE_COUNT; p++) {
+        r->phase_j[p] = total_of(m, m->phase_j[p]);
+        total += r->phase_j[p];
+    }
+    if (m->method != JB_METHOD_ESTIMATED && total == 0 && duration > 1.0) {
+        for (int p = 0; p < JB_PHASE_COUNT; p++)
+            r->phase_j[p] = NAN;
+        snprintf(r->reason, sizeof r->reason, "the energy counters did not advance over %.1f s "
+            "(an empty power PMU, as virtual machines expose)", duration);
+        return;
+    }
+    r->energy_j = total;
+    for (int k = 0; k < JB_DOMAIN_COUNT; k++) {
+        bool any = false;
+        double sum = 0;
+        for (int d = 0; d < m->n_dom; d++)
+            if (m->dom[d].kind == (enum jb_domain_kind)k) {
+                any = true;
+                for (int p = 0; p < JB_PHASE_COUNT; p++)
+                    sum += m->phase_j[p][d];
+            }
+        r->kind_j[k] = any ? sum : NAN;
+    }
+    if (m->steady_done) {
+        r->steady_j = m->steady_j;
+        r->steady_s = m->steady_s;
+    }
+    for (int p = 0; p < JB_PHASE_COUNT && m->update_s > 0; p++)
+        if (r->phase_s[p] > 0 && r->phase_s[p] < LOW_CONFIDENCE_UPDATES * m->update_s) {
+            size_t n = strlen(r->low_confidence);
+            snprintf(r->low_confidence + n, sizeof r->low_confidence - n, "%s%s", n ? "+" : "",
+                jb_phase_name(p));
+        }
+}
+
+static void fill_counters(const struct jb_meter *m, struct jb_meter_result *r)
+{
+    for (int k = 0; k < JB_CTR_COUNT; k++) {
+        r->counters.v[k] = 0;
+        for (int p = 0; p < JB_PHASE_COUNT; p++) {
+            r->phase_counters[p].v[k] = m->counters ? m->ctr_phase[p].v[k] : NAN;
+            r->counters.v[k] += r->phase_counters[p].v[k];
+        }
+    }
+    if (!m->counters) {
+        snprintf(r->counters_reason, sizeof r->counters_reason, "hardware counters not opened");
+        return;
+    }
+    for (int k = 0; k < JB_CTR_COUNT; k++) {
+        const char *why = jb_counters_reason(m->counters, (enum jb_counter)k);
+        if (why[0] && !r->counters_reason[0])
+            snprintf(r->counters_reason, sizeof r->counters_reason, "%s: %s",
+                jb_counters_event(m->counters, (enum jb_counter)k), why);
+    }
+}
+
+void jb_meter_end(struct jb_meter *m, struct jb_meter_result *r)
+{
+    pthread_mutex_lock(&m->lock);
+    if (m->n_src)
+        charge(m);
+    read_counters(m, m->phase);
+    close_phase_time(m, now_ns());
+    m->active = false;
+    memset(r, 0, sizeof *r);
+    r->energy_j = r->steady_j = r->steady_s = NAN;
+    for (int p = 0; p < JB_PHASE_COUNT; p++) {
+        r->phase_j[p] = NAN;
+        r->phase_s[p] = m->phase_s[p];
+    }
+    for (int k = 0; k < JB_DOMAIN_COUNT; k++)
+        r->kind_j[k] = NAN;
+    if (m->n_src)
+        fill_energy(m, r);
+    else
+        snprintf(r->reason, sizeof r->reason, "%s", m->describe);
+    if (!m->n_src)
+        snprintf(r->source, sizeof r->source, "none");
+    fill_counters(m, r);
+    pthread_mutex_unlock(&m->lock);
+}
+
+int jb_meter_idle(struct jb_meter *m, double seconds, const char *label, double *mean_w,
+    double *sd_w, struct jb_err *err)
+{
+    *mean_w = *sd_w = NAN;
+    if (m->n_src == 0 || seconds <= 0)
+        return 0;
+    const int windows = seconds < 1.0 ? 2 : (int)lround(seconds / 0.5); /* sd needs two */
+    const double wdur = seconds / windows;
+    double w[64], sum = 0;
+    int n = windows < 64 ? windows : 64;
+    pthread_mutex_lock(&m->lock);
+    m->error[0] = '\0';
+    charge(m);
+    snprintf(m->run_id, sizeof m->run_id, "%s", label);
+    m->phase = JB_PHASE_IDLE;
+    m->t0_ns = now_ns();
+    m->sample_last = m->last;
+    m->active = true;
+    struct combined prev = m->last;
+    for (int i = 0; i < n; i++) {
+        pthread_mutex_unlock(&m->lock);
+        nanosleep(&(struct timespec) { (time_t)wdur, (long)((wdur - floor(wdur)) * 1e9) }, NULL);
+        pthread_mutex_lock(&m->lock);
+        charge(m);
+        w[i] = (total_of(m, m->last.j) - total_of(m, prev.j)) / ((double)(m->last.t_ns - prev.t_ns) * 1e-9);
+        prev = m->last;
+        sum += w[i];
+    }
+    m->active = false;
+    const bool failed = m->error[0] != '\0';
+    char msg[600];
+    snprintf(msg, sizeof msg, "%s", m->error);
+    pthread_mutex_unlock(&m->lock);
+    if (failed)
+        return jb_fail(err, JB_EIO, "idle baseline: %s", msg);
+    *mean_w = sum / n;
+    if (n > 1) {
+        double ss = 0;
+        for (int i = 0; i < n; i++)
+            ss += (w[i] - *mean_w) * (w[i] - *mean_w);
+        *sd_w = sqrt(ss / (n - 1));
+    }
+    return 0;
 }

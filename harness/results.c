@@ -125,14 +125,23 @@ struct kept_rows {
     const struct jb_table *t;
     const struct jb_results *r;
     int col;
+    const struct jb_column *cols;
+    size_t n_cols;
 };
+
+/* A row stays when its repetition finished; idle-baseline rows (idle:...) always stay. */
+static bool keep_row(const struct kept_rows *k, size_t i)
+{
+    const char *id = k->t->rows[i][k->col];
+    return strncmp(id, "idle:", 5) == 0 || jb_results_has(k->r, id);
+}
 
 static int write_kept(FILE *f, void *ctx)
 {
     const struct kept_rows *k = ctx;
-    jb_csv_write_header(f, jb_request_columns, jb_n_request_columns);
+    jb_csv_write_header(f, k->cols, k->n_cols);
     for (size_t i = 0; i < k->t->n_rows; i++) {
-        if (!jb_results_has(k->r, k->t->rows[i][k->col]))
+        if (!keep_row(k, i))
             continue;
         for (size_t c = 0; c < k->t->n_cols; c++) {
             if (c)
@@ -144,25 +153,26 @@ static int write_kept(FILE *f, void *ctx)
     return ferror(f) ? JB_EIO : 0;
 }
 
-/* Request rows whose repetition has no run row were written by an interrupted repetition:
- * they are dropped (the repetition runs again). */
-static int drop_orphans(struct jb_results *r, const char *path, struct jb_err *err)
+/* Request and power rows whose repetition has no run row were written by an interrupted
+ * repetition: they are dropped (the repetition runs again). */
+static int drop_orphans(struct jb_results *r, const char *path, const struct jb_column *cols,
+    size_t n_cols, struct jb_err *err)
 {
     struct jb_table t;
     int rc = jb_table_read(path, &t, err);
     if (rc == JB_ENOENT)
         return 0;
-    if (rc || (rc = check_header(&t, path, jb_request_columns, jb_n_request_columns, err))) {
+    if (rc || (rc = check_header(&t, path, cols, n_cols, err))) {
         jb_table_free(&t);
         return rc;
     }
-    struct kept_rows k = { &t, r, jb_table_col(&t, "run_id") };
+    struct kept_rows k = { &t, r, jb_table_col(&t, "run_id"), cols, n_cols };
     size_t orphans = 0;
     for (size_t i = 0; i < t.n_rows; i++)
-        orphans += !jb_results_has(r, t.rows[i][k.col]);
+        orphans += !keep_row(&k, i);
     if (orphans) {
-        fprintf(stderr, "joulebench: %s: dropping %zu request rows of an unfinished repetition\n",
-            path, orphans);
+        fprintf(stderr, "joulebench: %s: dropping %zu rows of an unfinished repetition\n", path,
+            orphans);
         rc = jb_write_atomic(path, write_kept, &k, err);
     }
     jb_table_free(&t);
@@ -182,23 +192,28 @@ static int open_append(
 
 int jb_results_open(struct jb_results *r, const char *dir, struct jb_err *err)
 {
-    char runs[PATH_MAX + 16], reqs[PATH_MAX + 16];
+    char runs[PATH_MAX + 16], reqs[PATH_MAX + 16], power[PATH_MAX + 16];
     memset(r, 0, sizeof *r);
     r->lock_fd = -1;
     snprintf(r->dir, sizeof r->dir, "%s", dir);
     snprintf(runs, sizeof runs, "%s/runs.csv", dir);
     snprintf(reqs, sizeof reqs, "%s/requests.csv", dir);
+    snprintf(power, sizeof power, "%s/power.csv", dir);
     int rc = mkdir_p(dir, err);
     if (!rc)
         rc = take_lock(r, err);
     if (!rc)
         rc = load_runs(r, runs, err);
     if (!rc)
-        rc = drop_orphans(r, reqs, err);
+        rc = drop_orphans(r, reqs, jb_request_columns, jb_n_request_columns, err);
+    if (!rc)
+        rc = drop_orphans(r, power, jb_power_columns, jb_n_power_columns, err);
     if (!rc)
         rc = open_append(&r->runs, runs, jb_run_columns, jb_n_run_columns, err);
     if (!rc)
         rc = open_append(&r->requests, reqs, jb_request_columns, jb_n_request_columns, err);
+    if (!rc)
+        rc = open_append(&r->power, power, jb_power_columns, jb_n_power_columns, err);
     if (rc)
         jb_results_close(r);
     return rc;
@@ -210,6 +225,8 @@ void jb_results_close(struct jb_results *r)
         fclose(r->runs);
     if (r->requests)
         fclose(r->requests);
+    if (r->power)
+        fclose(r->power);
     if (r->lock_fd >= 0) {
         char path[PATH_MAX + 8];
         snprintf(path, sizeof path, "%s/.lock", r->dir);
@@ -233,8 +250,8 @@ int jb_results_append(struct jb_results *r, const struct jb_run_record *run,
 {
     for (int64_t i = 0; i < n_reqs; i++)
         jb_csv_write_row(r->requests, jb_request_columns, jb_n_request_columns, &reqs[i]);
-    if (sync_file(r->requests))
-        return jb_fail(err, JB_EIO, "%s/requests.csv: write error: %s", r->dir, strerror(errno));
+    if (sync_file(r->requests) || sync_file(r->power))
+        return jb_fail(err, JB_EIO, "%s: write error: %s", r->dir, strerror(errno));
     jb_csv_write_row(r->runs, jb_run_columns, jb_n_run_columns, run);
     if (sync_file(r->runs))
         return jb_fail(err, JB_EIO, "%s/runs.csv: write error: %s", r->dir, strerror(errno));

@@ -48,6 +48,8 @@ struct sched {
     double *scratch; /* (n) for percentiles */
     double prefill_s, decode_s, flops, weight_bytes;
     int64_t prompt_tokens, decode_tokens, gen_tokens;
+    int steady;              /* 0 not yet, 1 batch full (window open), 2 draining (closed) */
+    int64_t steady_gen0, steady_tokens;
 };
 
 static double now_s(const struct sched *s)
@@ -318,6 +320,33 @@ static int step(struct sched *s, struct jb_err *err)
     return 0;
 }
 
+static int64_t in_flight(const struct sched *s)
+{
+    int64_t n = 0;
+    for (int64_t k = 0; k < s->n_slots; k++)
+        n += s->slots[k].req >= 0;
+    return n;
+}
+
+/* The steady-state window of a batched run: from the first step with every slot busy to the
+ * first step after which no request is left to admit and a slot is free (the drain). */
+static void track_steady(struct sched *s)
+{
+    if (s->n_slots < 2 || !(s->w->scenario == JB_SCENARIO_OFFLINE
+            || s->w->scenario == JB_SCENARIO_SERVER || s->w->scenario == JB_SCENARIO_CONCURRENCY))
+        return;
+    const int64_t busy = in_flight(s);
+    if (s->steady == 0 && busy == s->n_slots) {
+        jb_meter_mark(s->meter, JB_MARK_STEADY_BEGIN);
+        s->steady_gen0 = s->gen_tokens;
+        s->steady = 1;
+    } else if (s->steady == 1 && s->next >= s->n && busy < s->n_slots) {
+        jb_meter_mark(s->meter, JB_MARK_STEADY_END);
+        s->steady_tokens = s->gen_tokens - s->steady_gen0;
+        s->steady = 2;
+    }
+}
+
 static int run_loop(struct sched *s, struct jb_err *err)
 {
     int rc = 0;
@@ -335,8 +364,13 @@ static int run_loop(struct sched *s, struct jb_err *err)
             continue;
         }
         rc = step(s, err);
+        track_steady(s);
         if (s->o->progress && s->done != before)
             s->o->progress(s->o->progress_ctx, s->done, s->n);
+    }
+    if (s->steady == 1) { /* the batch drained as the last requests finished */
+        jb_meter_mark(s->meter, JB_MARK_STEADY_END);
+        s->steady_tokens = s->gen_tokens - s->steady_gen0;
     }
     return rc;
 }
@@ -440,20 +474,69 @@ static void run_metrics(struct sched *s, struct jb_run_record *run)
     run->weight_gb_per_token = s->weight_bytes / tokens * 1e-9;
 }
 
-static void energy_metrics(
-    struct jb_run_record *run, const struct jb_energy *total, const struct jb_energy *phase)
+static double per(double x, double n)
+{
+    return n > 0 ? x / n : NAN;
+}
+
+static void counter_metrics(struct jb_run_record *run, const struct jb_meter_result *r)
 {
     const double tokens = (double)(run->prompt_tokens + run->gen_tokens);
-    run->energy_j = total->joules;
-    run->energy_prefill_j = phase[JB_PHASE_PREFILL].joules;
-    run->energy_decode_j = phase[JB_PHASE_DECODE].joules;
-    run->j_per_token = total->joules / tokens;
-    run->j_per_query = total->joules / (double)run->requests;
-    run->avg_power_w = total->joules / run->duration_s;
-    snprintf(run->energy_source, sizeof run->energy_source, "%s", total->source);
-    snprintf(run->energy_method, sizeof run->energy_method, "%s", total->method);
-    snprintf(run->energy_domains, sizeof run->energy_domains, "%s", total->domains);
-    snprintf(run->energy_reason, sizeof run->energy_reason, "%s", total->reason);
+    run->instructions = r->counters.v[JB_CTR_INSTRUCTIONS];
+    run->cycles = r->counters.v[JB_CTR_CYCLES];
+    run->fp_ops = r->counters.v[JB_CTR_FP];
+    run->llc_misses = r->counters.v[JB_CTR_LLC_MISSES];
+    run->ipc = per(run->instructions, run->cycles);
+    run->instructions_per_token = per(run->instructions, tokens);
+    run->prefill_instructions = r->phase_counters[JB_PHASE_PREFILL].v[JB_CTR_INSTRUCTIONS];
+    run->decode_instructions = r->phase_counters[JB_PHASE_DECODE].v[JB_CTR_INSTRUCTIONS];
+    snprintf(run->counters_reason, sizeof run->counters_reason, "%s", r->counters_reason);
+}
+
+static void energy_metrics(struct jb_run_record *run, const struct jb_meter_result *r,
+    const struct sched *s)
+{
+    const double tokens = (double)(run->prompt_tokens + run->gen_tokens);
+    run->energy_j = r->energy_j;
+    run->energy_prefill_j = r->phase_j[JB_PHASE_PREFILL];
+    run->energy_decode_j = r->phase_j[JB_PHASE_DECODE];
+    run->energy_idle_j = r->phase_j[JB_PHASE_IDLE] + r->phase_j[JB_PHASE_SETUP];
+    run->j_per_prompt_token = per(run->energy_prefill_j, (double)run->prompt_tokens);
+    run->j_per_output_token = per(run->energy_decode_j, (double)(run->gen_tokens - run->requests));
+    run->j_per_token = per(r->energy_j, tokens);
+    run->j_per_query = per(r->energy_j, (double)run->requests);
+    run->avg_power_w = per(r->energy_j, run->duration_s);
+    run->energy_pkg_j = r->kind_j[JB_DOMAIN_PACKAGE];
+    run->energy_cores_j = r->kind_j[JB_DOMAIN_CORES];
+    run->energy_dram_j = r->kind_j[JB_DOMAIN_DRAM];
+    run->energy_psys_j = r->kind_j[JB_DOMAIN_PSYS];
+    run->energy_gpu_j = r->kind_j[JB_DOMAIN_GPU];
+    run->energy_cpu_j = r->kind_j[JB_DOMAIN_CPU];
+    run->steady_j_per_output_token = per(r->steady_j, (double)s->steady_tokens);
+    run->steady_s = r->steady_s;
+    run->idle_power_w = run->idle_power_sd_w = run->energy_net_j = run->net_j_per_token = NAN;
+    snprintf(run->energy_source, sizeof run->energy_source, "%s", r->source);
+    snprintf(run->energy_method, sizeof run->energy_method, "%s", r->method);
+    snprintf(run->energy_domains, sizeof run->energy_domains, "%s", r->domains);
+    snprintf(run->energy_low_confidence, sizeof run->energy_low_confidence, "%s", r->low_confidence);
+    snprintf(run->energy_uncertainty, sizeof run->energy_uncertainty, "%s", r->uncertainty);
+    snprintf(run->energy_reason, sizeof run->energy_reason, "%s", r->reason);
+    run->energy_reads = r->reads;
+    run->energy_wraps = r->wraps;
+    counter_metrics(run, r);
+}
+
+void jb_run_apply_idle(struct jb_run_record *run, double idle_w, double idle_sd_w)
+{
+    run->idle_power_w = idle_w;
+    run->idle_power_sd_w = idle_sd_w;
+    run->energy_net_j = run->energy_j - idle_w * run->duration_s;
+    run->net_j_per_token = per(run->energy_net_j, (double)(run->prompt_tokens + run->gen_tokens));
+}
+
+void jb_run_counter_events(struct jb_run_record *run, const char *events)
+{
+    snprintf(run->counter_events, sizeof run->counter_events, "%s", events);
 }
 
 int jb_run_rep(struct jb_loaded *L, const struct jb_workload *w, struct jb_meter *meter,
@@ -464,14 +547,14 @@ int jb_run_rep(struct jb_loaded *L, const struct jb_workload *w, struct jb_meter
     int rc = sched_init(&s, L, w, meter, o, reqs, err);
     if (rc)
         return rc;
-    struct jb_energy total, phase[JB_PHASE_COUNT];
+    struct jb_meter_result energy;
+    jb_meter_begin(meter, JB_PHASE_IDLE, o->run_id);
     s.t0_ns = jb_now_ns();
-    jb_meter_begin(meter, JB_PHASE_IDLE);
     rc = run_loop(&s, err);
-    jb_meter_end(meter, &total, phase);
+    jb_meter_end(meter, &energy);
     if (!rc) {
         run_metrics(&s, run);
-        energy_metrics(run, &total, phase);
+        energy_metrics(run, &energy, &s);
     }
     sched_free(&s);
     return rc;

@@ -13,6 +13,7 @@ JB_PACKAGES=(
     libgsl-dev               # statistics: quantiles, t intervals, seeded distributions
     libcmocka-dev            # unit tests
     gnuplot-nox              # pictures in reports (runtime only)
+    python3                  # CSV and JSON checks in the shell tests
 )
 
 jb_missing_packages() {
@@ -39,13 +40,23 @@ jb_install_deps() {
         "${missing[@]}" >&2
 }
 
-# Configures and builds into build/ (or $JB_BUILD_DIR); extra arguments go to cmake.
+# Configures and builds into build/ (or $JB_BUILD_DIR); arguments before an optional
+# `--target ...` go to cmake's configure step, the rest to the build step.
 jb_build() {
-    local root build
+    local root build config=() targets=()
     root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
     build=${JB_BUILD_DIR:-$root/build}
-    cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release "$@" >&2
-    cmake --build "$build" -j "$(nproc)" >&2
+    while [ $# -gt 0 ]; do
+        if [ "$1" = "--target" ]; then
+            shift
+            targets=(--target "$@")
+            break
+        fi
+        config+=("$1")
+        shift
+    done
+    cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release "${config[@]}" >&2
+    cmake --build "$build" -j "$(nproc)" "${targets[@]}" >&2
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then

@@ -16,17 +16,21 @@ cd "$tmp" || exit 1
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 ok() { echo "ok: $*"; }
 rows() { echo $(($(wc -l <"$1") - 1)); } # data rows (no quoted line breaks in our files)
-col() { # col FILE NAME: the values of one column (plain fields only)
-    awk -F, -v name="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == name) c = i; next }
-                          { gsub("\r", ""); print $c }' "$1"
+col() { # col FILE NAME: the values of one column, read by a real CSV parser
+    python3 -c 'import csv, sys
+for r in csv.DictReader(open(sys.argv[1], newline="")):
+    print(r[sys.argv[2]])' "$1" "$2"
 }
 
 # --- a run writes every required column (issue: runner), and the rows add up
 required="schema_version run_id timestamp_utc model params dtype workload scenario batch threads
 rep requests prompt_tokens gen_tokens ttft_ms_p50 ttft_ms_p99 tpot_ms_p50 tpot_ms_p99 itl_ms_p99
 e2e_ms_p50 e2e_ms_p99 prefill_tok_s decode_tok_s total_tok_s energy_j j_per_token j_per_query
-energy_source energy_method build_commit cpu_info avg_ts stddev_ts req_s goodput_req_s"
-if "$jb" run --model tiny --workload chat --requests 3 --reps 2 --warmup 0 --out run1 >run1.out 2>run1.err; then
+energy_source energy_method build_commit cpu_info avg_ts stddev_ts req_s goodput_req_s
+energy_prefill_j energy_decode_j j_per_prompt_token j_per_output_token avg_power_w energy_pkg_j
+energy_cores_j energy_dram_j energy_gpu_j energy_domains energy_reads energy_wraps idle_power_w
+energy_net_j steady_j_per_output_token instructions cycles counters_reason"
+if "$jb" run --model tiny --workload chat --requests 3 --reps 2 --warmup 0 --idle-s 1 --out run1 >run1.out 2>run1.err; then
     header=$(head -1 run1/runs.csv | tr -d '\r')
     missing=""
     for c in $required; do
@@ -35,8 +39,17 @@ if "$jb" run --model tiny --workload chat --requests 3 --reps 2 --warmup 0 --out
     [ -z "$missing" ] && ok "runs.csv has every required column" || fail "runs.csv lacks:$missing"
     [ "$(rows run1/runs.csv)" -eq 2 ] && ok "2 repetitions" || fail "runs.csv rows: $(rows run1/runs.csv)"
     [ "$(rows run1/requests.csv)" -eq 6 ] && ok "6 request rows" || fail "requests.csv rows: $(rows run1/requests.csv)"
-    [ "$(col run1/runs.csv energy_j | sort -u)" = "" ] && ok "energy empty, never 0" || fail "energy_j not empty"
-    col run1/runs.csv energy_reason | grep -q "no energy source" && ok "energy reason given" || fail "no energy reason"
+    col run1/runs.csv energy_j | grep -qvE '^[0-9.e+-]+$' && fail "energy_j not numeric: $(col run1/runs.csv energy_j)" \
+        || ok "energy_j filled"
+    col run1/runs.csv energy_method | grep -qvE '^(measured|estimated|integrated)$' \
+        && fail "energy_method: $(col run1/runs.csv energy_method)" || ok "energy_method names the method"
+    [ "$(col run1/runs.csv idle_power_w | grep -cE '^[0-9.e+-]+$')" -eq 2 ] && ok "idle power measured" || fail "idle_power_w empty"
+    [ "$(col run1/runs.csv instructions | sort -u)" = "" ] && col run1/runs.csv counters_reason | grep -q . \
+        || [ "$(col run1/runs.csv instructions | grep -cE '^[0-9.e+-]+$')" -eq 2 ] \
+        && ok "counters counted, or empty with the reason" || fail "counters neither counted nor explained"
+    [ "$(col run1/power.csv run_id | grep -c -- '-r[01]$')" -gt 0 ] && grep -q '^schema_version,run_id,t_s,phase,domain,watts,summed' run1/power.csv \
+        && ok "power.csv sampled during the repetitions" || fail "power.csv: $(head -3 run1/power.csv)"
+    grep -q '"sampler_cpu_share_of_one_core":' run1/meta.json && ok "sampler load recorded" || fail "no sampler load in meta.json"
     [ "$(col run1/runs.csv ttft_ms_p50 | grep -c '^[0-9.e+-]*$')" -eq 2 ] && ok "ttft measured" || fail "ttft not numeric"
     grep -q '"command":' run1/meta.json && grep -q '"--workload"' run1/meta.json \
         && grep -q '"cpu_model":' run1/meta.json && ok "meta.json has the command and machine" || fail "meta.json incomplete"
@@ -49,13 +62,13 @@ else
 fi
 
 # --- existing results are never truncated: another run into the same folder appends
-"$jb" run --model tiny --workload code --requests 2 --reps 1 --warmup 0 --out run1 >/dev/null 2>&1
+"$jb" run --model tiny --workload code --requests 2 --reps 1 --warmup 0 --idle-s 0 --out run1 >/dev/null 2>&1
 [ "$(rows run1/runs.csv)" -eq 3 ] && [ "$(rows run1/requests.csv)" -eq 8 ] \
     && ok "second run appended, first kept" || fail "rows after append: $(rows run1/runs.csv)/$(rows run1/requests.csv)"
 
 # --- a sweep interrupted with Ctrl-C resumes: every repetition exactly once
 sweep=(sweep --models tiny --workloads chat-interactive --rate 4 --requests 3 --dtypes f32,q8_0
-    --threads 1,2 --reps 2 --warmup 0 --out sw)
+    --threads 1,2 --reps 2 --warmup 0 --idle-s 0 --out sw)
 "$jb" "${sweep[@]}" >sw1.out 2>sw1.err &
 pid=$!
 for _ in $(seq 1 300); do
@@ -63,7 +76,7 @@ for _ in $(seq 1 300); do
     sleep 0.05
 done
 # a second writer on the same folder is refused while the first holds the lock
-"$jb" run --model tiny --workload chat --requests 1 --reps 1 --out sw >second.out 2>second.err
+"$jb" run --model tiny --workload chat --requests 1 --reps 1 --idle-s 0 --out sw >second.out 2>second.err
 rc=$?
 [ "$rc" -ne 0 ] && grep -q "being written by another joulebench" second.err \
     && ok "second writer refused (exit $rc)" || fail "second writer: exit $rc $(cat second.err)"
@@ -109,7 +122,7 @@ printf '[workload]\nprompt_tokens = fixed 0\noutput_tokens = fixed 5\n' >zero.in
 bad zero_length 2 "zero.ini:2" run --model tiny --workload ./zero.ini --out zero
 printf 'TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.68,374,44\n2023-11-16 18:15:47.00,abc,10\n2023-11-16 18:15:48.00,20,5\n' >trace.csv
 bad bad_trace_row 2 "trace.csv:3" run --model tiny --workload ./trace.csv --out tr
-"$jb" run --model tiny --workload ./trace.csv --skip-bad-rows --reps 1 --warmup 0 --time-scale 0.01 --out tr >tr.out 2>tr.err \
+"$jb" run --model tiny --workload ./trace.csv --skip-bad-rows --reps 1 --warmup 0 --idle-s 0 --time-scale 0.01 --out tr >tr.out 2>tr.err \
     && [ "$(rows tr/requests.csv)" -eq 2 ] && grep -q '"bad_rows_skipped":' tr/meta.json \
     && ok "--skip-bad-rows replays the good rows and counts the bad one" || fail "skip-bad-rows: $(cat tr.err)"
 bad missing_workload 2 "no-such" run --model tiny --workload no-such
@@ -118,13 +131,13 @@ bad bad_reps 2 "option --reps" run --model tiny --workload chat --reps 0
 bad bad_dtype 2 'unknown storage type "f16"' sweep --models tiny --workloads chat --dtypes f32,f16
 bad too_long 2 "needs" run --model tiny --workload summarize --token-scale 2
 touch afile
-bad unwritable 1 "cannot create results folder" run --model tiny --workload chat --requests 1 --out afile/sub
+bad unwritable 1 "cannot create results folder" run --model tiny --workload chat --requests 1 --idle-s 0 --out afile/sub
 bad run_list 2 "use \`joulebench sweep\`" run --model tiny,SmolLM2-135M --workload chat
 bad too_big 1 "needs" run --model Llama-3-70B --workload chat --dtype q8_0
 
 # --- a sweep skips what does not fit, with the reason, and runs the rest
 JOULEBENCH_MEM_LIMIT=300M "$jb" sweep --models tiny,SmolLM2-360M --workloads chat --requests 1 \
-    --reps 1 --warmup 0 --out skip >skip.out 2>skip.err
+    --reps 1 --warmup 0 --idle-s 0 --out skip >skip.out 2>skip.err
 rc=$?
 [ "$rc" -eq 0 ] && grep -q "skipping SmolLM2-360M f32 chat: SmolLM2-360M in f32 needs" skip.err \
     && [ "$(rows skip/runs.csv)" -eq 1 ] && grep -q '"status":.*"skipped"' skip/meta.json \

@@ -44,8 +44,9 @@ static void run(struct fixture *f, volatile sig_atomic_t *stop, int want_rc)
     const struct jb_load_opts lo = { "tiny", JB_DTYPE_F32, 1, true, NULL, n_seqs, ctx, bt };
     if (jb_load(&f->L, &lo, &err))
         fail_msg("%s", err.msg);
-    assert_int_equal(jb_meter_open(&f->meter, "auto", &err), 0);
-    const struct jb_rep_opts o = { 42, stop, NULL, NULL, 0 };
+    const struct jb_meter_opts mo = { .energy = "none" };
+    assert_int_equal(jb_meter_open(&f->meter, &mo, &err), 0);
+    const struct jb_rep_opts o = { 42, stop, NULL, NULL, 0, "test" };
     memset(&f->run, 0, sizeof f->run);
     int rc = jb_run_rep(&f->L, &f->w, f->meter, &o, &f->run, f->rec, &err);
     if (rc != want_rc)
