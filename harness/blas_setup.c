@@ -10,6 +10,7 @@
 #include "jb_harness.h"
 
 #include <cblas.h>
+#include <cpuid.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,8 +35,10 @@ static int core_rank(const char *name)
 /* The best core OpenBLAS 0.3.21 has kernels for, judged by this CPU's instruction sets. */
 static const char *best_core(void)
 {
+    unsigned eax, ebx, ecx, edx;
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512bf16"))
+    /* AVX512_BF16 is CPUID.(7,1):EAX bit 5 (older compilers' __builtin_cpu_supports lack it) */
+    if (__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) && (eax & (1u << 5)))
         return "Cooperlake";
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
         && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq"))

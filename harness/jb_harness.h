@@ -27,6 +27,7 @@ int jb_cmd_sweep(int argc, char **argv);
 int jb_cmd_workloads(int argc, char **argv);
 int jb_cmd_columns(int argc, char **argv);
 int jb_cmd_sources(int argc, char **argv);
+int jb_cmd_compare(int argc, char **argv);
 
 /* ---- loading a model for a command ------------------------------------------------------ */
 

@@ -18,6 +18,7 @@ static const struct command commands[] = {
     { "sweep", jb_cmd_sweep, "run every combination of models, workloads, dtypes, threads" },
     { "models", jb_cmd_models, "list the model ladder: parameters and memory per dtype" },
     { "generate", jb_cmd_generate, "greedy (or sampled) generation from token ids" },
+    { "compare", jb_cmd_compare, "compare two results: regression verdicts for CI (exit 1)" },
     { "sources", jb_cmd_sources, "which energy sources and counters work here, and why not" },
     { "workloads", jb_cmd_workloads, "list the workloads: scenario, requests, lengths, SLOs" },
     { "columns", jb_cmd_columns, "what every CSV column means (--markdown: docs/csv.md)" },

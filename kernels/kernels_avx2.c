@@ -7,8 +7,10 @@
  */
 #include "jb_kernels.h"
 
+#include <cpuid.h>
 #include <float.h>
 #include <immintrin.h>
+#include <stdbool.h>
 
 /* Weights stream from DRAM once per token; the hardware prefetcher alone leaves a third of
  * this VM's bandwidth unused, so each loop asks for the line this far ahead. Past the end of a
@@ -222,9 +224,11 @@ static const struct jb_kernel_ops avx2_ops = {
 
 const struct jb_kernel_ops *jb_kernels_avx2(void)
 {
+    unsigned eax, ebx, ecx, edx;
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
-        && __builtin_cpu_supports("f16c"))
+    /* F16C is CPUID.1:ECX bit 29 (not every compiler's __builtin_cpu_supports knows it) */
+    const bool f16c = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 29));
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c)
         return &avx2_ops;
     return NULL;
 }

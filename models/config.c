@@ -56,13 +56,15 @@ static int bad(const struct reader *r, const char *key, const char *expected, co
         expected, json_type(got));
 }
 
-/* An integer in [min, 2^40]; absent: def when optional, an error when required. */
-static int get_int(
-    const struct reader *r, const char *key, bool required, int64_t def, int64_t min, int64_t *out)
+/* An integer in [min, max]; absent: def when optional, an error when required. The maxima are
+ * far above any published model and keep every size product within 64 bits. */
+static int get_int(const struct reader *r, const char *key, bool required, int64_t def,
+    int64_t min, int64_t max, int64_t *out)
 {
     const cJSON *v = field(r, key);
-    char expected[64];
-    snprintf(expected, sizeof expected, "an integer >= %lld", (long long)min);
+    char expected[80];
+    snprintf(expected, sizeof expected, "an integer in [%lld, %lld]", (long long)min,
+        (long long)max);
     if (!v) {
         if (required)
             return bad(r, key, expected, NULL);
@@ -70,7 +72,7 @@ static int get_int(
         return 0;
     }
     if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < min
-        || v->valuedouble > 1099511627776.0)
+        || v->valuedouble > (double)max)
         return bad(r, key, expected, v);
     *out = (int64_t)v->valuedouble;
     return 0;
@@ -200,7 +202,7 @@ static int read_rope_scaling(const struct reader *r, struct jb_config *c)
                 "must exceed low_freq_factor (%g), got %g",
                 r->source, c->rope_low_freq_factor, c->rope_high_freq_factor);
         if ((rc = get_int(
-                 &sub, "original_max_position_embeddings", true, 0, 1, &c->rope_original_max_pos)))
+                 &sub, "original_max_position_embeddings", true, 0, 1, 1 << 26, &c->rope_original_max_pos)))
             return rc;
     }
     return 0;
@@ -209,14 +211,14 @@ static int read_rope_scaling(const struct reader *r, struct jb_config *c)
 static int read_shape(const struct reader *r, struct jb_config *c)
 {
     int rc;
-    if ((rc = get_int(r, "hidden_size", true, 0, 1, &c->hidden_size))
-        || (rc = get_int(r, "intermediate_size", true, 0, 1, &c->intermediate_size))
-        || (rc = get_int(r, "num_hidden_layers", true, 0, 1, &c->n_layers))
-        || (rc = get_int(r, "num_attention_heads", true, 0, 1, &c->n_heads))
-        || (rc = get_int(r, "num_key_value_heads", false, c->n_heads, 1, &c->n_kv_heads))
-        || (rc = get_int(r, "vocab_size", true, 0, 1, &c->vocab_size))
+    if ((rc = get_int(r, "hidden_size", true, 0, 1, 1 << 20, &c->hidden_size))
+        || (rc = get_int(r, "intermediate_size", true, 0, 1, 1 << 22, &c->intermediate_size))
+        || (rc = get_int(r, "num_hidden_layers", true, 0, 1, 1 << 14, &c->n_layers))
+        || (rc = get_int(r, "num_attention_heads", true, 0, 1, 1 << 16, &c->n_heads))
+        || (rc = get_int(r, "num_key_value_heads", false, c->n_heads, 1, 1 << 16, &c->n_kv_heads))
+        || (rc = get_int(r, "vocab_size", true, 0, 1, 1 << 24, &c->vocab_size))
         || (rc
-            = get_int(r, "max_position_embeddings", false, 2048, 1, &c->max_position_embeddings)))
+            = get_int(r, "max_position_embeddings", false, 2048, 1, 1 << 26, &c->max_position_embeddings)))
         return rc;
     if (c->n_heads % c->n_kv_heads != 0)
         return jb_fail(r->err, JB_EPARSE,
@@ -228,7 +230,7 @@ static int read_shape(const struct reader *r, struct jb_config *c)
             "%s: field \"hidden_size\": %lld is not divisible by "
             "num_attention_heads (%lld) and no head_dim is given",
             r->source, (long long)c->hidden_size, (long long)c->n_heads);
-    if ((rc = get_int(r, "head_dim", false, c->hidden_size / c->n_heads, 2, &c->head_dim)))
+    if ((rc = get_int(r, "head_dim", false, c->hidden_size / c->n_heads, 2, 1 << 16, &c->head_dim)))
         return rc;
     if (c->head_dim % 2 != 0)
         return jb_fail(r->err, JB_EPARSE,

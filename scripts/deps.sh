@@ -13,6 +13,8 @@ JB_PACKAGES=(
     libgsl-dev               # statistics: quantiles, t intervals, seeded distributions
     libcmocka-dev            # unit tests
     gnuplot-nox              # pictures in reports (runtime only)
+    clang libclang-rt-14-dev libomp-dev  # libFuzzer targets and their sanitizer runtimes (tests)
+    valgrind                 # memcheck of the tiny model (tests)
     python3                  # CSV and JSON checks in the shell tests
 )
 

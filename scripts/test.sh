@@ -1,10 +1,61 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what is missing, builds with warnings as errors, runs ctest.
-# Usage: scripts/test.sh [ctest arguments...]
+# The whole test suite: installs what is missing, then runs three stages.
+#   main   build with gcc and -Werror; every test through ctest (valgrind's memcheck included)
+#   asan   the same tests built with AddressSanitizer and UndefinedBehaviorSanitizer
+#   fuzz   the libFuzzer targets (clang) run JB_FUZZ_SECONDS each (default 20) from
+#          tests/fuzz/corpus
+# Usage: scripts/test.sh [ctest arguments for the main stage...]
+# JB_TEST_STAGES="main asan fuzz" selects stages (JB_TEST_STAGES=main for a quick run).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/scripts/deps.sh"
 jb_install_deps
-jb_build -DJB_WERROR=ON
-cd "${JB_BUILD_DIR:-$root/build}"
-ctest --output-on-failure --timeout 600 "$@"
+stages=${JB_TEST_STAGES:-main asan fuzz}
+fuzz_seconds=${JB_FUZZ_SECONDS:-20}
+
+stage() { printf '\n== test stage: %s\n' "$1" >&2; }
+
+fuzz() { # fuzz TARGET: runs one target from its seed corpus; a crash fails the suite
+    local t=$1 work=$2
+    mkdir -p "$work/$t"
+    if ! "$root/build-fuzz/fuzz_$t" -max_total_time="$fuzz_seconds" -print_final_stats=1 \
+        -artifact_prefix="$work/$t-" "$work/$t" "$root/tests/fuzz/corpus/$t" >"$work/$t.log" 2>&1; then
+        echo "fuzz_$t found a crash (input saved under $work):" >&2
+        tail -40 "$work/$t.log" >&2
+        return 1
+    fi
+    grep -E '^stat::number_of_executed_units' "$work/$t.log" | sed "s/^/fuzz_$t: /" >&2
+}
+
+for s in $stages; do
+    case "$s" in
+    main)
+        stage main
+        JB_BUILD_DIR="$root/build" jb_build -DJB_WERROR=ON -DJB_SANITIZE= -DJB_FUZZ=OFF
+        (cd "$root/build" && ctest --output-on-failure --timeout 900 "$@")
+        ;;
+    asan)
+        stage "asan (AddressSanitizer + UndefinedBehaviorSanitizer)"
+        JB_BUILD_DIR="$root/build-asan" jb_build -DCMAKE_BUILD_TYPE=Debug \
+            -DJB_SANITIZE=address,undefined
+        (cd "$root/build-asan" &&
+            ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+            UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+            ctest --output-on-failure --timeout 900)
+        ;;
+    fuzz)
+        stage "fuzz (libFuzzer, ${fuzz_seconds} s per target)"
+        CC=clang JB_BUILD_DIR="$root/build-fuzz" jb_build -DJB_FUZZ=ON \
+            -DJB_SANITIZE=address,undefined --target fuzz_config fuzz_workload fuzz_csv
+        work=$(mktemp -d)
+        for t in config workload csv; do
+            fuzz "$t" "$work"
+        done
+        rm -rf "$work"
+        ;;
+    *)
+        echo "scripts/test.sh: unknown stage \"$s\" (main, asan, fuzz)" >&2
+        exit 2
+        ;;
+    esac
+done
