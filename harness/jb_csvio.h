@@ -24,6 +24,12 @@ struct jb_column {
     const char *doc;
 };
 
+/* One entry of a column table: JB_COLUMN(struct my_record, F64, "name", field, "doc"). */
+#define JB_COLUMN(record, kind, name, field, doc)                                                  \
+    {                                                                                              \
+        name, JB_COL_##kind, offsetof(record, field), doc                                          \
+    }
+
 #define JB_I64_NONE INT64_MIN
 
 /* Writes the header line. */

@@ -2,6 +2,7 @@
  * main.c — the joulebench command line: one table of commands, dispatched by name.
  */
 #include "jb_harness.h"
+#include "jb_report.h"
 #include "jb_version.h"
 
 #include <stdio.h>
@@ -18,6 +19,8 @@ static const struct command commands[] = {
     { "sweep", jb_cmd_sweep, "run every combination of models, workloads, dtypes, threads" },
     { "models", jb_cmd_models, "list the model ladder: parameters and memory per dtype" },
     { "generate", jb_cmd_generate, "greedy (or sampled) generation from token ids" },
+    { "report", jb_cmd_report,
+        "what a query costs: report.md, tables and pictures of a results folder" },
     { "compare", jb_cmd_compare, "compare two results: regression verdicts for CI (exit 1)" },
     { "sources", jb_cmd_sources, "which energy sources and counters work here, and why not" },
     { "workloads", jb_cmd_workloads, "list the workloads: scenario, requests, lengths, SLOs" },

@@ -7,18 +7,9 @@
 
 #include <stddef.h>
 
-#define RUN_STR(n, f, d)                                                                           \
-    {                                                                                              \
-        n, JB_COL_STR, offsetof(struct jb_run_record, f), d                                        \
-    }
-#define RUN_I64(n, f, d)                                                                           \
-    {                                                                                              \
-        n, JB_COL_I64, offsetof(struct jb_run_record, f), d                                        \
-    }
-#define RUN_F64(n, f, d)                                                                           \
-    {                                                                                              \
-        n, JB_COL_F64, offsetof(struct jb_run_record, f), d                                        \
-    }
+#define RUN_STR(n, f, d) JB_COLUMN(struct jb_run_record, STR, n, f, d)
+#define RUN_I64(n, f, d) JB_COLUMN(struct jb_run_record, I64, n, f, d)
+#define RUN_F64(n, f, d) JB_COLUMN(struct jb_run_record, F64, n, f, d)
 #define PCT(metric, what)                                                                          \
     RUN_F64(#metric "_p50", metric##_p50, "median " what),                                         \
         RUN_F64(#metric "_p90", metric##_p90, "90th percentile of " what),                         \
@@ -122,7 +113,9 @@ const struct jb_column jb_run_columns[] = {
     RUN_F64("instructions", instructions,
         "instructions retired on the CPUs used (PAPI_TOT_INS); empty when not counted"),
     RUN_F64("cycles", cycles, "cycles (PAPI_TOT_CYC)"),
-    RUN_F64("fp_ops", fp_ops, "floating-point work (PAPI_FP_OPS, else PAPI_SP_OPS, PAPI_DP_OPS or PAPI_VEC_INS: see counter_events)"),
+    RUN_F64("fp_ops", fp_ops,
+        "floating-point work (PAPI_FP_OPS, else PAPI_SP_OPS, PAPI_DP_OPS or PAPI_VEC_INS: see "
+        "counter_events)"),
     RUN_F64("llc_misses", llc_misses,
         "last-level cache misses (PAPI_L3_TCM, else L3_DCM, L2_TCM or L2_DCM: see counter_events)"),
     RUN_F64("ipc", ipc, "instructions / cycles"),
@@ -139,18 +132,9 @@ const struct jb_column jb_run_columns[] = {
 };
 const size_t jb_n_run_columns = sizeof jb_run_columns / sizeof jb_run_columns[0];
 
-#define REQ_STR(n, f, d)                                                                           \
-    {                                                                                              \
-        n, JB_COL_STR, offsetof(struct jb_request_record, f), d                                    \
-    }
-#define REQ_I64(n, f, d)                                                                           \
-    {                                                                                              \
-        n, JB_COL_I64, offsetof(struct jb_request_record, f), d                                    \
-    }
-#define REQ_F64(n, f, d)                                                                           \
-    {                                                                                              \
-        n, JB_COL_F64, offsetof(struct jb_request_record, f), d                                    \
-    }
+#define REQ_STR(n, f, d) JB_COLUMN(struct jb_request_record, STR, n, f, d)
+#define REQ_I64(n, f, d) JB_COLUMN(struct jb_request_record, I64, n, f, d)
+#define REQ_F64(n, f, d) JB_COLUMN(struct jb_request_record, F64, n, f, d)
 
 const struct jb_column jb_request_columns[] = {
     REQ_I64("schema_version", schema_version, "version of these columns (2)"),
@@ -175,7 +159,10 @@ const struct jb_column jb_request_columns[] = {
 const size_t jb_n_request_columns = sizeof jb_request_columns / sizeof jb_request_columns[0];
 
 /* power.csv has no record struct (the sampler prints it); offsets are unused. */
-#define POWER(n, t, d) { n, t, 0, d }
+#define POWER(n, t, d)                                                                             \
+    {                                                                                              \
+        n, t, 0, d                                                                                 \
+    }
 
 const struct jb_column jb_power_columns[] = {
     POWER("schema_version", JB_COL_I64, "version of these columns (2)"),

@@ -22,18 +22,9 @@ struct jb_summary_record {
     int64_t high_cv;
 };
 
-#define SUM_STR(n, f, d)                                                                           \
-    {                                                                                              \
-        n, JB_COL_STR, offsetof(struct jb_summary_record, f), d                                    \
-    }
-#define SUM_I64(n, f, d)                                                                           \
-    {                                                                                              \
-        n, JB_COL_I64, offsetof(struct jb_summary_record, f), d                                    \
-    }
-#define SUM_F64(n, f, d)                                                                           \
-    {                                                                                              \
-        n, JB_COL_F64, offsetof(struct jb_summary_record, f), d                                    \
-    }
+#define SUM_STR(n, f, d) JB_COLUMN(struct jb_summary_record, STR, n, f, d)
+#define SUM_I64(n, f, d) JB_COLUMN(struct jb_summary_record, I64, n, f, d)
+#define SUM_F64(n, f, d) JB_COLUMN(struct jb_summary_record, F64, n, f, d)
 
 const struct jb_column jb_summary_columns[] = {
     SUM_STR("config_id", config_id, "the configuration (runs.csv)"),

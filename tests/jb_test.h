@@ -50,6 +50,18 @@ static inline char *jb_test_mkdtemp(char *buf, size_t len)
     return mkdtemp(buf);
 }
 
+/* Writes content to dir/name; returns the path (valid until the next call). */
+static inline const char *jb_test_write(const char *dir, const char *name, const char *content)
+{
+    static char path[4400];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs(content, f);
+    fclose(f);
+    return path;
+}
+
 static inline void jb_test_rmdir(const char *dir)
 {
     char cmd[4200];

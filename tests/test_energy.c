@@ -21,12 +21,7 @@ static char g_dir[256];
 
 static void write_file(const char *dir, const char *file, const char *text)
 {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", dir, file);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
+    jb_test_write(dir, file, text);
 }
 
 /* A zone folder with name, energy_uj, max_energy_range_uj and (power_uw > 0) a max power. */
@@ -256,7 +251,7 @@ static void test_nvml_scripted(void **state)
 
 /* ---- a scripted source: joules are a known function of time ----------------------------------- */
 
-#define SCRIPT_W 10.0   /* the summed domain */
+#define SCRIPT_W 10.0    /* the summed domain */
 #define SCRIPT_SUB_W 3.0 /* a domain inside it: reported, not summed */
 
 struct script {
@@ -276,8 +271,8 @@ static int script_probe(const struct jb_energy_opts *o, char *why, size_t len)
     return 0;
 }
 
-static int script_open(const struct jb_energy_opts *o, void **ctx, struct jb_energy_info *info,
-    struct jb_err *err)
+static int script_open(
+    const struct jb_energy_opts *o, void **ctx, struct jb_energy_info *info, struct jb_err *err)
 {
     (void)o, (void)err;
     struct script *s = calloc(1, sizeof *s);
@@ -308,8 +303,8 @@ static void script_close(void *ctx)
     free(ctx);
 }
 
-static const struct jb_energy_source script_source = { "script", "a scripted 10 W source",
-    script_probe, script_open, script_read, script_close };
+static const struct jb_energy_source script_source
+    = { "script", "a scripted 10 W source", script_probe, script_open, script_read, script_close };
 
 static void sleep_s(double s)
 {
@@ -371,7 +366,8 @@ static void test_phase_attribution(void **state)
         char run[32], phase[16], domain[32];
         double ts, w;
         int v;
-        if (sscanf(line, "%d,%31[^,],%lf,%15[^,],%31[^,],%lf", &v, run, &ts, phase, domain, &w) != 6)
+        if (sscanf(line, "%d,%31[^,],%lf,%15[^,],%31[^,],%lf", &v, run, &ts, phase, domain, &w)
+            != 6)
             fail_msg("malformed power row: %s", line);
         assert_string_equal(run, "run-1");
         ASSERT_CLOSE(w, strcmp(domain, "core-0") == 0 ? SCRIPT_SUB_W : SCRIPT_W, 0.5);
@@ -416,8 +412,8 @@ static void test_run_energy_columns(void **state)
     ASSERT_CLOSE(run.j_per_query, run.energy_j / 12, 1e-12);
     ASSERT_CLOSE(run.j_per_prompt_token, run.energy_prefill_j / 240, 1e-12);
     ASSERT_CLOSE(run.j_per_output_token, run.energy_decode_j / (360 - 12), 1e-12);
-    ASSERT_CLOSE(run.energy_prefill_j + run.energy_decode_j + run.energy_idle_j, run.energy_j,
-        1e-9);
+    ASSERT_CLOSE(
+        run.energy_prefill_j + run.energy_decode_j + run.energy_idle_j, run.energy_j, 1e-9);
     ASSERT_LE(run.energy_prefill_j, run.energy_j);
     ASSERT_LE(0.0, run.steady_s); /* offline batch 4 of 12 requests: a steady window */
     ASSERT_CLOSE(run.steady_j_per_output_token * 1.0, run.steady_j_per_output_token, 0);

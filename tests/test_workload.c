@@ -37,13 +37,7 @@ static int group_teardown(void **state)
 /* Writes content to tmp_dir/name; returns the path (valid until the next call). */
 static const char *write_file(const char *name, const char *content)
 {
-    static char path[4200];
-    snprintf(path, sizeof path, "%s/%s", tmp_dir, name);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    fputs(content, f);
-    fclose(f);
-    return path;
+    return jb_test_write(tmp_dir, name, content);
 }
 
 static void load_ok(const char *path, const struct jb_workload_opts *o, struct jb_workload *w)

@@ -9,13 +9,14 @@
  */
 #include "jb_workload.h"
 
+#include "jb_ini.h"
+
 #include <csv.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
-#include <ini.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -361,235 +362,97 @@ static void settings_init(struct settings *s, const char *path)
 
 /* inih reads lines through ini_read_line, so the line number, the raw line (to tell an indented
  * continuation line) and the section headers are known here; inih reports only syntax. */
-struct ini_reader {
-    FILE *f;
-    char *buf; /* getline's */
-    size_t cap;
-    int line;      /* the line being parsed, 1-based */
-    bool indented; /* it starts with a blank: inih takes it as a continuation */
-    int err_line;  /* first error found here (0: none); its message is in err */
-    int err_code;
-    struct settings *s;
-    struct jb_err *err;
-};
-
-static int line_fail(struct ini_reader *r, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int line_fail(struct ini_reader *r, int code, const char *fmt, ...)
-{
-    char msg[JB_ERR_MSG_LEN];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (!r->err_line) {
-        r->err_line = r->line;
-        r->err_code = code;
-        jb_fail(r->err, code, "%s:%d: %s", r->s->path, r->line, msg);
-    }
-    return code;
-}
-
 /* "FILE:LINE: key \"k\": WHY, got \"VALUE\"" */
 static int value_fail(
-    struct ini_reader *r, enum key_id k, int code, const char *why, const char *value)
+    struct jb_ini *ini, enum key_id k, int code, const char *why, const char *value)
 {
-    return line_fail(r, code, "key \"%s\": %s, got \"%s\"", key_specs[k].name, why, value);
+    return jb_ini_fail(ini, code, "key \"%s\": %s, got \"%s\"", key_specs[k].name, why, value);
 }
 
-static bool known_section(const char *name, size_t len)
-{
-    for (int k = 0; k < K_COUNT; k++)
-        if (strlen(key_specs[k].section) == len && strncmp(key_specs[k].section, name, len) == 0)
-            return true;
-    return false;
-}
-
-/* An unknown section is reported at its header, even when no key follows it. */
-static void check_section(struct ini_reader *r, const char *line)
-{
-    const char *p = line + strspn(line, " \t");
-    const char *end = *p == '[' ? strchr(p, ']') : NULL;
-    if (end && !known_section(p + 1, (size_t)(end - p - 1)))
-        line_fail(r, JB_EPARSE, "unknown section [%.*s] (known: [workload], [slo])",
-            (int)(end - p - 1), p + 1);
-}
-
-/* inih strips "; comment" after a blank; "# comment" after a blank goes the same way here. */
-static void strip_hash_comment(char *line)
-{
-    for (char *p = line + 1; *p; p++)
-        if (*p == '#' && (p[-1] == ' ' || p[-1] == '\t')) {
-            strcpy(p, "\n");
-            return;
-        }
-}
-
-static char *ini_read_line(char *str, int num, void *stream)
-{
-    struct ini_reader *r = stream;
-    ssize_t n = getline(&r->buf, &r->cap, r->f);
-    if (n < 0)
-        return NULL;
-    r->line++;
-    r->indented = r->buf[0] == ' ' || r->buf[0] == '\t';
-    const char first = r->buf[strspn(r->buf, " \t")];
-    const bool comment = first == ';' || first == '#';
-    if (n >= num) { /* inih would read the rest as a line of its own */
-        if (!comment)
-            line_fail(r, JB_ERANGE, "line longer than %d characters", num - 3);
-        snprintf(str, (size_t)num, "\n");
-        return str;
-    }
-    strip_hash_comment(r->buf);
-    check_section(r, r->buf);
-    snprintf(str, (size_t)num, "%s", r->buf);
-    return str;
-}
-
-static int key_find(const char *section, const char *name)
-{
-    for (int k = 0; k < K_COUNT; k++)
-        if (strcmp(key_specs[k].section, section) == 0 && strcmp(key_specs[k].name, name) == 0)
-            return k;
-    return -1;
-}
-
-static int key_unknown(struct ini_reader *r, const char *section, const char *name)
-{
-    char known[512] = "";
-    if (!*section)
-        return line_fail(
-            r, JB_EPARSE, "key \"%s\" is outside a section (put it under [workload])", name);
-    for (int k = 0; k < K_COUNT; k++) {
-        size_t used = strlen(known);
-        if (strcmp(key_specs[k].name, name) == 0)
-            return line_fail(r, JB_EPARSE, "key \"%s\" belongs in [%s], not [%s]", name,
-                key_specs[k].section, section);
-        if (strcmp(key_specs[k].section, section) == 0)
-            snprintf(
-                known + used, sizeof known - used, "%s%s", used ? ", " : "", key_specs[k].name);
-    }
-    return line_fail(r, JB_EPARSE, "unknown key \"%s\" in [%s] (known: %s)", name, section, known);
-}
-
-static int parse_int_key(struct ini_reader *r, enum key_id k, const char *value)
+static int parse_int_key(struct jb_ini *ini, struct settings *s, enum key_id k, const char *value)
 {
     char why[96];
     int64_t v;
     snprintf(why, sizeof why, "expected an integer from %.0f to %.0f", key_specs[k].min,
         key_specs[k].max);
     if (!parse_i64(value, &v))
-        return value_fail(r, k, JB_EPARSE, why, value);
+        return value_fail(ini, k, JB_EPARSE, why, value);
     if (v < key_specs[k].min || v > key_specs[k].max)
-        return value_fail(r, k, JB_ERANGE, why, value);
-    r->s->num[k] = v;
+        return value_fail(ini, k, JB_ERANGE, why, value);
+    s->num[k] = v;
     return 0;
 }
 
-static int parse_positive_key(struct ini_reader *r, enum key_id k, const char *value)
+static int parse_positive_key(
+    struct jb_ini *ini, struct settings *s, enum key_id k, const char *value)
 {
     char why[96];
     double v;
     snprintf(why, sizeof why, "expected a positive number up to %g", key_specs[k].max);
     if (!parse_real(value, &v))
-        return value_fail(r, k, JB_EPARSE, why, value);
+        return value_fail(ini, k, JB_EPARSE, why, value);
     if (!(v > 0 && v <= key_specs[k].max))
-        return value_fail(r, k, JB_ERANGE, why, value);
-    r->s->real[k] = v;
+        return value_fail(ini, k, JB_ERANGE, why, value);
+    s->real[k] = v;
     return 0;
 }
 
 /* trace = PATH, relative to the folder of the definition. */
-static int parse_trace_key(struct ini_reader *r, const char *value)
+static int parse_trace_key(struct jb_ini *ini, struct settings *s, const char *value)
 {
-    struct settings *s = r->s;
     const char *slash = strrchr(s->path, '/');
     int n;
     if (!*value)
-        return value_fail(r, K_TRACE, JB_EPARSE, "expected the path of a trace CSV", value);
+        return value_fail(ini, K_TRACE, JB_EPARSE, "expected the path of a trace CSV", value);
     if (value[0] == '/' || !slash)
         n = snprintf(s->trace, sizeof s->trace, "%s", value);
     else
         n = snprintf(s->trace, sizeof s->trace, "%.*s/%s", (int)(slash - s->path), s->path, value);
     if (n < 0 || (size_t)n >= sizeof s->trace)
-        return value_fail(r, K_TRACE, JB_ERANGE, "the path is too long", value);
+        return value_fail(ini, K_TRACE, JB_ERANGE, "the path is too long", value);
     return 0;
 }
 
-static int parse_key(struct ini_reader *r, enum key_id k, const char *value)
+static int parse_key(struct jb_ini *ini, struct settings *s, enum key_id k, const char *value)
 {
-    struct settings *s = r->s;
     char why[160];
     int rc;
     switch (key_specs[k].kind) {
     case KIND_TEXT:
         if (strlen(value) >= sizeof s->description)
-            return value_fail(r, k, JB_ERANGE, "expected at most 255 characters", value);
+            return value_fail(ini, k, JB_ERANGE, "expected at most 255 characters", value);
         snprintf(s->description, sizeof s->description, "%s", value);
         return 0;
     case KIND_SCENARIO:
         if (jb_scenario_parse(value, &s->scenario))
-            return value_fail(r, k, JB_EPARSE, "expected one of " SCENARIO_LIST, value);
-        snprintf(s->scenario_from, sizeof s->scenario_from, "key \"scenario\", line %d", r->line);
+            return value_fail(ini, k, JB_EPARSE, "expected one of " SCENARIO_LIST, value);
+        snprintf(s->scenario_from, sizeof s->scenario_from, "key \"scenario\", line %d",
+            jb_ini_line(ini));
         return 0;
     case KIND_SEED:
         if (!parse_u64(value, &s->seed))
             return value_fail(
-                r, k, JB_EPARSE, "expected an integer from 0 to 18446744073709551615", value);
+                ini, k, JB_EPARSE, "expected an integer from 0 to 18446744073709551615", value);
         return 0;
-    case KIND_INT: return parse_int_key(r, k, value);
-    case KIND_POSITIVE: return parse_positive_key(r, k, value);
+    case KIND_INT: return parse_int_key(ini, s, k, value);
+    case KIND_POSITIVE: return parse_positive_key(ini, s, k, value);
     case KIND_DIST:
         rc = dist_parse(value, k == K_PROMPT ? &s->prompt : &s->output, why, sizeof why);
-        return rc ? value_fail(r, k, rc, why, value) : 0;
-    case KIND_PATH: return parse_trace_key(r, value);
+        return rc ? value_fail(ini, k, rc, why, value) : 0;
+    case KIND_PATH: return parse_trace_key(ini, s, value);
     }
     return 0;
 }
 
-static int ini_store(struct ini_reader *r, const char *section, const char *name, const char *value)
+static int on_key(struct jb_ini *ini, int k, const char *value, void *user)
 {
-    struct settings *s = r->s;
-    int k = key_find(section, name);
-    if (k < 0)
-        return key_unknown(r, section, name);
-    if (s->line[k] && r->indented)
-        return line_fail(r, JB_EPARSE,
-            "an indented line continues the value of key \"%s\" (line %d); "
-            "remove the indentation",
-            name, s->line[k]);
-    if (s->line[k])
-        return line_fail(
-            r, JB_EPARSE, "key \"%s\": set twice (first on line %d)", name, s->line[k]);
-    s->line[k] = r->line;
-    return parse_key(r, (enum key_id)k, value);
-}
-
-static int ini_on_pair(void *user, const char *section, const char *name, const char *value)
-{
-    struct ini_reader *r = user;
-    if (r->err_line) /* only the first error is reported */
-        return 1;
-    return ini_store(r, section, name, value) == 0;
+    return parse_key(ini, user, (enum key_id)k, value);
 }
 
 static int ini_read(FILE *f, struct settings *s, struct jb_err *err)
 {
-    struct ini_reader r = { .f = f, .s = s, .err = err };
-    int line = ini_parse_stream(ini_read_line, &r, ini_on_pair, &r);
-    int rc = 0;
-    if (line > 0 && (!r.err_line || line < r.err_line))
-        rc = jb_fail(err, JB_EPARSE, "%s:%d: expected \"key = value\", \"[section]\" or a comment",
-            s->path, line);
-    else if (r.err_line)
-        rc = r.err_code;
-    else if (line < 0)
-        rc = jb_fail(err, JB_ENOMEM, "%s: out of memory", s->path);
-    else if (ferror(f))
-        rc = jb_fail(err, JB_EIO, "%s: read error", s->path);
-    free(r.buf);
-    return rc;
+    return jb_ini_parse(
+        f, s->path, key_specs, sizeof key_specs[0], K_COUNT, s->line, on_key, s, err);
 }
 
 /* ==== request traces (libcsv) ================================================================= */

@@ -1,0 +1,717 @@
+/*
+ * test_report.c — the cost model and `joulebench report`: the cost formulas against values
+ * computed by hand, cost profiles (the shipped ones parse; bad ones name FILE:LINE and the
+ * key), grid carbon lookups, the power-law fit against known curves and its leave-one-out,
+ * a report of the fixed results folder tests/fixtures/report (expected tables; non-empty
+ * pictures when gnuplot is installed; still the tables when it is not), and malformed results
+ * CSVs (errors naming the file and the column).
+ */
+#include "jb_test.h"
+
+#include <getopt.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "jb_cost.h"
+#include "jb_harness.h"
+#include "jb_report.h"
+
+#define FIXTURE JB_SOURCE_DIR "/tests/fixtures/report"
+#define DATA_DIR JB_SOURCE_DIR "/data"
+
+static char tmp_dir[4096];
+
+static int group_setup(void **state)
+{
+    (void)state;
+    setenv("JOULEBENCH_PROFILES_DIR", JB_SOURCE_DIR "/profiles", 1);
+    setenv("JOULEBENCH_DATA_DIR", DATA_DIR, 1);
+    setenv("JOULEBENCH_SCRIPTS_DIR", JB_SOURCE_DIR "/scripts/report", 1);
+    setenv("JOULEBENCH_MODELS_DIR", JB_SOURCE_DIR "/models", 1);
+    return jb_test_mkdtemp(tmp_dir, sizeof tmp_dir) ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    jb_test_rmdir(tmp_dir);
+    return 0;
+}
+
+/* Writes content to tmp_dir/name; returns the path (valid until the next call). */
+static const char *write_file(const char *name, const char *content)
+{
+    return jb_test_write(tmp_dir, name, content);
+}
+
+/* The whole file, NUL-terminated (caller frees). */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        fail_msg("%s: cannot open", path);
+    fseek(f, 0, SEEK_END);
+    const long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static long file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+#define ASSERT_CONTAINS(hay, needle)                                                               \
+    do {                                                                                           \
+        if (!strstr((hay), (needle)))                                                              \
+            fail_msg("expected \"%s\" in:\n%.2000s", (needle), (hay));                             \
+    } while (0)
+
+/* |got - want| <= rel * |want| (NAN equals NAN). */
+#define ASSERT_REL(got, want, rel)                                                                 \
+    do {                                                                                           \
+        const double g_ = (got), w_ = (want);                                                      \
+        if (!(isnan(g_) && isnan(w_)))                                                             \
+            ASSERT_CLOSE(g_, w_, (rel)*fabs(w_));                                                  \
+    } while (0)
+
+/* ==== cost formulas against hand-computed values ============================================= */
+
+/* A bought machine: 8760 over 1 year at 50% busy = 2 per busy hour; 0.2 per kWh, PUE 1.5,
+ * 400 g/kWh. A rented one: 0.36 per hour at 60% busy = 0.6 per busy hour; no electricity bill,
+ * PUE 1.1, 430 g/kWh. */
+static void profile_bought(struct jb_cost_profile *p)
+{
+    memset(p, 0, sizeof *p);
+    snprintf(p->currency, sizeof p->currency, "USD");
+    p->price_per_kwh = 0.2;
+    p->pue = 1.5;
+    p->grid_g_per_kwh = 400;
+    p->purchase_price = 8760;
+    p->lifetime_years = 1;
+    p->cloud_price_per_hour = NAN;
+    p->utilisation = 0.5;
+}
+
+static void profile_rented(struct jb_cost_profile *p)
+{
+    memset(p, 0, sizeof *p);
+    snprintf(p->currency, sizeof p->currency, "USD");
+    p->cloud = true;
+    p->price_per_kwh = 0;
+    p->pue = 1.1;
+    p->grid_g_per_kwh = 430;
+    p->purchase_price = p->lifetime_years = NAN;
+    p->cloud_price_per_hour = 0.36;
+    p->utilisation = 0.6;
+}
+
+static const struct cost_case {
+    const char *label;
+    bool rented;
+    struct jb_cost_inputs in;
+    double qps;
+    struct jb_cost want; /* every field computed by hand (see each comment) */
+} cost_cases[] = {
+    /* 36 J x 1.5 / 3.6e6 = 1.5e-5 kWh; x 0.2 = 3e-6; hardware 2 x 1.8 / 3600 = 0.001;
+     * total 0.001003; per 1M tokens 0.001003 x 1e6 / 100 = 10.03; 1.5e-5 x 400 = 0.006 g;
+     * 1 / 1.5e-5 = 66666.67 queries/kWh; 1 / 1.8 = 0.5556 q/s; 1 / (0.5556 x 0.5) = 3.6 -> 4 */
+    { "bought", false, { 36, 1.8, 100 }, 1,
+        { 2, 1.5e-5, 3e-6, 0.001, 0.001003, 1.003, 10.03, 3e-6 / 0.001003, 0.006, 66666.666666667,
+            1 / 1.8, 4 } },
+    /* 100 J x 1.1 / 3.6e6 = 3.0556e-5 kWh, no price: 0; hardware 0.6 x 3 / 3600 = 0.0005;
+     * 3.0556e-5 x 430 = 0.013139 g; 1 / 3.0556e-5 = 32727.27; 1/3 q/s; 10 / (1/3 x 0.6) = 50
+     * exactly (not 51: rounding up must not add a server for a rounding error) */
+    { "rented", true, { 100, 3, 250 }, 10,
+        { 0.6, 100 * 1.1 / 3.6e6, 0, 0.0005, 0.0005, 0.5, 2, 0, 100 * 1.1 / 3.6e6 * 430,
+            3.6e6 / 110, 1.0 / 3, 50 } },
+    /* energy not measured: the energy part and the total are unknown, hardware is not */
+    { "no energy", false, { NAN, 1.8, 100 }, NAN,
+        { 2, NAN, NAN, 0.001, NAN, NAN, NAN, NAN, NAN, NAN, 1 / 1.8, NAN } },
+};
+
+static void test_cost_formulas(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof cost_cases / sizeof cost_cases[0]; i++) {
+        const struct cost_case *c = &cost_cases[i];
+        struct jb_cost_profile p;
+        struct jb_cost got;
+        c->rented ? profile_rented(&p) : profile_bought(&p);
+        jb_cost_compute(&p, &c->in, c->qps, &got);
+        print_message("case %s\n", c->label);
+        ASSERT_REL(got.hardware_per_busy_hour, c->want.hardware_per_busy_hour, 1e-12);
+        ASSERT_REL(got.kwh_per_query, c->want.kwh_per_query, 1e-12);
+        ASSERT_REL(got.energy_per_query, c->want.energy_per_query, 1e-12);
+        ASSERT_REL(got.hardware_per_query, c->want.hardware_per_query, 1e-12);
+        ASSERT_REL(got.per_query, c->want.per_query, 1e-12);
+        ASSERT_REL(got.per_1k_queries, c->want.per_1k_queries, 1e-12);
+        ASSERT_REL(got.per_1m_output_tokens, c->want.per_1m_output_tokens, 1e-12);
+        ASSERT_REL(got.energy_share, c->want.energy_share, 1e-12);
+        ASSERT_REL(got.g_co2e_per_query, c->want.g_co2e_per_query, 1e-12);
+        ASSERT_REL(got.queries_per_kwh, c->want.queries_per_kwh, 1e-12);
+        ASSERT_REL(got.qps_per_server, c->want.qps_per_server, 1e-12);
+        ASSERT_REL(got.servers_needed, c->want.servers_needed, 0);
+    }
+}
+
+/* ==== profiles =============================================================================== */
+
+static void test_shipped_profiles(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name, *currency;
+        bool cloud;
+        double grid, hardware_per_busy_hour;
+    } shipped[] = {
+        /* 15000 / (5 x 8760 x 0.5); USA 369.473 in global_energy_mix.json */
+        { "onprem-cpu-server", "USD", false, 369.473, 15000 / (5 * 8760 * 0.5) },
+        /* 1500 / (4 x 8760 x 0.1); DEU 380.95 */
+        { "laptop", "EUR", false, 380.95, 1500 / (4 * 8760 * 0.1) },
+        /* 0.097118 / 0.6; gcp us-central1 430 in cloud_region_carbon.csv */
+        { "cloud-vm", "USD", true, 430, 0.097118 / 0.6 },
+    };
+    for (size_t i = 0; i < sizeof shipped / sizeof shipped[0]; i++) {
+        struct jb_cost_profile p;
+        struct jb_err err = { 0 };
+        int rc = jb_cost_profile_load(shipped[i].name, DATA_DIR, &p, &err);
+        if (rc)
+            fail_msg("profile %s: %s", shipped[i].name, err.msg);
+        assert_string_equal(p.currency, shipped[i].currency);
+        assert_int_equal(p.cloud, shipped[i].cloud);
+        ASSERT_CLOSE(p.grid_g_per_kwh, shipped[i].grid, 1e-9);
+        ASSERT_REL(jb_cost_hardware_per_busy_hour(&p), shipped[i].hardware_per_busy_hour, 1e-12);
+        assert_true(p.line[JB_COST_KEY_GRID] > 0);
+        assert_true(*p.description);
+    }
+}
+
+static const struct {
+    const char *content;
+    int code;
+    const char *needle; /* after "PATH" */
+} bad_profiles[] = {
+#define OK_E "[electricity]\nprice_per_kwh = 0.1\npue = 1.2\ngrid = 100\n"
+#define OK_H "[hardware]\npurchase_price = 1000\nlifetime_years = 4\nutilisation = 0.5\n"
+    { OK_E OK_H "colour = blue\n", JB_EPARSE,
+        ":9: unknown key \"colour\" in [hardware] (known: purchase_price" },
+    { "[power]\n" OK_E OK_H, JB_EPARSE, ":1: unknown section [power]" },
+    { OK_E "pue = 1.3\n" OK_H, JB_EPARSE, ":5: key \"pue\": set twice (first on line 3)" },
+    { "[electricity]\nprice_per_kwh = cheap\npue = 1.2\ngrid = 1\n" OK_H, JB_EPARSE,
+        ":2: key \"price_per_kwh\": expected a number >= 0 and <= 100, got \"cheap\"" },
+    { "[electricity]\nprice_per_kwh = 0.1\npue = 0.9\ngrid = 1\n" OK_H, JB_ERANGE,
+        ":3: key \"pue\": expected a number >= 1 and <= 5, got \"0.9\"" },
+    { OK_E "[hardware]\npurchase_price = 1000\nlifetime_years = 4\nutilisation = 0\n", JB_ERANGE,
+        ":8: key \"utilisation\": expected a number > 0 and <= 1, got \"0\"" },
+    { "[electricity]\nprice_per_kwh = 0.1\npue = 1.2\ngrid = XYZ\n" OK_H, JB_ENOENT,
+        ":4: key \"grid\": no country with ISO code \"XYZ\" in" },
+    { "[electricity]\nprice_per_kwh = 0.1\npue = 1.2\ngrid = gcp:mars-north1\n" OK_H, JB_ENOENT,
+        ":4: key \"grid\": no region \"mars-north1\" of provider \"gcp\"" },
+    { "[electricity]\nprice_per_kwh = 0.1\npue = 1.2\ngrid = 12 g\n" OK_H, JB_EPARSE,
+        ":4: key \"grid\": expected gCO2e/kWh (a number)" },
+    { "[electricity]\npue = 1.2\ngrid = 1\n" OK_H, JB_EPARSE,
+        ": [electricity] price_per_kwh is missing" },
+    { OK_E "[hardware]\nutilisation = 0.5\n", JB_EPARSE,
+        ": [hardware] purchase_price is missing (give purchase_price and lifetime_years, or "
+        "cloud_price_per_hour)" },
+    { OK_E "[hardware]\npurchase_price = 1000\nutilisation = 0.5\n", JB_EPARSE,
+        ": [hardware] lifetime_years is missing" },
+    { OK_E OK_H "cloud_price_per_hour = 1\n", JB_EPARSE,
+        ":9: key \"cloud_price_per_hour\": give either purchase_price (line 6)" },
+    { OK_E "[hardware]\ncloud_price_per_hour = 1\nlifetime_years = 4\nutilisation = 0.5\n",
+        JB_EPARSE, ":7: key \"lifetime_years\": only with purchase_price" },
+    { "[profile]\ncurrency = usd\n" OK_E OK_H, JB_EPARSE,
+        ":2: key \"currency\": expected an ISO 4217 code" },
+    { "price_per_kwh = 0.1\n" OK_E OK_H, JB_EPARSE,
+        ":1: key \"price_per_kwh\" is outside a section" },
+    { OK_E "pue\n" OK_H, JB_EPARSE, ":5: expected \"key = value\", \"[section]\" or a comment" },
+#undef OK_E
+#undef OK_H
+};
+
+static void test_bad_profiles(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof bad_profiles / sizeof bad_profiles[0]; i++) {
+        const char *path = write_file("bad.ini", bad_profiles[i].content);
+        char want[4800];
+        struct jb_cost_profile p;
+        struct jb_err err = { 0 };
+        snprintf(want, sizeof want, "%s%s", path, bad_profiles[i].needle);
+        int rc = jb_cost_profile_load(path, DATA_DIR, &p, &err);
+        if (rc != bad_profiles[i].code || !strstr(err.msg, want))
+            fail_msg("case %zu: got %d \"%s\", expected %d with \"%s\"", i, rc, err.msg,
+                bad_profiles[i].code, want);
+    }
+    struct jb_cost_profile p;
+    struct jb_err err = { 0 };
+    assert_int_equal(jb_cost_profile_load("no-such-profile", DATA_DIR, &p, &err), JB_ENOENT);
+    ASSERT_CONTAINS(err.msg, "no-such-profile.ini: cannot open");
+}
+
+static void test_grid_lookup(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *spec;
+        int code;
+        double g;
+        const char *from;
+    } cases[] = {
+        { "56", 0, 56, "the profile" },
+        { "FRA", 0, 56.039, "global_energy_mix.json: FRA (France)" },
+        { "fra", 0, 56.039, "FRA (France)" },
+        { "gcp:europe-west1", 0, 122, "cloud_region_carbon.csv: gcp europe-west1 (St. Ghislain)" },
+        { "GCP:europe-west1", 0, 122, "europe-west1" },
+        { "gcp:europe-west99", JB_ENOENT, 0, NULL },
+        { "aws:us-east-1", JB_ENOENT, 0, NULL },
+        { "ZZZ", JB_ENOENT, 0, NULL },
+        { "-3", JB_ERANGE, 0, NULL },
+        { "France", JB_EPARSE, 0, NULL },
+        { ":x", JB_EPARSE, 0, NULL },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        double g = -1;
+        char from[256] = "";
+        struct jb_err err = { 0 };
+        int rc = jb_grid_lookup(cases[i].spec, DATA_DIR, &g, from, sizeof from, &err);
+        if (rc != cases[i].code)
+            fail_msg("%s: got %d (%s), expected %d", cases[i].spec, rc, err.msg, cases[i].code);
+        if (rc == 0) {
+            ASSERT_CLOSE(g, cases[i].g, 1e-9);
+            ASSERT_CONTAINS(from, cases[i].from);
+        }
+    }
+    double g;
+    char from[64];
+    struct jb_err err = { 0 };
+    assert_int_equal(jb_grid_lookup("FRA", "/nonexistent", &g, from, sizeof from, &err), JB_ENOENT);
+    ASSERT_CONTAINS(err.msg, "/nonexistent/codecarbon/global_energy_mix.json");
+}
+
+/* ==== the power law ========================================================================== */
+
+static void test_powerlaw_known_curve(void **state)
+{
+    (void)state;
+    /* y = 2.5e-9 x^0.9 exactly, over 1e6 .. 1e10, with junk points that must be skipped */
+    double x[9], y[9];
+    for (int i = 0; i < 5; i++) {
+        x[i] = pow(10, 6 + i);
+        y[i] = 2.5e-9 * pow(x[i], 0.9);
+    }
+    x[5] = 0, y[5] = 1;
+    x[6] = 1e7, y[6] = NAN;
+    x[7] = 1e8, y[7] = -2;
+    x[8] = -1, y[8] = 3;
+    struct jb_powerlaw p;
+    assert_int_equal(jb_powerlaw_fit(x, y, 9, &p), 0);
+    assert_int_equal(p.n, 5);
+    ASSERT_REL(p.a, 2.5e-9, 1e-9);
+    ASSERT_CLOSE(p.b, 0.9, 1e-12);
+    ASSERT_CLOSE(p.r2, 1.0, 1e-12);
+    ASSERT_CLOSE(p.b_se, 0, 1e-9);
+    ASSERT_REL(p.x_min, 1e6, 0);
+    ASSERT_REL(p.x_max, 1e10, 0);
+    ASSERT_REL(jb_powerlaw_eval(&p, 8e9), 2.5e-9 * pow(8e9, 0.9), 1e-9);
+
+    /* multiplicative noise e^(+-0.1) alternating: b stays near 0.9, R^2 drops below 1 */
+    for (int i = 0; i < 5; i++)
+        y[i] *= exp(i % 2 ? 0.1 : -0.1);
+    assert_int_equal(jb_powerlaw_fit(x, y, 5, &p), 0);
+    ASSERT_CLOSE(p.b, 0.9, 0.05);
+    assert_true(p.r2 < 1.0 && p.r2 > 0.95);
+    assert_true(p.b_se > 0);
+
+    /* two points fit exactly, with no R^2 or spread; one point or one size does not fit */
+    double x2[] = { 1e8, 1e9 }, y2[] = { 0.1, 0.8 };
+    assert_int_equal(jb_powerlaw_fit(x2, y2, 2, &p), 0);
+    ASSERT_CLOSE(p.b, log(8.0) / log(10.0), 1e-12);
+    assert_true(isnan(p.r2) && isnan(p.b_se));
+    assert_int_equal(jb_powerlaw_fit(x2, y2, 1, &p), JB_EINVAL);
+    double x3[] = { 1e8, 1e8, 1e8 }, y3[] = { 1, 2, 3 };
+    assert_int_equal(jb_powerlaw_fit(x3, y3, 3, &p), JB_EINVAL);
+}
+
+static void test_powerlaw_leave_one_out(void **state)
+{
+    (void)state;
+    /* on an exact curve every left-out point is predicted exactly */
+    double x[4] = { 1e8, 3e8, 1e9, 3e9 }, y[4], pred[4];
+    for (int i = 0; i < 4; i++)
+        y[i] = 4e-7 * pow(x[i], 0.8);
+    assert_int_equal(jb_powerlaw_loo(x, y, 4, pred), 4);
+    for (int i = 0; i < 4; i++)
+        ASSERT_REL(pred[i], y[i], 1e-9);
+
+    /* a curve that bends up at the large end: extrapolating to it under-predicts */
+    y[3] *= 2;
+    jb_powerlaw_loo(x, y, 4, pred);
+    assert_true(pred[3] < y[3] / 1.5);
+    ASSERT_REL(pred[3], 4e-7 * pow(3e9, 0.8), 1e-9); /* from the three exact points */
+
+    /* with two points, leaving one out leaves nothing to fit */
+    assert_int_equal(jb_powerlaw_loo(x, y, 2, pred), 0);
+    assert_true(isnan(pred[0]) && isnan(pred[1]));
+}
+
+/* ==== the report of the fixture ============================================================== */
+
+/* A profile with round numbers: 2 per busy hour, 0.2 per kWh, PUE 1.5, 400 g/kWh. */
+static const char *round_profile(void)
+{
+    return write_file("round.ini",
+        "; round numbers for hand checks\n[profile]\ndescription = round numbers\ncurrency = USD\n"
+        "[electricity]\nprice_per_kwh = 0.2\npue = 1.5\ngrid = 400\n"
+        "[hardware]\npurchase_price = 8760\nlifetime_years = 1\nutilisation = 0.5\n");
+}
+
+static int run_report(const char *results, const char *out, const char *gnuplot,
+    struct jb_report_result *res, struct jb_err *err)
+{
+    struct jb_report_opts o;
+    jb_report_opts_init(&o);
+    o.results_dir = results;
+    o.out_dir = out;
+    o.profile = round_profile();
+    o.data_dir = DATA_DIR;
+    o.gnuplot = gnuplot;
+    o.predict = "Llama-3.2-3B,8e9";
+    return jb_report_write(&o, res, err);
+}
+
+/* Row of a CSV table whose column `key` is `value`; fails when absent. */
+static size_t row_where(const struct jb_table *t, const char *key, const char *value)
+{
+    const int c = jb_table_col(t, key);
+    assert_true(c >= 0);
+    for (size_t r = 0; r < t->n_rows; r++)
+        if (strcmp(t->rows[r][c], value) == 0)
+            return r;
+    fail_msg("no row with %s = %s", key, value);
+    return 0;
+}
+
+static double cell_num(const struct jb_table *t, size_t row, const char *col)
+{
+    const int c = jb_table_col(t, col);
+    if (c < 0)
+        fail_msg("no column %s", col);
+    return *t->rows[row][c] ? strtod(t->rows[row][c], NULL) : NAN;
+}
+
+static void read_table(const char *dir, const char *name, struct jb_table *t)
+{
+    char path[4400];
+    struct jb_err err = { 0 };
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (jb_table_read(path, t, &err))
+        fail_msg("%s", err.msg);
+}
+
+static void check_cost_table(const char *out)
+{
+    struct jb_table t;
+    read_table(out, "cost.csv", &t);
+    assert_int_equal(t.n_rows, 8);
+    /* SmolLM2-360M in q8_0: 10 J and 2 s a query, 100 output tokens (the fixture's design).
+     * kWh 10 x 1.5 / 3.6e6 = 4.1667e-6; energy 8.3333e-7; hardware 2 x 2 / 3600 = 1.1111e-3 */
+    const size_t r = row_where(&t, "label", "SmolLM2-360M/q8_0");
+    ASSERT_REL(cell_num(&t, r, "j_per_query"), 10, 1e-9);
+    ASSERT_REL(cell_num(&t, r, "machine_s_per_query"), 2, 1e-9);
+    ASSERT_REL(cell_num(&t, r, "kwh_per_query"), 10 * 1.5 / 3.6e6, 1e-8);
+    ASSERT_REL(cell_num(&t, r, "cost_energy_per_query"), 10 * 1.5 / 3.6e6 * 0.2, 1e-8);
+    ASSERT_REL(cell_num(&t, r, "cost_hardware_per_query"), 2.0 * 2 / 3600, 1e-8);
+    ASSERT_REL(cell_num(&t, r, "cost_per_1k_queries"),
+        1000 * (2.0 * 2 / 3600 + 10 * 1.5 / 3.6e6 * 0.2), 1e-8);
+    ASSERT_REL(cell_num(&t, r, "cost_per_1m_output_tokens"),
+        1e4 * (2.0 * 2 / 3600 + 10 * 1.5 / 3.6e6 * 0.2), 1e-8);
+    ASSERT_REL(cell_num(&t, r, "g_co2e_per_query"), 10 * 1.5 / 3.6e6 * 400, 1e-8);
+    ASSERT_REL(cell_num(&t, r, "queries_per_kwh"), 3.6e6 / 15, 1e-8);
+    ASSERT_REL(cell_num(&t, r, "qps_per_server"), 0.5, 1e-8);
+    ASSERT_REL(cell_num(&t, r, "servers_needed"), 4, 0); /* 1 / (0.5 x 0.5) */
+    const int m = jb_table_col(&t, "energy_method");
+    assert_string_equal(t.rows[r][m], "estimated");
+    jb_table_free(&t);
+}
+
+static void check_fit_tables(const char *out)
+{
+    struct jb_table t;
+    read_table(out, "fit.csv", &t);
+    /* f32 follows 3e-9 N^0.92 J/token and 4e-8 N^0.95 s/query exactly (to 10 digits) */
+    size_t r;
+    for (r = 0; r < t.n_rows; r++)
+        if (!strcmp(t.rows[r][jb_table_col(&t, "series")], "f32")
+            && !strcmp(t.rows[r][jb_table_col(&t, "quantity")], "j_per_output_token"))
+            break;
+    assert_true(r < t.n_rows);
+    ASSERT_REL(cell_num(&t, r, "a"), 3e-9, 1e-6);
+    ASSERT_CLOSE(cell_num(&t, r, "b"), 0.92, 1e-7);
+    ASSERT_CLOSE(cell_num(&t, r, "r2"), 1, 1e-9);
+    ASSERT_REL(cell_num(&t, r, "n"), 3, 0); /* tiny is below --fit-min-params */
+    jb_table_free(&t);
+
+    read_table(out, "loo.csv", &t);
+    assert_int_equal(t.n_rows, 6); /* 3 models x 2 series */
+    r = row_where(&t, "kind", "interpolation");
+    for (size_t i = 0; i < t.n_rows; i++)
+        if (!strcmp(t.rows[i][jb_table_col(&t, "series")], "f32"))
+            ASSERT_CLOSE(cell_num(&t, i, "j_per_output_token_error_pct"), 0, 1e-5);
+    jb_table_free(&t);
+
+    read_table(out, "predict.csv", &t);
+    assert_int_equal(t.n_rows, 4); /* Llama-3.2-3B and 8e9, both series */
+    r = row_where(&t, "model", "N=8e+09");
+    assert_string_equal(t.rows[r][jb_table_col(&t, "kind")], "extrapolation");
+    if (!strcmp(t.rows[r][jb_table_col(&t, "series")], "f32"))
+        ASSERT_REL(cell_num(&t, r, "j_per_output_token"), 3e-9 * pow(8e9, 0.92), 1e-6);
+    jb_table_free(&t);
+}
+
+static void check_document(const char *out, bool pictures)
+{
+    char path[4400];
+    snprintf(path, sizeof path, "%s/report.md", out);
+    char *md = slurp(path);
+    ASSERT_CONTAINS(
+        md, "On this machine (Intel(R) Xeon(R) Processor, 2 threads), **SmolLM2-135M** in q8_0");
+    ASSERT_CONTAINS(md, "**Energy is ESTIMATED, not measured**");
+    ASSERT_CONTAINS(md, "| SmolLM2-360M/q8_0 | chat | 362M | 10 | 2 |");
+    ASSERT_CONTAINS(md, "Fit f32: E = 3e-09 × N^0.920 J/token (R² = 1.000, 3 models)");
+    ASSERT_CONTAINS(md, "All columns: [cost.csv](cost.csv)");
+    assert_null(strstr(md, "Noisy repetitions")); /* the fixture's repetitions are 2% apart */
+    static const char *const figs[] = { "fig1_energy_per_token", "fig2_speed", "fig3_latency_cdf",
+        "fig4_power_trace", "fig5_cost", "fig6_energy_split" };
+    for (int i = 0; i < 6; i++) {
+        char link[128];
+        snprintf(link, sizeof link, "](%s.png)", figs[i]);
+        if (pictures) {
+            ASSERT_CONTAINS(md, link);
+            snprintf(path, sizeof path, "%s/%s.png", out, figs[i]);
+            if (file_size(path) <= 1000)
+                fail_msg("%s: %ld bytes, expected a picture", path, file_size(path));
+            snprintf(path, sizeof path, "%s/%s.svg", out, figs[i]);
+            assert_true(file_size(path) > 1000);
+        } else {
+            assert_null(strstr(md, link));
+            snprintf(path, sizeof path, "%s/%s.png", out, figs[i]);
+            assert_int_equal(file_size(path), -1);
+        }
+    }
+    free(md);
+    snprintf(path, sizeof path, "%s/report.html", out);
+    char *html = slurp(path);
+    ASSERT_CONTAINS(html, "<table>");
+    ASSERT_CONTAINS(html, "<strong>Energy is ESTIMATED, not measured</strong>");
+    free(html);
+}
+
+static void test_report_fixture(void **state)
+{
+    (void)state;
+    char out[4200], why[256];
+    struct jb_report_result res;
+    struct jb_err err = { 0 };
+    snprintf(out, sizeof out, "%s/report with space's", tmp_dir);
+    int rc = run_report(FIXTURE, out, NULL, &res, &err);
+    if (rc)
+        fail_msg("report: %s", err.msg);
+    check_cost_table(out);
+    check_fit_tables(out);
+    const bool have_gnuplot = jb_gnuplot_works("gnuplot", why, sizeof why);
+    if (!have_gnuplot)
+        print_message("gnuplot missing (%s): pictures not checked\n", why);
+    else if (res.pictures_drawn != 6)
+        fail_msg("%d pictures drawn, expected 6", res.pictures_drawn);
+    check_document(out, have_gnuplot);
+}
+
+static void test_report_without_gnuplot(void **state)
+{
+    (void)state;
+    char out[4200], path[4400];
+    struct jb_report_result res;
+    struct jb_err err = { 0 };
+    snprintf(out, sizeof out, "%s/no-gnuplot", tmp_dir);
+    int rc = run_report(FIXTURE, out, "/nonexistent/gnuplot", &res, &err);
+    if (rc)
+        fail_msg("report: %s", err.msg);
+    assert_true(res.gnuplot_missing);
+    assert_int_equal(res.pictures_drawn, 0);
+    check_cost_table(out);
+    check_document(out, false);
+    snprintf(path, sizeof path, "%s/report.md", out);
+    char *md = slurp(path);
+    ASSERT_CONTAINS(md, "**No pictures**: gnuplot was not found (\"/nonexistent/gnuplot\"");
+    free(md);
+}
+
+/* ==== malformed results ====================================================================== */
+
+/* Copies the fixture into tmp_dir/name, changing one cell of file (its header name when row is
+ * -1; dropping the file when col is NULL). Returns the folder (valid until the next call). */
+static const char *broken_copy(
+    const char *name, const char *file, long row, const char *col, const char *value)
+{
+    static char dir[4200];
+    static const char *const files[] = { "runs.csv", "requests.csv", "power.csv", "meta.json" };
+    char src[4400], dst[4400];
+    snprintf(dir, sizeof dir, "%s/%s", tmp_dir, name);
+    mkdir(dir, 0755);
+    for (int i = 0; i < 4; i++) {
+        snprintf(src, sizeof src, FIXTURE "/%s", files[i]);
+        snprintf(dst, sizeof dst, "%s/%s", dir, files[i]);
+        char *text = slurp(src);
+        FILE *f = fopen(dst, "wb");
+        assert_non_null(f);
+        fputs(text, f);
+        fclose(f);
+        free(text);
+    }
+    snprintf(dst, sizeof dst, "%s/%s", dir, file);
+    if (!col) { /* drop the file */
+        unlink(dst);
+        return dir;
+    }
+    struct jb_table t;
+    struct jb_err err = { 0 };
+    assert_int_equal(jb_table_read(dst, &t, &err), 0);
+    const int c = jb_table_col(&t, col);
+    assert_true(c >= 0);
+    char **cellp = row < 0 ? &t.header[c] : &t.rows[row][c];
+    free(*cellp);
+    *cellp = strdup(value);
+    FILE *f = fopen(dst, "wb");
+    for (size_t r = 0; r <= t.n_rows; r++) {
+        char **cells = r == 0 ? t.header : t.rows[r - 1];
+        for (size_t k = 0; k < t.n_cols; k++) {
+            if (k)
+                fputc(',', f);
+            jb_csv_write_field(f, cells[k]);
+        }
+        fputs("\r\n", f);
+    }
+    fclose(f);
+    jb_table_free(&t);
+    return dir;
+}
+
+static void test_malformed_results(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name, *file;
+        long row;
+        const char *col, *value;
+        int code;
+        const char *needle; /* after the folder */
+    } cases[] = {
+        { "no-col", "runs.csv", -1, "j_per_query", "joules_per_query", JB_EPARSE,
+            "/runs.csv: missing column \"j_per_query\"" },
+        { "bad-num", "runs.csv", 2, "duration_s", "1.5s", JB_EPARSE,
+            "/runs.csv: record 4, column \"duration_s\": \"1.5s\" is not a number" },
+        { "bad-int", "runs.csv", 0, "params", "1.3e8", JB_EPARSE,
+            "/runs.csv: record 2, column \"params\": \"1.3e8\" is not an integer" },
+        { "req-col", "requests.csv", -1, "ttft_ms", "ttft", JB_EPARSE,
+            "/requests.csv: missing column \"ttft_ms\"" },
+        { "req-num", "requests.csv", 0, "tpot_ms", "fast", JB_EPARSE,
+            "/requests.csv: record 2, column \"tpot_ms\": \"fast\" is not a number" },
+        { "pow-num", "power.csv", 5, "watts", "n/a", JB_EPARSE,
+            "/power.csv: record 7, column \"watts\": \"n/a\" is not a number" },
+        { "no-runs", "runs.csv", 0, NULL, NULL, JB_ENOENT, ": no runs.csv here" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *dir
+            = broken_copy(cases[i].name, cases[i].file, cases[i].row, cases[i].col, cases[i].value);
+        char want[4400], out[4300];
+        struct jb_report_result res;
+        struct jb_err err = { 0 };
+        snprintf(want, sizeof want, "%s%s", dir, cases[i].needle);
+        snprintf(out, sizeof out, "%s/report", dir);
+        int rc = run_report(dir, out, "/nonexistent/gnuplot", &res, &err);
+        if (rc != cases[i].code || !strstr(err.msg, want))
+            fail_msg("%s: got %d \"%s\", expected %d with \"%s\"", cases[i].name, rc, err.msg,
+                cases[i].code, want);
+    }
+    /* optional files may be absent: the report says which pictures it could not draw */
+    const char *dir = broken_copy("no-power", "power.csv", 0, NULL, NULL);
+    char out[4300];
+    struct jb_report_result res;
+    struct jb_err err = { 0 };
+    snprintf(out, sizeof out, "%s/report", dir);
+    assert_int_equal(run_report(dir, out, "/nonexistent/gnuplot", &res, &err), 0);
+    /* a row with a field too many is malformed CSV */
+    dir = broken_copy("ragged", "runs.csv", 1, "host", "vm");
+    char path[4400];
+    snprintf(path, sizeof path, "%s/runs.csv", dir);
+    FILE *f = fopen(path, "ab");
+    fputs("2,extra\r\n", f);
+    fclose(f);
+    assert_int_equal(run_report(dir, out, "/nonexistent/gnuplot", &res, &err), JB_EPARSE);
+    ASSERT_CONTAINS(err.msg, "/runs.csv: record 18 has 2 fields, the header has 91");
+}
+
+/* ==== the command line ======================================================================= */
+
+static int cmd(const char *const *args)
+{
+    char *argv[16];
+    int argc = 0;
+    for (; args[argc]; argc++)
+        argv[argc] = (char *)args[argc];
+    argv[argc] = NULL;
+    optind = 0; /* getopt_long starts afresh */
+    return jb_cmd_report(argc, argv);
+}
+
+static void test_command_exit_codes(void **state)
+{
+    (void)state;
+    char out[4200];
+    snprintf(out, sizeof out, "%s/cli", tmp_dir);
+    setenv("JOULEBENCH_GNUPLOT", "/nonexistent/gnuplot", 1);
+    const char *ok[]
+        = { "report", FIXTURE, "--out", out, "--cost", "cloud-vm", "--qps", "5", NULL };
+    assert_int_equal(cmd(ok), JB_EXIT_OK);
+    const char *none[] = { "report", NULL };
+    assert_int_equal(cmd(none), JB_EXIT_USAGE);
+    const char *bad_qps[] = { "report", FIXTURE, "--qps", "-1", NULL };
+    assert_int_equal(cmd(bad_qps), JB_EXIT_USAGE);
+    const char *no_dir[] = { "report", "/nonexistent/results", NULL };
+    assert_int_equal(cmd(no_dir), JB_EXIT_USAGE);
+    const char *bad_profile[] = { "report", FIXTURE, "--out", out, "--cost", "no-such", NULL };
+    assert_int_equal(cmd(bad_profile), JB_EXIT_USAGE);
+    const char *bad_workload[] = { "report", FIXTURE, "--out", out, "--workload", "code", NULL };
+    assert_int_equal(cmd(bad_workload), JB_EXIT_USAGE);
+    const char *bad_predict[] = { "report", FIXTURE, "--out", out, "--predict", "Llama-9", NULL };
+    assert_int_equal(cmd(bad_predict), JB_EXIT_USAGE);
+    unsetenv("JOULEBENCH_GNUPLOT");
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    jb_blas_fix_core(argv);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cost_formulas),
+        cmocka_unit_test(test_shipped_profiles),
+        cmocka_unit_test(test_bad_profiles),
+        cmocka_unit_test(test_grid_lookup),
+        cmocka_unit_test(test_powerlaw_known_curve),
+        cmocka_unit_test(test_powerlaw_leave_one_out),
+        cmocka_unit_test(test_report_fixture),
+        cmocka_unit_test(test_report_without_gnuplot),
+        cmocka_unit_test(test_malformed_results),
+        cmocka_unit_test(test_command_exit_codes),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
