@@ -27,7 +27,6 @@
 #include "jb_counters.h"
 #include "jb_papi.h"
 
-
 /* ---- PAPI, initialised once per process ------------------------------------------------------ */
 
 static pthread_once_t papi_once = PTHREAD_ONCE_INIT;
@@ -126,20 +125,6 @@ struct jb_counters {
     char reason[JB_CTR_COUNT][CTR_REASON_LEN];
 };
 
-/* Appends printf-style text to buf (of len), truncating. */
-static void append(char *buf, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void append(char *buf, size_t len, const char *fmt, ...)
-{
-    size_t used = strlen(buf);
-    if (used + 1 >= len)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf + used, len - used, fmt, ap);
-    va_end(ap);
-}
-
 static void read_line(const char *path, char *buf, size_t len)
 {
     FILE *f = fopen(path, "r");
@@ -219,15 +204,15 @@ static int cpu_component(char *why, size_t len)
     else
         snprintf(why, len, "PAPI's perf_event component reports 0 hardware counters");
     if (ci && ci->disabled && strstr(ci->disabled_reason, "paranoid"))
-        append(why, len,
+        jb_appendf(why, len,
             "; PAPI disables it at kernel.perf_event_paranoid = 3 even for root: sudo sysctl "
             "kernel.perf_event_paranoid=0");
     else if (hw && hw->virtualized)
-        append(why, len,
+        jb_appendf(why, len,
             " (this is a %s virtual machine: its hypervisor exposes no hardware counters to "
             "the guest)",
             hw->virtual_vendor_string[0] ? hw->virtual_vendor_string : "virtual");
-    append(why, len, "; `papi_component_avail` shows the same");
+    jb_appendf(why, len, "; `papi_component_avail` shows the same");
     return -1;
 }
 
@@ -376,8 +361,8 @@ static void counter_choose(struct jb_counters *c, enum jb_counter k)
             c->reason[k][0] = '\0';
             return;
         }
-        append(c->reason[k], sizeof c->reason[k], "%s%s: %s", i ? "; " : "not counted: ", e->name,
-            why);
+        jb_appendf(c->reason[k], sizeof c->reason[k], "%s%s: %s",
+            i ? "; " : "not counted: ", e->name, why);
     }
 }
 

@@ -1099,8 +1099,7 @@ static void series_vars(const struct report *r, struct jb_plot *p, bool fits)
     char words[JB_PLOT_VARS_LEN / 2] = "", name[32];
     for (size_t i = 0; i < r->n_series; i++) {
         const struct series *s = &r->series[i];
-        const size_t used = strlen(words);
-        snprintf(words + used, sizeof words - used, "%s%s", i ? " " : "", s->name);
+        jb_appendf(words, sizeof words, "%s%s", i ? " " : "", s->name);
         if (!fits)
             continue;
         snprintf(name, sizeof name, "fit_a_%zu", i + 1);
@@ -1151,9 +1150,7 @@ static int prepare_pictures(struct report *r, struct jb_err *err)
     }
     char labels[JB_PLOT_VARS_LEN / 2] = "";
     for (size_t i = 0; i < r->n_sel; i++) {
-        const size_t used = strlen(labels);
-        snprintf(labels + used, sizeof labels - used, "%s%s", i ? " " : "",
-            r->d.configs[r->sel[i]].label);
+        jb_appendf(labels, sizeof labels, "%s%s", i ? " " : "", r->d.configs[r->sel[i]].label);
     }
     jb_plot_var_str(&p[PIC_LATENCY], "labels", labels);
     jb_plot_var_str(&p[PIC_POWER], "segments", "data/power_segments.csv");
@@ -1325,15 +1322,14 @@ static void docs_link(const struct report *r, const char *anchor, char *buf, siz
 static void noisy_warning(struct report *r)
 {
     char list[1024] = "";
-    size_t n = 0, used = 0;
+    size_t n = 0;
     for (size_t i = 0; i < r->n_sel; i++) {
         const struct jb_report_config *c = &r->d.configs[r->sel[i]];
         if (!(c->machine_s_cv > JB_REPORT_NOISY_CV
                 || c->j_per_output_token_cv > JB_REPORT_NOISY_CV))
             continue;
-        if (used < sizeof list)
-            used += (size_t)snprintf(list + used, sizeof list - used, "%s%s (%.0f%%)",
-                n ? ", " : "", c->label, 100 * fmax(c->machine_s_cv, c->j_per_output_token_cv));
+        jb_appendf(list, sizeof list, "%s%s (%.0f%%)", n ? ", " : "", c->label,
+            100 * fmax(c->machine_s_cv, c->j_per_output_token_cv));
         n++;
     }
     if (n)

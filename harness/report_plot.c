@@ -146,7 +146,7 @@ static void read_log(const char *log, char *why, size_t len)
     line[strcspn(line, "\r\n")] = '\0';
     for (size_t n = strlen(line); n && (line[n - 1] == ' ' || line[n - 1] == '\t'); n--)
         line[n - 1] = '\0';
-    snprintf(why + strlen(why), len - strlen(why), ": %s", line);
+    jb_appendf(why, len, ": %s", line);
 }
 
 void jb_plots_draw(

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 const char *jb_strerror(int code)
 {
@@ -36,4 +37,15 @@ void jb_assert_fail(const char *file, int line, const char *cond)
     fprintf(
         stderr, "joulebench: internal error at %s:%d: assertion failed: %s\n", file, line, cond);
     abort();
+}
+
+void jb_appendf(char *buf, size_t len, const char *fmt, ...)
+{
+    const size_t used = strlen(buf);
+    if (used + 1 >= len)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + used, len - used, fmt, ap);
+    va_end(ap);
 }

@@ -46,6 +46,10 @@ const char *jb_strerror(int code);
 int jb_fail(struct jb_err *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Appends printf-style text to the NUL-terminated buf of len bytes, truncating; a reason or
+ * detail line built in pieces. */
+void jb_appendf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Programmer errors only (never bad input): prints file:line and aborts. */
 #define JB_ASSERT(cond)                                                                            \
     do {                                                                                           \

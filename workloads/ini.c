@@ -129,12 +129,11 @@ static int key_unknown(struct jb_ini *ini, const char *section, const char *name
             name, key_at(ini, 0)->section);
     for (int k = 0; k < ini->n_keys; k++) {
         const struct jb_ini_key *key = key_at(ini, k);
-        size_t used = strlen(known);
         if (strcmp(key->name, name) == 0)
             return jb_ini_fail(ini, JB_EPARSE, "key \"%s\" belongs in [%s], not [%s]", name,
                 key->section, section);
         if (strcmp(key->section, section) == 0)
-            snprintf(known + used, sizeof known - used, "%s%s", used ? ", " : "", key->name);
+            jb_appendf(known, sizeof known, "%s%s", *known ? ", " : "", key->name);
     }
     return jb_ini_fail(
         ini, JB_EPARSE, "unknown key \"%s\" in [%s] (known: %s)", name, section, known);

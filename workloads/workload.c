@@ -572,10 +572,9 @@ static bool parse_timestamp(const char *s, int64_t *t_s, int32_t *t_ns)
 
 static void header_field(struct csv_reader *c, const char *s)
 {
-    size_t used = strlen(c->header);
     if (c->n_fields == 0 && strncmp(s, "\xEF\xBB\xBF", 3) == 0) /* UTF-8 byte-order mark */
         s += 3;
-    snprintf(c->header + used, sizeof c->header - used, "%s%s", used ? "," : "", s);
+    jb_appendf(c->header, sizeof c->header, "%s%s", *c->header ? "," : "", s);
     for (int j = 0; j < COL_COUNT; j++)
         if (strcmp(s, trace_columns[j]) == 0 && c->col[j] < 0)
             c->col[j] = c->n_fields;

@@ -20,7 +20,6 @@
 
 #include "jb_papi.h"
 
-
 #define PAPI_MAX_SETS JB_ENERGY_MAX_DOMAINS
 #define PAPI_MAX_SET_EVENTS (2 * JB_ENERGY_MAX_DOMAINS)
 #define PAPI_MAX_DOMAIN_W 10000.0 /* no CPU energy domain draws this: a bigger step is bogus */
@@ -83,19 +82,6 @@ struct papi_found {
     char units[16];     /* for the detail line: "nJ" */
     bool dropped_total; /* a package, DRAM or psys domain did not fit: totals would be short */
 };
-
-static void append(char *buf, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void append(char *buf, size_t len, const char *fmt, ...)
-{
-    size_t used = strlen(buf);
-    if (used + 1 >= len)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf + used, len - used, fmt, ap);
-    va_end(ap);
-}
 
 /* Joules per count for PAPI's unit string; 0 when it is not an energy unit. */
 static double unit_scale(const char *units)
@@ -276,12 +262,12 @@ static void powercap_zone(
     enum jb_domain_kind kind = JB_DOMAIN_PACKAGE;
     const char *zname = name_i >= 0 ? t->e[name_i].descr : "";
     if ((zname[0] || sub) && !zone_kind(zname, &kind)) {
-        append(note, len, "%s%s (zone \"%s\") left out: unknown zone", note[0] ? "; " : "",
+        jb_appendf(note, len, "%s%s (zone \"%s\") left out: unknown zone", note[0] ? "; " : "",
             t->e[i].name, zname);
         return;
     }
     if (range_i < 0) {
-        append(note, len, "%s%s left out: no MAX_ENERGY_RANGE_UJ to correct its wrap-around",
+        jb_appendf(note, len, "%s%s left out: no MAX_ENERGY_RANGE_UJ to correct its wrap-around",
             note[0] ? "; " : "", t->e[i].name);
         return;
     }
@@ -363,7 +349,8 @@ static void uncore_event(void *arg, int code, const char *name, const PAPI_event
             continue;
         double scale = uncore_scale(s, map[i].perf, info->long_descr);
         if (scale <= 0) {
-            append(s->note, s->len, "%s%s left out: unknown unit", s->note[0] ? "; " : "", name);
+            jb_appendf(
+                s->note, s->len, "%s%s left out: unknown unit", s->note[0] ? "; " : "", name);
             return;
         }
         for (int set = 0; set < s->f->n_sets; set++)
@@ -419,10 +406,10 @@ static void power_pmu_hint(char *why, size_t len)
     struct jb_err err;
     if (jb_perf_pmu_scan(jb_perf_pmu_root(), &p, &err) != 0)
         return;
-    append(why, len, "; the kernel lists a perf power PMU (%s:", jb_perf_pmu_root());
+    jb_appendf(why, len, "; the kernel lists a perf power PMU (%s:", jb_perf_pmu_root());
     for (int i = 0; i < p.n_events; i++)
-        append(why, len, " %s", p.events[i].name);
-    append(why, len, ") that PAPI's libpfm4 does not recognise here (--energy perf reads it)");
+        jb_appendf(why, len, " %s", p.events[i].name);
+    jb_appendf(why, len, ") that PAPI's libpfm4 does not recognise here (--energy perf reads it)");
 }
 
 /* Why no component gave energy events: notes per component, then what is not compiled in. */
@@ -434,16 +421,16 @@ static void nothing_found(
         jb_papi_version(version, sizeof version), notes);
     for (int i = 0; i < n_missing; i++) {
         const char *sep = i == 0 ? (notes[0] ? "; " : "") : i == n_missing - 1 ? " and " : ", ";
-        append(why, len, "%s%s", sep, missing[i]);
+        jb_appendf(why, len, "%s%s", sep, missing[i]);
     }
     if (n_missing)
-        append(why, len,
+        jb_appendf(why, len,
             " %s not compiled into this PAPI build (Debian's libpapi is built "
             "without them)",
             n_missing == 1 ? "component is" : "components are");
     if (!uncore_ok)
         power_pmu_hint(why, len);
-    append(why, len, "; use --energy perf or powercap instead");
+    jb_appendf(why, len, "; use --energy perf or powercap instead");
 }
 
 /* Fills found[] with every enabled component that has energy events, in order of preference;
@@ -482,7 +469,7 @@ static int discover(struct papi_found *found, char *why, size_t len)
             }
         }
         if (note[0])
-            append(notes, sizeof notes, "%s%s", notes[0] ? "; " : "", note);
+            jb_appendf(notes, sizeof notes, "%s%s", notes[0] ? "; " : "", note);
     }
     if (n_found == 0)
         nothing_found(why, len, notes, missing, n_missing, uncore_ok);
@@ -623,7 +610,7 @@ static void info_fill(const struct papi_ctx *c, struct jb_energy_info *info)
         "PAPI %s %s component (%s):", jb_papi_version(version, sizeof version), c->f.component,
         c->f.units);
     for (int i = 0; i < c->f.n; i++)
-        append(info->detail, sizeof info->detail, " %s", c->f.ev[i].event);
+        jb_appendf(info->detail, sizeof info->detail, " %s", c->f.ev[i].event);
 }
 
 static void papi_close(void *ctx)
@@ -669,7 +656,7 @@ static int ctx_open(struct papi_ctx *c, char *why, size_t len)
             return 0;
         }
         ctx_destroy(c);
-        append(failures, sizeof failures, "%s%s", failures[0] ? "; " : "", why);
+        jb_appendf(failures, sizeof failures, "%s%s", failures[0] ? "; " : "", why);
     }
     if (n > 0)
         snprintf(why, len, "PAPI found energy events but could not count them: %s", failures);
