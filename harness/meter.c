@@ -146,8 +146,7 @@ static void write_power_rows(struct jb_meter *m, const struct combined *c)
     const double t = (double)(c->t_ns - m->t0_ns) * 1e-9;
     for (int d = 0; d < m->n_dom; d++)
         fprintf(m->power, "2,%s,%.6f,%s,%s,%.6g,%s\r\n", m->run_id, t, jb_phase_name(m->phase),
-            m->dom[d].name, (c->j[d] - m->sample_last.j[d]) / dt,
-            m->dom[d].in_total ? "1" : "0");
+            m->dom[d].name, (c->j[d] - m->sample_last.j[d]) / dt, m->dom[d].in_total ? "1" : "0");
     fprintf(m->power, "2,%s,%.6f,%s,total,%.6g,\r\n", m->run_id, t, jb_phase_name(m->phase),
         (total_of(m, c->j) - total_of(m, m->sample_last.j)) / dt);
     fflush(m->power);
@@ -176,7 +175,8 @@ static void *sampler_main(void *arg)
     }
     pthread_mutex_unlock(&m->lock);
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu1);
-    m->sampler_cpu_s = (double)(cpu1.tv_sec - cpu0.tv_sec) + (double)(cpu1.tv_nsec - cpu0.tv_nsec) * 1e-9;
+    m->sampler_cpu_s
+        = (double)(cpu1.tv_sec - cpu0.tv_sec) + (double)(cpu1.tv_nsec - cpu0.tv_nsec) * 1e-9;
     m->sampler_wall_s = (double)(now_ns() - wall0) * 1e-9;
     return NULL;
 }
@@ -294,15 +294,11 @@ static void fit_period(struct jb_meter *m)
     }
 }
 
-int jb_meter_open_source(struct jb_meter **out, const struct jb_energy_source *src,
-    const struct jb_meter_opts *o, struct jb_err *err)
+/* The last step of opening, whatever chose the sources: unless rc already says the set-up
+ * failed, starts the sampler; hands m to *out, or closes it and returns the error. */
+static int meter_finish_open(struct jb_meter *m, int rc, struct jb_meter **out, struct jb_err *err)
 {
-    struct jb_meter *m;
-    int rc = meter_init(&m, o, err);
-    if (!rc && src)
-        rc = add_source(m, src, o, err);
     if (!rc) {
-        describe(m, NULL);
         fit_period(m);
         rc = start_sampler(m, err);
     }
@@ -312,6 +308,20 @@ int jb_meter_open_source(struct jb_meter **out, const struct jb_energy_source *s
     }
     *out = m;
     return 0;
+}
+
+int jb_meter_open_source(struct jb_meter **out, const struct jb_energy_source *src,
+    const struct jb_meter_opts *o, struct jb_err *err)
+{
+    struct jb_meter *m;
+    int rc = meter_init(&m, o, err);
+    if (rc)
+        return rc;
+    if (src)
+        rc = add_source(m, src, o, err);
+    if (!rc)
+        describe(m, NULL);
+    return meter_finish_open(m, rc, out, err);
 }
 
 int jb_meter_open(struct jb_meter **out, const struct jb_meter_opts *o, struct jb_err *err)
@@ -327,31 +337,25 @@ int jb_meter_open(struct jb_meter **out, const struct jb_meter_opts *o, struct j
         rc = choose_auto(m, o, err);
         if (!rc) {
             add_gpu(m, o);
-            describe(m, m->choice[0] ? "chosen by --energy auto: the sources before it do not "
-                                       "work here (joulebench sources says why)"
-                                     : "chosen by --energy auto");
+            describe(m,
+                m->choice[0] ? "chosen by --energy auto: the sources before it do not "
+                               "work here (joulebench sources says why)"
+                             : "chosen by --energy auto");
         }
     } else {
         const struct jb_energy_source *s = jb_energy_source_by_name(want);
         char why[512] = "no reason given";
         if (!s)
-            rc = jb_fail(err, JB_EINVAL, "option --energy: unknown source \"%s\" (auto, none, "
-                "perf, powercap, papi, nvml, estimator; see `joulebench sources`)", want);
+            rc = jb_fail(err, JB_EINVAL,
+                "option --energy: unknown source \"%s\" (auto, none, "
+                "perf, powercap, papi, nvml, estimator; see `joulebench sources`)",
+                want);
         else if (s->probe(&o->source_opts, why, sizeof why))
             rc = jb_fail(err, JB_ENOTSUP, "option --energy %s: not available here: %s", want, why);
         else if (!(rc = add_source(m, s, o, err)))
             describe(m, "forced with --energy");
     }
-    if (!rc) {
-        fit_period(m);
-        rc = start_sampler(m, err);
-    }
-    if (rc) {
-        jb_meter_close(m);
-        return rc;
-    }
-    *out = m;
-    return 0;
+    return meter_finish_open(m, rc, out, err);
 }
 
 void jb_meter_stop(struct jb_meter *m)
@@ -503,8 +507,10 @@ static void fill_energy(const struct jb_meter *m, struct jb_meter_result *r)
         return;
     }
     if (r->gaps > 0) {
-        snprintf(r->reason, sizeof r->reason, "%lld read gap(s) longer than the counter's wrap "
-            "period: a wrap may have been missed, so the energy is not trusted", (long long)r->gaps);
+        snprintf(r->reason, sizeof r->reason,
+            "%lld read gap(s) longer than the counter's wrap "
+            "period: a wrap may have been missed, so the energy is not trusted",
+            (long long)r->gaps);
         return;
     }
     double total = 0;
@@ -515,8 +521,10 @@ static void fill_energy(const struct jb_meter *m, struct jb_meter_result *r)
     if (m->method != JB_METHOD_ESTIMATED && total == 0 && duration > 1.0) {
         for (int p = 0; p < JB_PHASE_COUNT; p++)
             r->phase_j[p] = NAN;
-        snprintf(r->reason, sizeof r->reason, "the energy counters did not advance over %.1f s "
-            "(an empty power PMU, as virtual machines expose)", duration);
+        snprintf(r->reason, sizeof r->reason,
+            "the energy counters did not advance over %.1f s "
+            "(an empty power PMU, as virtual machines expose)",
+            duration);
         return;
     }
     r->energy_j = total;
@@ -614,7 +622,8 @@ int jb_meter_idle(struct jb_meter *m, double seconds, const char *label, double 
         nanosleep(&(struct timespec) { (time_t)wdur, (long)((wdur - floor(wdur)) * 1e9) }, NULL);
         pthread_mutex_lock(&m->lock);
         charge(m);
-        w[i] = (total_of(m, m->last.j) - total_of(m, prev.j)) / ((double)(m->last.t_ns - prev.t_ns) * 1e-9);
+        w[i] = (total_of(m, m->last.j) - total_of(m, prev.j))
+            / ((double)(m->last.t_ns - prev.t_ns) * 1e-9);
         prev = m->last;
         sum += w[i];
     }

@@ -70,4 +70,20 @@ static inline void jb_test_rmdir(const char *dir)
         fprintf(stderr, "warning: could not remove %s\n", dir);
 }
 
+/* A cmocka group's temporary folder: the group set-up makes it in buf (which must outlive the
+ * group) and keeps it as the group state; jb_test_tmp_teardown, the group tear-down, removes it. */
+static inline int jb_test_tmp_setup(void **state, char *buf, size_t len)
+{
+    if (!jb_test_mkdtemp(buf, len))
+        return -1;
+    *state = buf;
+    return 0;
+}
+
+static inline int jb_test_tmp_teardown(void **state)
+{
+    jb_test_rmdir(*state);
+    return 0;
+}
+
 #endif

@@ -529,15 +529,7 @@ static void test_untrustworthy_intervals(void **state)
 
 static int setup(void **state)
 {
-    (void)state;
-    return jb_test_mkdtemp(g_dir, sizeof g_dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    jb_test_rmdir(g_dir);
-    return 0;
+    return jb_test_tmp_setup(state, g_dir, sizeof g_dir);
 }
 
 int main(int argc, char **argv)
@@ -555,5 +547,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_auto_prefers_measured),
         cmocka_unit_test(test_untrustworthy_intervals),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, jb_test_tmp_teardown);
 }

@@ -615,15 +615,7 @@ static void test_malformed_inputs(void **state)
 
 static int setup(void **state)
 {
-    (void)state;
-    return jb_test_mkdtemp(tmp_dir, sizeof tmp_dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    jb_test_rmdir(tmp_dir);
-    return 0;
+    return jb_test_tmp_setup(state, tmp_dir, sizeof tmp_dir);
 }
 
 int main(int argc, char **argv)
@@ -641,5 +633,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_profile_parse),
         cmocka_unit_test(test_malformed_inputs),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, jb_test_tmp_teardown);
 }

@@ -24,19 +24,11 @@ static char tmp_dir[4096];
 
 static int group_setup(void **state)
 {
-    (void)state;
     setenv("JOULEBENCH_PROFILES_DIR", JB_SOURCE_DIR "/profiles", 1);
     setenv("JOULEBENCH_DATA_DIR", DATA_DIR, 1);
     setenv("JOULEBENCH_SCRIPTS_DIR", JB_SOURCE_DIR "/scripts/report", 1);
     setenv("JOULEBENCH_MODELS_DIR", JB_SOURCE_DIR "/models", 1);
-    return jb_test_mkdtemp(tmp_dir, sizeof tmp_dir) ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    jb_test_rmdir(tmp_dir);
-    return 0;
+    return jb_test_tmp_setup(state, tmp_dir, sizeof tmp_dir);
 }
 
 /* Writes content to tmp_dir/name; returns the path (valid until the next call). */
@@ -713,5 +705,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_malformed_results),
         cmocka_unit_test(test_command_exit_codes),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, jb_test_tmp_teardown);
 }

@@ -22,16 +22,8 @@ static char tmp_dir[4096];
 
 static int group_setup(void **state)
 {
-    (void)state;
     setenv("JOULEBENCH_WORKLOADS_DIR", JB_SOURCE_DIR "/workloads", 1);
-    return jb_test_mkdtemp(tmp_dir, sizeof tmp_dir) ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    jb_test_rmdir(tmp_dir);
-    return 0;
+    return jb_test_tmp_setup(state, tmp_dir, sizeof tmp_dir);
 }
 
 /* Writes content to tmp_dir/name; returns the path (valid until the next call). */
@@ -992,5 +984,5 @@ int main(void)
         cmocka_unit_test(test_skip_bad_rows),
         cmocka_unit_test(test_missing_files),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, jb_test_tmp_teardown);
 }
