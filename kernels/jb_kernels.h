@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "jb_error.h"
+#include "jb_rng.h"
 
 /* ---- storage types ------------------------------------------------------------------------ */
 
@@ -180,20 +181,6 @@ void jb_attention(float *out, const float *q, int64_t ldq, const float *k, const
     int64_t n, int64_t pos0, const struct jb_attn_shape *s, float *scratch);
 
 /* ---- sampling ----------------------------------------------------------------------------- */
-
-/* splitmix64: a counter-based generator; *state advances by one step per call. */
-static inline uint64_t jb_rng_next(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-/* Uniform in [0, 1) with 24 random bits. */
-static inline float jb_rng_uniform(uint64_t *state)
-{
-    return (float)(jb_rng_next(state) >> 40) * (1.0f / 16777216.0f);
-}
 
 /* Index of the largest value (the first one on ties). */
 int64_t jb_argmax(const float *x, int64_t n);

@@ -6,7 +6,8 @@
 #include "jb_test.h"
 
 #include "jb_compare.h"
-#include "jb_harness.h"
+#include "jb_cli.h"
+#include "jb_run.h"
 
 static void test_mann_whitney_exact(void **state)
 {

@@ -9,7 +9,8 @@
 #include <cjson/cJSON.h>
 #include <string.h>
 
-#include "jb_harness.h"
+#include "jb_cli.h"
+#include "jb_run.h"
 #include "jb_model.h"
 
 static int parse(const char *json, struct jb_config *c, struct jb_err *err)

@@ -13,9 +13,9 @@
 #include <unistd.h>
 
 #include "jb_energy_sysfs.h"
-#include "jb_harness.h"
+#include "jb_cli.h"
+#include "jb_run.h"
 #include "jb_meter.h"
-#include "jb_runner.h"
 
 static char g_dir[256];
 

@@ -14,7 +14,8 @@
 
 #include "jb_cpu_model.h"
 #include "jb_energy.h"
-#include "jb_harness.h"
+#include "jb_cli.h"
+#include "jb_run.h"
 
 #define DATA_DIR JB_SOURCE_DIR "/data"
 #define TABLE DATA_DIR "/codecarbon/cpu_power.csv"

@@ -11,7 +11,8 @@
 #include <omp.h>
 #include <string.h>
 
-#include "jb_harness.h"
+#include "jb_cli.h"
+#include "jb_run.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>

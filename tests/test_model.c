@@ -9,7 +9,8 @@
 #include <omp.h>
 #include <string.h>
 
-#include "jb_harness.h"
+#include "jb_cli.h"
+#include "jb_run.h"
 #include "jb_model.h"
 
 /* Small shapes of each family (not multiples of 32, to exercise partial q8_0 blocks). */

@@ -13,11 +13,13 @@
 #include <papi.h>
 #include <stdbool.h>
 #include <string.h>
+#include <time.h>
 
 #include "jb_counters.h"
 #include "jb_papi.h"
 #include "jb_energy.h"
-#include "jb_harness.h"
+#include "jb_cli.h"
+#include "jb_run.h"
 
 
 static const char *const ctr_names[JB_CTR_COUNT]

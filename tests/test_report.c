@@ -14,7 +14,8 @@
 #include <unistd.h>
 
 #include "jb_cost.h"
-#include "jb_harness.h"
+#include "jb_cli.h"
+#include "jb_run.h"
 #include "jb_report.h"
 
 #define FIXTURE JB_SOURCE_DIR "/tests/fixtures/report"

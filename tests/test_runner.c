@@ -8,8 +8,8 @@
 
 #include <string.h>
 
-#include "jb_harness.h"
-#include "jb_runner.h"
+#include "jb_cli.h"
+#include "jb_run.h"
 
 #define MAX_REQ 16
 

@@ -13,7 +13,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "jb_harness.h"
+#include "jb_cli.h"
+#include "jb_clock.h"
+#include "jb_run.h"
 #include "jb_model.h"
 
 /* ---- shapes and cases -------------------------------------------------------------------- */

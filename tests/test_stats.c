@@ -9,7 +9,8 @@
 #include <unistd.h>
 
 #include "jb_csvio.h"
-#include "jb_harness.h"
+#include "jb_cli.h"
+#include "jb_run.h"
 #include "jb_stats.h"
 
 /* Known values: numpy.percentile(data, p) (method="linear", the default). */

@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include "jb_cpu_model.h"
 #include "jb_energy.h"
+#include "jb_clock.h"
 
 #include <csv.h>
 #include <ctype.h>
@@ -547,13 +548,6 @@ struct est_ctx {
     double t_prev_s, joules, load;
 };
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int ctx_cpus(struct est_ctx *c, struct jb_err *err)
 {
     cpu_set_t set;
@@ -818,7 +812,7 @@ static int est_open(
         est_close(c);
         return rc;
     }
-    c->t_prev_s = now_s();
+    c->t_prev_s = jb_now_s();
     info->n_domains = 1;
     snprintf(info->domains[0].name, sizeof info->domains[0].name, "cpu");
     info->domains[0].kind = JB_DOMAIN_CPU;
@@ -843,7 +837,7 @@ static int est_read(void *ctx, struct jb_energy_reading *out, struct jb_err *err
     const int rc = read_stat(c, c->busy_now, c->total_now, err);
     if (rc)
         return rc;
-    const double t = now_s();
+    const double t = jb_now_s();
     uint64_t d_busy = 0, d_total = 0;
     for (int k = 0; k < c->n_cpus; k++) {
         const uint64_t db = c->busy_now[k] >= c->busy[k] ? c->busy_now[k] - c->busy[k] : 0;

@@ -7,6 +7,7 @@
  * every read — the meter's sampler reads every --sample-ms — and then labelled "integrated".
  */
 #include "jb_energy.h"
+#include "jb_clock.h"
 
 #include <dlfcn.h>
 #include <stdio.h>
@@ -96,13 +97,6 @@ static int api_open(struct nvml_api *a, char *why, size_t len)
     return 0;
 }
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static int nv_probe(const struct jb_energy_opts *o, char *why, size_t len)
 {
     (void)o;
@@ -123,7 +117,7 @@ static int nv_probe(const struct jb_energy_opts *o, char *why, size_t len)
 static int nv_read(void *ctx, struct jb_energy_reading *out, struct jb_err *err)
 {
     struct nvml_ctx *c = ctx;
-    const int64_t t = now_ns();
+    const int64_t t = jb_now_ns();
     const double dt = (double)(t - c->last_ns) * 1e-9;
     memset(out, 0, sizeof *out);
     for (int i = 0; i < c->n; i++) {
@@ -212,7 +206,7 @@ static int nv_open(const struct jb_energy_opts *o, void **ctx, struct jb_energy_
         nv_close(c);
         return rc;
     }
-    c->last_ns = now_ns();
+    c->last_ns = jb_now_ns();
     *ctx = c;
     return 0;
 }

@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include "jb_energy_sysfs.h"
+#include "jb_clock.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -493,13 +494,6 @@ struct papi_ctx {
 
 static int open_count; /* contexts open in this process (under the PAPI lock) */
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void ctx_destroy(struct papi_ctx *c)
 {
     long long sink[PAPI_MAX_SET_EVENTS];
@@ -576,7 +570,7 @@ static int ctx_build(struct papi_ctx *c, char *why, size_t len)
             snprintf(why, len, "%s: PAPI_start: %s", f->component, PAPI_strerror(rc));
         c->running = s > 0 || rc == PAPI_OK; /* stop what started if a later start fails */
     }
-    c->last_ns = now_ns();
+    c->last_ns = jb_now_ns();
     return rc;
 }
 
@@ -705,7 +699,7 @@ static int papi_read(void *ctx, struct jb_energy_reading *out, struct jb_err *er
     struct papi_ctx *c = ctx;
     char why[512];
     jb_papi_lock();
-    int64_t now = now_ns();
+    int64_t now = jb_now_ns();
     int rc = ctx_read(c, why, sizeof why);
     jb_papi_unlock();
     if (rc)

@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include "jb_energy_sysfs.h"
+#include "jb_file.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -25,18 +26,6 @@ const char *jb_perf_pmu_root(void)
 {
     const char *env = getenv("JOULEBENCH_PERF_PMU_ROOT");
     return env && *env ? env : "/sys/bus/event_source/devices/power";
-}
-
-static int read_text(const char *path, char *buf, size_t len)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -errno;
-    size_t n = fread(buf, 1, len - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    buf[strcspn(buf, "\r\n")] = '\0';
-    return 0;
 }
 
 int jb_perf_parse_event(const char *text, uint64_t *config)
@@ -106,14 +95,14 @@ static int scan_event(const char *root, const char *name, struct jb_perf_event *
     snprintf(e->name, sizeof e->name, "%.31s", name);
     kind_of(name, &e->kind);
     snprintf(path, sizeof path, "%s/events/%s", root, name);
-    if (read_text(path, text, sizeof text) || jb_perf_parse_event(text, &e->config))
+    if (jb_read_text(path, text, sizeof text) || jb_perf_parse_event(text, &e->config))
         return jb_fail(err, JB_EPARSE, "%s: expected \"event=0x..\", got \"%s\"", path, text);
     snprintf(path, sizeof path, "%s/events/%s.scale", root, name);
     char *end;
-    if (read_text(path, text, sizeof text) || (e->scale = strtod(text, &end)) <= 0 || *end)
+    if (jb_read_text(path, text, sizeof text) || (e->scale = strtod(text, &end)) <= 0 || *end)
         return jb_fail(err, JB_EPARSE, "%s: expected a positive scale, got \"%s\"", path, text);
     snprintf(path, sizeof path, "%s/events/%s.unit", root, name);
-    if (read_text(path, text, sizeof text) || strcmp(text, "Joules") != 0)
+    if (jb_read_text(path, text, sizeof text) || strcmp(text, "Joules") != 0)
         return jb_fail(err, JB_EPARSE, "%s: expected the unit Joules, got \"%s\"", path, text);
     return 0;
 }
@@ -123,7 +112,7 @@ int jb_perf_pmu_scan(const char *root, struct jb_perf_pmu *p, struct jb_err *err
     char path[PATH_MAX + 16], text[256];
     memset(p, 0, sizeof *p);
     snprintf(path, sizeof path, "%s/type", root);
-    int e = read_text(path, text, sizeof text);
+    int e = jb_read_text(path, text, sizeof text);
     if (e)
         return jb_fail(err, JB_ENOENT, "%s: %s", path, strerror(-e));
     char *end;
@@ -131,7 +120,7 @@ int jb_perf_pmu_scan(const char *root, struct jb_perf_pmu *p, struct jb_err *err
     if (end == text || *end || p->type < 0)
         return jb_fail(err, JB_EPARSE, "%s: expected a PMU type number, got \"%s\"", path, text);
     snprintf(path, sizeof path, "%s/cpumask", root);
-    if (read_text(path, text, sizeof text)
+    if (jb_read_text(path, text, sizeof text)
         || (p->n_cpus = jb_perf_parse_cpulist(text, p->cpus, JB_PERF_MAX_CPUS)) < 0)
         return jb_fail(err, JB_EPARSE, "%s: expected a CPU list like 0,28, got \"%s\"", path, text);
     snprintf(path, sizeof path, "%s/events", root);
@@ -182,7 +171,7 @@ static void perf_close(void *ctx)
 static const char *open_hint(int e, char *buf, size_t len)
 {
     char text[16] = "?";
-    read_text("/proc/sys/kernel/perf_event_paranoid", text, sizeof text);
+    jb_read_text("/proc/sys/kernel/perf_event_paranoid", text, sizeof text);
     if (e == EACCES || e == EPERM)
         snprintf(buf, len, "perf_event_paranoid is %s: system-wide events need <= 0 "
             "(sudo sysctl kernel.perf_event_paranoid=0), or run as root / with CAP_PERFMON",

@@ -11,6 +11,8 @@
  * kernels.
  */
 #include "jb_energy_sysfs.h"
+#include "jb_clock.h"
+#include "jb_file.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -28,20 +30,6 @@ const char *jb_powercap_root(void)
     return env && *env ? env : "/sys/class/powercap";
 }
 
-/* Reads a small text file; -errno when it cannot, and the text without its line end. */
-static int read_text(const char *path, char *buf, size_t len)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -errno;
-    size_t n = fread(buf, 1, len - 1, f);
-    int e = ferror(f) ? (errno ? -errno : -EIO) : 0;
-    fclose(f);
-    buf[n] = '\0';
-    buf[strcspn(buf, "\r\n")] = '\0';
-    return e;
-}
-
 static int parse_u64(const char *s, uint64_t *out)
 {
     char *end;
@@ -57,7 +45,7 @@ static int read_u64(const char *dir, const char *file, uint64_t *out, struct jb_
 {
     char path[PATH_MAX + 64], text[64];
     snprintf(path, sizeof path, "%s/%s", dir, file);
-    int e = read_text(path, text, sizeof text);
+    int e = jb_read_text(path, text, sizeof text);
     if (e == -EACCES || e == -EPERM)
         return jb_fail(err, JB_EIO, "%s: permission denied: energy_uj is readable by root only "
             "since Linux 5.10 (CVE-2020-8694); run as root or `sudo chmod o+r %s`", path, path);
@@ -92,7 +80,7 @@ static int add_zone(struct jb_powercap_tree *t, const char *root, const char *en
     snprintf(z->dir, sizeof z->dir, "%s/%s", root, entry);
     char path[PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/name", z->dir);
-    int e = read_text(path, name, sizeof name);
+    int e = jb_read_text(path, name, sizeof name);
     if (e)
         return jb_fail(err, JB_EIO, "%s: cannot read: %s", path, strerror(-e));
     if (!kind_of(name, &z->domain.kind))
@@ -194,13 +182,6 @@ struct pc_ctx {
     double max_poll_s;
 };
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static bool is_vm(void)
 {
     FILE *f = fopen("/proc/cpuinfo", "r");
@@ -242,7 +223,7 @@ static int pc_read(void *p, struct jb_energy_reading *out, struct jb_err *err)
         if (rc)
             return rc; /* an error, never 0 and never a wrap */
     }
-    const int64_t t = now_ns();
+    const int64_t t = jb_now_ns();
     if (c->max_poll_s > 0 && (double)(t - c->last_ns) * 1e-9 > c->max_poll_s)
         c->gaps++;
     for (int i = 0; i < c->t.n; i++) {
@@ -279,7 +260,7 @@ static int pc_open(const struct jb_energy_opts *o, void **ctx, struct jb_energy_
         free(c);
         return rc;
     }
-    c->last_ns = now_ns();
+    c->last_ns = jb_now_ns();
     c->max_poll_s = jb_powercap_max_poll_s(&c->t);
     memset(info, 0, sizeof *info);
     info->n_domains = c->t.n;

@@ -1,8 +1,8 @@
 /*
- * cli_util.c — helpers every command shares: error lines, option values, exit codes, threads.
+ * options.c — helpers every command shares: error lines, option values, exit codes.
  */
 #define _GNU_SOURCE
-#include "jb_harness.h"
+#include "jb_cli.h"
 
 #include <errno.h>
 #include <math.h>
@@ -61,13 +61,4 @@ int jb_parse_f64(const char *opt, const char *s, double min, double max, double 
     }
     *out = v;
     return 0;
-}
-
-int jb_cpu_count(void)
-{
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0)
-        return CPU_COUNT(&set);
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)n : 1;
 }

@@ -5,6 +5,8 @@
  */
 #include "jb_results.h"
 
+#include "jb_file.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -13,24 +15,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int mkdir_p(const char *dir, struct jb_err *err)
+static int make_folder(const char *dir, struct jb_err *err)
 {
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s", dir);
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(path, 0777) != 0 && errno != EEXIST)
-            return jb_fail(
-                err, JB_EIO, "cannot create results folder %s: %s", path, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(path, 0777) != 0 && errno != EEXIST)
-        return jb_fail(err, JB_EIO, "cannot create results folder %s: %s", path, strerror(errno));
-    if (access(path, W_OK) != 0)
-        return jb_fail(err, JB_EIO, "results folder %s is not writable: %s", path, strerror(errno));
-    return 0;
+    int rc = jb_mkdir_p(dir, 0777, "results folder", err);
+    if (!rc && access(dir, W_OK) != 0)
+        rc = jb_fail(err, JB_EIO, "results folder %s is not writable: %s", dir, strerror(errno));
+    return rc;
 }
 
 /* ---- lock ------------------------------------------------------------------------------------ */
@@ -199,7 +189,7 @@ int jb_results_open(struct jb_results *r, const char *dir, struct jb_err *err)
     snprintf(runs, sizeof runs, "%s/runs.csv", dir);
     snprintf(reqs, sizeof reqs, "%s/requests.csv", dir);
     snprintf(power, sizeof power, "%s/power.csv", dir);
-    int rc = mkdir_p(dir, err);
+    int rc = make_folder(dir, err);
     if (!rc)
         rc = take_lock(r, err);
     if (!rc)
@@ -258,24 +248,3 @@ int jb_results_append(struct jb_results *r, const struct jb_run_record *run,
     return note_done(r, run->run_id) ? jb_fail(err, JB_ENOMEM, "out of memory") : 0;
 }
 
-int jb_write_atomic(
-    const char *path, int (*write_fn)(FILE *f, void *ctx), void *ctx, struct jb_err *err)
-{
-    char tmp[PATH_MAX + 32];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f)
-        return jb_fail(err, JB_EIO, "%s: cannot create: %s", tmp, strerror(errno));
-    int rc = write_fn(f, ctx);
-    if (!rc)
-        rc = sync_file(f);
-    if (fclose(f) != 0)
-        rc = JB_EIO;
-    if (!rc && rename(tmp, path) != 0)
-        rc = JB_EIO;
-    if (rc) {
-        unlink(tmp);
-        return jb_fail(err, rc, "%s: cannot write: %s", path, strerror(errno));
-    }
-    return 0;
-}

@@ -7,10 +7,12 @@
 #ifndef JB_RESULTS_H
 #define JB_RESULTS_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "jb_runner.h"
+#include "jb_file.h"
+#include "jb_records.h"
 
 struct jb_results {
     char dir[PATH_MAX];
@@ -31,11 +33,6 @@ bool jb_results_has(const struct jb_results *r, const char *run_id);
 /* Appends one repetition: its request rows, then its run row; flushed and synced. */
 int jb_results_append(struct jb_results *r, const struct jb_run_record *run,
     const struct jb_request_record *reqs, int64_t n_reqs, struct jb_err *err);
-
-/* Writes path through a temporary file in the same folder and rename(2): readers see the old
- * file or the new one, never a partial one. */
-int jb_write_atomic(
-    const char *path, int (*write)(FILE *f, void *ctx), void *ctx, struct jb_err *err);
 
 /* Recomputes dir/summary.csv from dir/runs.csv (median, mean, spread, 95% interval and CV of
  * each metric over repetitions, per configuration) and prints a short table on out. CVs above

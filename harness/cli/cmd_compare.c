@@ -7,7 +7,8 @@
  * --gab DIR for github-action-benchmark (customSmallerIsBetter / customBiggerIsBetter) and
  * --bencher FILE for Bencher's metric format.
  */
-#include "jb_harness.h"
+#include "jb_cli.h"
+#include "jb_run.h"
 
 #include <cjson/cJSON.h>
 #include <getopt.h>

@@ -8,7 +8,9 @@
  *   model:   whole decode steps and prefills, against the targets in docs/engine.md.
  * Timings are the best of several repetitions; nothing here is asserted by tests.
  */
-#include "jb_harness.h"
+#include "jb_cli.h"
+#include "jb_clock.h"
+#include "jb_run.h"
 
 #include <cblas.h>
 #include <getopt.h>

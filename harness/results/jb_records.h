@@ -1,20 +1,17 @@
 /*
- * jb_runner.h — the runner: drives a loaded model with a workload's requests (continuous
- * batching, MLPerf scenarios), times every phase with a monotonic clock, and fills one
- * record per request and one per repetition. The records' column tables write runs.csv and
- * requests.csv (docs/csv.md is generated from them).
+ * jb_records.h — the records of a results folder: one struct per CSV row type (runs.csv,
+ * requests.csv) and the column tables that write them, read them back and document them
+ * (docs/csv.md is generated from these tables: `joulebench columns --markdown`). A schema
+ * change is made here and in columns.c, nowhere else.
  */
-#ifndef JB_RUNNER_H
-#define JB_RUNNER_H
+#ifndef JB_RECORDS_H
+#define JB_RECORDS_H
 
-#include <signal.h>
 #include <stdint.h>
 
 #include "jb_csvio.h"
-#include "jb_harness.h"
-#include "jb_meter.h"
-#include "jb_workload.h"
 
+/* The version of the columns this build writes; folders of version 1 are still read. */
 #define JB_SCHEMA_VERSION 2
 
 /* One row of runs.csv: a configuration x repetition. Times in ms, rates per second. */
@@ -67,35 +64,5 @@ extern const size_t jb_n_request_columns;
 /* power.csv: written by the meter's sampler; this table documents it and checks its header. */
 extern const struct jb_column jb_power_columns[];
 extern const size_t jb_n_power_columns;
-
-/* Called after each completed request (done of total); may be NULL. */
-typedef void (*jb_progress_fn)(void *ctx, int64_t done, int64_t total);
-
-struct jb_rep_opts {
-    uint64_t prompt_seed;        /* synthetic prompt token ids */
-    volatile sig_atomic_t *stop; /* when set, the repetition is abandoned (JB_EINTR) */
-    jb_progress_fn progress;
-    void *progress_ctx;
-    int64_t max_requests; /* run only the first N requests (warm-up); 0 = all */
-    const char *run_id;   /* labels this repetition's power.csv rows; NULL = none */
-};
-
-/* Runs one repetition of w's requests on L (state reset first). Fills run's measured fields
- * (not the identification ones) and reqs[0 .. n) where n = the requests run. Buffers are
- * allocated before the clock starts. */
-int jb_run_rep(struct jb_loaded *L, const struct jb_workload *w, struct jb_meter *meter,
-    const struct jb_rep_opts *o, struct jb_run_record *run, struct jb_request_record *reqs,
-    struct jb_err *err);
-
-/* Records the idle power measured before the repetition and the net (above-idle) energy. */
-void jb_run_apply_idle(struct jb_run_record *run, double idle_w, double idle_sd_w);
-
-/* The counter events in use, "PAPI_TOT_INS,PAPI_TOT_CYC,...", for the counter_events column. */
-void jb_run_counter_events(struct jb_run_record *run, const char *events);
-
-/* What a workload needs of the KV cache: sequences decoded together, positions per sequence,
- * and the largest forward call. JB_ERANGE naming the request when one exceeds max_pos. */
-int jb_run_shape(const struct jb_workload *w, int64_t max_pos, int64_t *n_seqs, int64_t *ctx,
-    int64_t *batch_tokens, struct jb_err *err);
 
 #endif

@@ -7,7 +7,7 @@
  * OPENBLAS_CORETYPE environment variable, read by that constructor, so we set it and
  * re-execute ourselves once.
  */
-#include "jb_harness.h"
+#include "jb_run.h"
 
 #include <cblas.h>
 #include <cpuid.h>

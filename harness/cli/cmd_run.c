@@ -6,7 +6,9 @@
  * it stopped: finished repetitions are skipped, never written twice.
  */
 #define _GNU_SOURCE
-#include "jb_harness.h"
+#include "jb_cli.h"
+#include "jb_clock.h"
+#include "jb_run.h"
 #include "jb_version.h"
 
 #include <cjson/cJSON.h>
@@ -24,7 +26,6 @@
 #include <unistd.h>
 
 #include "jb_results.h"
-#include "jb_runner.h"
 
 #define MAX_LIST 64
 

@@ -2,7 +2,8 @@
  * cmd_sources.c — `joulebench sources`: which energy sources and hardware counters work on
  * this machine, and for each that does not, the precise reason and the fix.
  */
-#include "jb_harness.h"
+#include "jb_cli.h"
+#include "jb_run.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -2,7 +2,8 @@
  * cmd_models.c — `joulebench models`: the model ladder, with exact parameter counts and the
  * memory each storage type needs, and whether it fits this machine now.
  */
-#include "jb_harness.h"
+#include "jb_cli.h"
+#include "jb_run.h"
 
 #include <getopt.h>
 #include <stdio.h>

@@ -1,10 +1,12 @@
 /*
  * sysinfo.c — facts about the machine a result was measured on.
  */
-#include "jb_harness.h"
+#define _GNU_SOURCE
+#include "jb_run.h"
 
 #include <cblas.h>
 
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -47,4 +49,13 @@ void jb_sysinfo_read(struct jb_sysinfo *si)
     jb_blas_describe(si->blas, sizeof si->blas);
     snprintf(si->blas_config, sizeof si->blas_config, "%s", openblas_get_config());
     si->blas_threads = openblas_get_num_threads();
+}
+
+int jb_cpu_count(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+        return CPU_COUNT(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
 }

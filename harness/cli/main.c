@@ -1,7 +1,8 @@
 /*
  * main.c — the joulebench command line: one table of commands, dispatched by name.
  */
-#include "jb_harness.h"
+#include "jb_cli.h"
+#include "jb_run.h"
 #include "jb_report.h"
 #include "jb_version.h"
 

@@ -9,7 +9,9 @@
  * decode token for every sequence in flight. Tokens are chosen greedily and every request
  * generates exactly its output length. All buffers are allocated before the clock starts.
  */
-#include "jb_runner.h"
+#include "jb_run.h"
+
+#include "jb_clock.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * unit), the record field it prints and what it means. The CSV header, the rows and
  * docs/csv.md all come from these tables (`joulebench columns --markdown`).
  */
-#include "jb_runner.h"
+#include "jb_records.h"
 
 #include <stddef.h>
 

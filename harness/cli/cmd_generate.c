@@ -3,7 +3,9 @@
  * space-separated), the check that real weights loaded from safetensors compute what Hugging
  * Face transformers computes (compare with model.generate(..., do_sample=False)).
  */
-#include "jb_harness.h"
+#include "jb_cli.h"
+#include "jb_clock.h"
+#include "jb_run.h"
 
 #include <errno.h>
 #include <getopt.h>

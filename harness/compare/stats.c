@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jb_kernels.h"
+#include "jb_rng.h"
 #include "jb_stats.h"
 
 #define EXACT_MAX 30

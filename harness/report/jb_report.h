@@ -185,7 +185,4 @@ int jb_doc_save(struct jb_doc *d, const char *md_path, const char *html_path, st
 /* Frees an unsaved document; accepts a zeroed struct. */
 void jb_doc_free(struct jb_doc *d);
 
-/* The `joulebench report` command (cmd_report.c): arguments after the command name. */
-int jb_cmd_report(int argc, char **argv);
-
 #endif

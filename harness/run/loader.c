@@ -3,7 +3,7 @@
  * config, refuse plainly when weights + KV cache + activations exceed the memory available
  * (naming both figures and the way out), and only then allocate.
  */
-#include "jb_harness.h"
+#include "jb_run.h"
 
 #include <omp.h>
 #include <string.h>

@@ -3,7 +3,8 @@
  * money and CO2, written as report.md (and report.html) with its tables as CSV and six
  * pictures drawn by gnuplot. The work is in report.c; this file is the command line.
  */
-#include "jb_harness.h"
+#include "jb_cli.h"
+#include "jb_run.h"
 #include "jb_report.h"
 
 #include <getopt.h>

@@ -1,8 +1,8 @@
 /*
- * cmd_info.c — `joulebench workloads` (what traffic is available) and `joulebench columns`
- * (what every CSV column means; docs/csv.md is this command's Markdown output).
+ * cmd_workloads.c — `joulebench workloads`: what traffic is available, one line a workload
+ * (scenario, requests, lengths, objectives).
  */
-#include "jb_harness.h"
+#include "jb_cli.h"
 
 #include <getopt.h>
 #include <math.h>
@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jb_results.h"
-#include "jb_runner.h"
 #include "jb_workload.h"
 
 static void describe_dist(const struct jb_length_dist *d, char *buf, size_t len)
@@ -78,43 +76,4 @@ int jb_cmd_workloads(int argc, char **argv)
     printf("# slo_ms: TTFT/TPOT objectives; prompt/output: fixed, A-B uniform, N(mean,sd), "
            "LN(median,sigma), or from a trace\n");
     return bad ? JB_EXIT_USAGE : JB_EXIT_OK;
-}
-
-int jb_cmd_columns(int argc, char **argv)
-{
-    const bool md = argc > 1 && strcmp(argv[1], "--markdown") == 0;
-    if (argc > 1 && !md) {
-        if (strcmp(argv[1], "--help") != 0) {
-            jb_errorf("columns: unexpected argument \"%s\"", argv[1]);
-            return JB_EXIT_USAGE;
-        }
-        printf("usage: joulebench columns [--markdown]\nEvery column of runs.csv, "
-               "requests.csv, summary.csv and power.csv, with its meaning.\n");
-        return JB_EXIT_OK;
-    }
-    const struct {
-        const char *file, *what;
-        const struct jb_column *cols;
-        size_t n;
-    } files[] = {
-        { "runs.csv", "one row per configuration and repetition", jb_run_columns,
-            jb_n_run_columns },
-        { "requests.csv", "one row per request of every repetition", jb_request_columns,
-            jb_n_request_columns },
-        { "summary.csv", "one row per configuration and metric, over repetitions",
-            jb_summary_columns, jb_n_summary_columns },
-        { "power.csv", "one row per energy sample and domain, written by the sampler thread",
-            jb_power_columns, jb_n_power_columns },
-    };
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        if (md) {
-            printf("%s### `%s`: %s\n\n", i ? "\n" : "", files[i].file, files[i].what);
-            jb_csv_write_markdown(stdout, files[i].cols, files[i].n);
-            continue;
-        }
-        printf("%s%s (%s)\n", i ? "\n" : "", files[i].file, files[i].what);
-        for (size_t c = 0; c < files[i].n; c++)
-            printf("  %-20s %s\n", files[i].cols[c].name, files[i].cols[c].doc);
-    }
-    return JB_EXIT_OK;
 }

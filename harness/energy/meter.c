@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include "jb_meter.h"
+#include "jb_clock.h"
 
 #include <errno.h>
 #include <math.h>
@@ -69,13 +70,6 @@ const char *jb_phase_name(enum jb_phase p)
     return (unsigned)p < JB_PHASE_COUNT ? names[p] : "?";
 }
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* ---- reading ------------------------------------------------------------------------------- */
 
 /* Reads every source into c; the caller holds the lock. */
@@ -93,7 +87,7 @@ static int read_all(struct jb_meter *m, struct combined *c, struct jb_err *err)
         c->gaps += r.gaps;
         off += m->info[s].n_domains;
     }
-    c->t_ns = now_ns();
+    c->t_ns = jb_now_ns();
     return 0;
 }
 
@@ -156,10 +150,10 @@ static void *sampler_main(void *arg)
 {
     struct jb_meter *m = arg;
     struct timespec cpu0, cpu1;
-    const int64_t wall0 = now_ns();
+    const int64_t wall0 = jb_now_ns();
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu0);
     pthread_mutex_lock(&m->lock);
-    int64_t next = now_ns() + m->period_ns;
+    int64_t next = jb_now_ns() + m->period_ns;
     while (!m->stop) {
         struct timespec until = { next / 1000000000, next % 1000000000 };
         int rc = pthread_cond_timedwait(&m->wake, &m->lock, &until);
@@ -177,7 +171,7 @@ static void *sampler_main(void *arg)
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu1);
     m->sampler_cpu_s
         = (double)(cpu1.tv_sec - cpu0.tv_sec) + (double)(cpu1.tv_nsec - cpu0.tv_nsec) * 1e-9;
-    m->sampler_wall_s = (double)(now_ns() - wall0) * 1e-9;
+    m->sampler_wall_s = (double)(jb_now_ns() - wall0) * 1e-9;
     return NULL;
 }
 
@@ -435,7 +429,7 @@ void jb_meter_begin(struct jb_meter *m, enum jb_phase p, const char *run_id)
     m->error[0] = '\0';
     m->reads = 0;
     m->first = m->sample_last = m->last;
-    m->t0_ns = m->phase_t_ns = now_ns();
+    m->t0_ns = m->phase_t_ns = jb_now_ns();
     if (m->n_src == 0)
         m->first.t_ns = m->last.t_ns = m->t0_ns;
     m->steady_begun = m->steady_done = false;
@@ -453,7 +447,7 @@ void jb_meter_phase(struct jb_meter *m, enum jb_phase p)
         if (m->n_src)
             charge(m);
         read_counters(m, m->phase);
-        close_phase_time(m, now_ns());
+        close_phase_time(m, jb_now_ns());
         m->phase = p;
     }
     pthread_mutex_unlock(&m->lock);
@@ -466,11 +460,11 @@ void jb_meter_mark(struct jb_meter *m, enum jb_mark k)
         charge(m);
     if (k == JB_MARK_STEADY_BEGIN && !m->steady_begun) {
         m->steady_begin = m->last;
-        m->steady_begin.t_ns = now_ns();
+        m->steady_begin.t_ns = jb_now_ns();
         m->steady_begun = true;
     } else if (k == JB_MARK_STEADY_END && m->steady_begun && !m->steady_done) {
         m->steady_j = total_of(m, m->last.j) - total_of(m, m->steady_begin.j);
-        m->steady_s = (double)(now_ns() - m->steady_begin.t_ns) * 1e-9;
+        m->steady_s = (double)(jb_now_ns() - m->steady_begin.t_ns) * 1e-9;
         m->steady_done = true;
     }
     pthread_mutex_unlock(&m->lock);
@@ -578,7 +572,7 @@ void jb_meter_end(struct jb_meter *m, struct jb_meter_result *r)
     if (m->n_src)
         charge(m);
     read_counters(m, m->phase);
-    close_phase_time(m, now_ns());
+    close_phase_time(m, jb_now_ns());
     m->active = false;
     memset(r, 0, sizeof *r);
     r->energy_j = r->steady_j = r->steady_s = NAN;
@@ -613,7 +607,7 @@ int jb_meter_idle(struct jb_meter *m, double seconds, const char *label, double 
     charge(m);
     snprintf(m->run_id, sizeof m->run_id, "%s", label);
     m->phase = JB_PHASE_IDLE;
-    m->t0_ns = now_ns();
+    m->t0_ns = jb_now_ns();
     m->sample_last = m->last;
     m->active = true;
     struct combined prev = m->last;

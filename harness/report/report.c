@@ -358,28 +358,6 @@ static void sanitise(char *s)
             *s = '_';
 }
 
-static int mkdir_one(const char *path, struct jb_err *err)
-{
-    if (mkdir(path, 0755) == 0 || errno == EEXIST)
-        return 0;
-    return jb_fail(err, JB_EIO, "%s: cannot create: %s", path, strerror(errno));
-}
-
-static int mkdir_p(const char *dir, struct jb_err *err)
-{
-    char buf[PATH_MAX];
-    snprintf(buf, sizeof buf, "%s", dir);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            int rc = mkdir_one(buf, err);
-            *p = '/';
-            if (rc)
-                return rc;
-        }
-    return mkdir_one(buf, err);
-}
-
 /* ==== writing record tables ================================================================== */
 
 struct records {
@@ -1769,11 +1747,11 @@ static int prepare(struct report *r, struct jb_err *err)
         && (size_t)snprintf(r->out, sizeof r->out, "%s/report", o->results_dir) >= sizeof r->out)
         rc = jb_fail(err, JB_ERANGE, "%s: path too long", o->results_dir);
     if (!rc)
-        rc = mkdir_p(r->out, err);
+        rc = jb_mkdir_p(r->out, 0755, NULL, err);
     if (!rc) {
         char data[PATH_MAX + 8];
         snprintf(data, sizeof data, "%s/data", r->out);
-        rc = mkdir_one(data, err);
+        rc = jb_mkdir_p(data, 0755, NULL, err);
     }
     return rc;
 }
