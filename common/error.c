@@ -1,5 +1,5 @@
 /*
- * jb_error.c — message table and helpers for the error convention in jb_error.h.
+ * error.c — message table and helpers for the error convention in jb_error.h.
  */
 #include "jb_error.h"
 
@@ -47,5 +47,15 @@ void jb_appendf(char *buf, size_t len, const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(buf + used, len - used, fmt, ap);
+    va_end(ap);
+}
+
+void jb_errorf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("joulebench: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
     va_end(ap);
 }

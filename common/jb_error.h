@@ -50,6 +50,10 @@ int jb_fail(struct jb_err *err, int code, const char *fmt, ...)
  * detail line built in pieces. */
 void jb_appendf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Prints "joulebench: <msg>" and a line end on stderr: how the program's parts that report as
+ * they go (the command line, a sweep's session) word an error for the person at the terminal. */
+void jb_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Programmer errors only (never bad input): prints file:line and aborts. */
 #define JB_ASSERT(cond)                                                                            \
     do {                                                                                           \

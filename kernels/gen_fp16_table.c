@@ -1,6 +1,6 @@
 /*
  * gen_fp16_table.c — build-time tool: prints jb_fp16_table, the f32 value of every fp16 bit
- * pattern (as exact hexadecimal float literals), from the reference conversion in dtype.c.
+ * pattern (as exact hexadecimal float literals), from the reference conversion in half.c.
  */
 #include "jb_kernels.h"
 

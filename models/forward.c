@@ -9,7 +9,7 @@
  *   x = h + down_proj(act(gate_proj(n)) * up_proj(n))   with n = rmsnorm(h)
  */
 #include "jb_model.h"
-#include "model_internal.h"
+#include "layout.h"
 
 #include <math.h>
 #include <omp.h>
@@ -18,63 +18,6 @@
 #include <sys/mman.h>
 
 #define PAR_ROWS 8 /* rows from which per-row loops are worth an OpenMP fork */
-
-static size_t max_size(size_t a, size_t b)
-{
-    return a > b ? a : b;
-}
-
-/* The largest scratch any of the model's matmuls needs for n activation rows. */
-static size_t matmul_scratch(const struct jb_config *c, enum jb_dtype t, int64_t n, int threads)
-{
-    const int64_t d = c->hidden_size, f = c->intermediate_size;
-    const int64_t q = c->n_heads * c->head_dim, kv = c->n_kv_heads * c->head_dim;
-    const struct jb_tensor shapes[] = {
-        { t, q + 2 * kv, d, NULL },
-        { t, d, q, NULL },
-        { t, 2 * f, d, NULL },
-        { t, d, f, NULL },
-        { t, c->vocab_size, d, NULL },
-    };
-    size_t s = 0;
-    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
-        s = max_size(s, jb_matmul_scratch_bytes(&shapes[i], n, threads));
-    return s;
-}
-
-/* Places (or counts) the activation buffers of s for forward calls of T tokens. */
-static void lay_out_activations(const struct jb_config *c, enum jb_dtype t, int64_t T, int64_t ctx,
-    int threads, struct jb__layout *l, struct jb_state *s)
-{
-    const int64_t d = c->hidden_size, f = c->intermediate_size, hd = c->head_dim;
-    const int64_t q = c->n_heads * hd, kv = c->n_kv_heads * hd;
-    s->x = jb__take(l, (uint64_t)T * d * sizeof(float));
-    s->xn = jb__take(l, (uint64_t)T * d * sizeof(float));
-    s->qkv = jb__take(l, (uint64_t)T * (q + 2 * kv) * sizeof(float));
-    s->attn = jb__take(l, (uint64_t)T * q * sizeof(float));
-    s->proj = jb__take(l, (uint64_t)T * d * sizeof(float));
-    s->ffn = jb__take(l, (uint64_t)T * 2 * f * sizeof(float));
-    s->hidden = jb__take(l, (uint64_t)T * f * sizeof(float));
-    s->rope_cos = jb__take(l, (uint64_t)T * (hd / 2) * sizeof(float));
-    s->rope_sin = jb__take(l, (uint64_t)T * (hd / 2) * sizeof(float));
-    s->last = jb__take(l, (uint64_t)T * d * sizeof(float));
-    s->chunks = jb__take(l, (uint64_t)T * sizeof(struct jb_chunk));
-    s->attn_scratch_floats = jb_attention_scratch_floats(T, ctx, threads);
-    s->attn_scratch = jb__take(l, s->attn_scratch_floats * sizeof(float));
-    s->mm_scratch_bytes = matmul_scratch(c, t, T, threads);
-    s->mm_scratch = jb__take(l, s->mm_scratch_bytes);
-}
-
-void jb__state_sizes(const struct jb_config *c, enum jb_dtype t, int64_t max_tokens, int64_t ctx,
-    int n_threads, uint64_t *act_bytes, size_t *mm_scratch, size_t *attn_floats)
-{
-    struct jb__layout l = { NULL, 0 };
-    struct jb_state s;
-    lay_out_activations(c, t, max_tokens, ctx, n_threads, &l, &s);
-    *act_bytes = l.off;
-    *mm_scratch = s.mm_scratch_bytes;
-    *attn_floats = s.attn_scratch_floats;
-}
 
 int jb_state_init(struct jb_state *s, const struct jb_model *m, int64_t n_seqs, int64_t ctx,
     int64_t max_tokens, struct jb_err *err)
@@ -96,19 +39,15 @@ int jb_state_init(struct jb_state *s, const struct jb_model *m, int64_t n_seqs, 
     jb_mem_plan(c, m->dtype, n_seqs, ctx, max_tokens, s->n_threads, &plan);
     plan.weight_bytes = 0; /* already allocated: only what this call adds must fit */
     plan.total_bytes = plan.kv_bytes + plan.act_bytes;
-    int rc = jb_mem_check(c, m->dtype, &plan, err);
+    int rc
+        = jb_mem_check(c, m->dtype, &plan, jb_mem_available_bytes(m->mem_limit_bytes), NULL, err);
     if (rc)
         return rc;
 
-    const uint64_t cache_floats
-        = (uint64_t)c->n_layers * n_seqs * c->n_kv_heads * ctx * c->head_dim;
     struct jb__layout l = { NULL, 0 };
     for (int pass = 0; pass < 2; pass++) { /* count, then place */
         l.off = 0;
-        s->seq_len = jb__take(&l, (uint64_t)n_seqs * sizeof(int64_t));
-        s->k_cache = jb__take(&l, cache_floats * sizeof(float));
-        s->v_cache = jb__take(&l, cache_floats * sizeof(float));
-        lay_out_activations(c, m->dtype, max_tokens, ctx, s->n_threads, &l, s);
+        jb__lay_out_state(c, m->dtype, n_seqs, ctx, max_tokens, s->n_threads, &l, s);
         if (pass == 0) {
             s->arena_bytes = l.off;
             l.base = s->arena = jb__map(l.off);

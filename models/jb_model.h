@@ -68,17 +68,33 @@ int64_t jb_config_params(const struct jb_config *c);
 
 /* ---- model folders ------------------------------------------------------------------------ */
 
-/* The folder NAMEs resolve in: $JOULEBENCH_MODELS_DIR, else the source tree's models/. */
-const char *jb_models_root(void);
-/* NAME (a folder under the root) or a path to a folder with config.json -> its folder. */
-int jb_model_resolve(const char *name_or_dir, char *dir, size_t dir_len, struct jb_err *err);
-/* Loads the config of a model folder resolved by name or path. */
-int jb_model_config(
-    const char *name_or_dir, struct jb_config *out, char *dir, size_t dir_len, struct jb_err *err);
-/* Names of the model folders under the root, sorted by parameter count; caller frees
- * each string and the array. Folders whose config fails to parse are skipped with a warning
- * on stderr. */
-int jb_models_list(char ***names, int *count, struct jb_err *err);
+/* NAME (a folder under models_dir) or a path to a folder with config.json -> its folder. */
+int jb_model_resolve(
+    const char *models_dir, const char *name_or_dir, char *dir, size_t dir_len, struct jb_err *err);
+/* Loads the config of a model folder resolved by name (under models_dir) or path. */
+int jb_model_config(const char *models_dir, const char *name_or_dir, struct jb_config *out,
+    char *dir, size_t dir_len, struct jb_err *err);
+
+/* A model folder jb_models_list left out, and why. */
+struct jb_model_skip {
+    char name[256];           /* the folder's name */
+    char msg[JB_ERR_MSG_LEN]; /* what reading its config.json said */
+};
+
+struct jb_model_list {
+    char **names; /* (count) folder names, sorted by parameter count */
+    int count;
+    struct jb_model_skip *skipped; /* (n_skipped) folders whose config.json failed to load */
+    int n_skipped;
+};
+
+/* Lists the model folders under models_dir (those holding a config.json) into out (caller-owned
+ * struct, emptied first): the names of those whose config loads, smallest first, and the others
+ * in out->skipped, for the caller to report. Free with jb_models_list_free, also after an
+ * error. */
+int jb_models_list(const char *models_dir, struct jb_model_list *out, struct jb_err *err);
+/* Releases what jb_models_list filled in; accepts a zeroed or already freed list. */
+void jb_models_list_free(struct jb_model_list *l);
 
 /* ---- cost accounting (for roofline figures) ----------------------------------------------- */
 
@@ -106,12 +122,23 @@ struct jb_mem_plan {
  * and activations for forward calls of up to batch_tokens tokens on n_threads threads. */
 void jb_mem_plan(const struct jb_config *c, enum jb_dtype t, int64_t n_seqs, int64_t ctx,
     int64_t batch_tokens, int n_threads, struct jb_mem_plan *out);
-/* Memory this process may still use: MemAvailable, lowered by a cgroup limit or by
- * $JOULEBENCH_MEM_LIMIT (bytes, or with a K/M/G suffix). */
-uint64_t jb_mem_available_bytes(void);
-/* JB_ETOOBIG with a message naming both figures and the way out when plan does not fit. */
-int jb_mem_check(
-    const struct jb_config *c, enum jb_dtype t, const struct jb_mem_plan *plan, struct jb_err *err);
+/* Memory this process may still use: MemAvailable, lowered by a cgroup limit and by
+ * limit_bytes (0: no limit of the caller's). 0 when none of these is known. */
+uint64_t jb_mem_available_bytes(uint64_t limit_bytes);
+
+/* The figures a way out of a memory refusal is chosen from. */
+struct jb_mem_fit {
+    uint64_t available_bytes;              /* what the plan was checked against; 0 = unknown */
+    uint64_t weight_bytes[JB_DTYPE_COUNT]; /* the model's weights stored in each type */
+    bool fits_as[JB_DTYPE_COUNT];          /* the plan fits with the weights stored in that type */
+    double kv_bytes_per_pos;               /* the plan's KV cache per position (all sequences) */
+};
+
+/* 0 when plan fits in avail_bytes (always when avail_bytes is 0, unknown); else JB_ETOOBIG with
+ * the facts in err: "<model> in <dtype> needs X GiB (weights .. + KV cache .. + activations ..)
+ * but only Y GiB is available". fit (may be NULL) receives the figures either way. */
+int jb_mem_check(const struct jb_config *c, enum jb_dtype t, const struct jb_mem_plan *plan,
+    uint64_t avail_bytes, struct jb_mem_fit *fit, struct jb_err *err);
 
 /* ---- weights ------------------------------------------------------------------------------ */
 
@@ -138,6 +165,7 @@ struct jb_model {
     struct jb_tensor lm_head;        /* (vocab, dim); shares embed.data when tied */
     float *rope_inv_freq;            /* (head_dim / 2) */
     char weights_source[512];        /* "random (seed N)" or the safetensors path */
+    uint64_t mem_limit_bytes;        /* from jb_model_opts; jb_state_init checks against it */
     void *arena;                     /* owns everything above (one mapping) */
     uint64_t arena_bytes;
 };
@@ -147,11 +175,14 @@ struct jb_model_opts {
     uint64_t seed;                   /* pseudo-random weights */
     const struct jb_kernel_ops *ops; /* NULL: jb_kernels_best() */
     bool random_weights;             /* ignore model.safetensors even when the folder has one */
+    uint64_t mem_limit_bytes;        /* memory this model and its states may use at most
+                                      * (with jb_mem_available_bytes); 0 = what the machine has */
 };
 
 /* Allocates and fills m (caller-owned struct). Weights come from dir's safetensors when it has
- * them (and !o->random_weights), else from o->seed. Refuses with JB_ETOOBIG before allocating
- * when the weights do not fit. Free with jb_model_free. */
+ * them (and !o->random_weights), else from o->seed. Refuses with JB_ETOOBIG (the facts of
+ * jb_mem_check) before allocating when the weights do not fit under o->mem_limit_bytes. Free
+ * with jb_model_free. */
 int jb_model_init(struct jb_model *m, const struct jb_config *cfg, const char *dir,
     const struct jb_model_opts *o, struct jb_err *err);
 /* Releases what jb_model_init allocated; accepts a zeroed or already freed model. */
@@ -179,7 +210,7 @@ struct jb_state {
 
 /* A KV cache for n_seqs sequences of up to ctx positions, and activations for forward calls of
  * up to max_tokens tokens, sized for omp_get_max_threads() threads. Refuses with JB_ETOOBIG
- * before allocating when it does not fit. */
+ * before allocating when it does not fit under the model's mem_limit_bytes. */
 int jb_state_init(struct jb_state *s, const struct jb_model *m, int64_t n_seqs, int64_t ctx,
     int64_t max_tokens, struct jb_err *err);
 void jb_state_free(struct jb_state *s);

@@ -1,14 +1,14 @@
 /*
- * model.c — sizing, memory planning and weights of a model: one mapping holds every weight,
- * laid out by the same function that sizes it, filled in parallel with pseudo-random values
- * from a seed (or by safetensors.c with real ones).
+ * model.c — the weights of a model and the cost of a forward call: one mapping holds every
+ * weight, placed by layout.c (which also sizes them for memory.c's plan), filled in parallel
+ * with pseudo-random values from a seed (or by safetensors.c with real ones).
  *
  * Random weights are a function of (seed, tensor, row) only, so they do not depend on the
  * thread count, and every dtype is the conversion of the same f32 values: a bf16 or q8_0
  * model is the f32 model rounded, which is what the accuracy tests compare.
  */
 #include "jb_model.h"
-#include "model_internal.h"
+#include "layout.h"
 
 #include <math.h>
 #include <omp.h>
@@ -18,171 +18,6 @@
 #include <sys/mman.h>
 
 #define GIB (1024.0 * 1024.0 * 1024.0)
-
-/* ---- layout: one walk over the tensors, used both to size and to place them ------------- */
-
-static void place(
-    struct jb__layout *l, struct jb_tensor *t, enum jb_dtype dt, int64_t rows, int64_t cols)
-{
-    t->dtype = dt;
-    t->rows = rows;
-    t->cols = cols;
-    t->data = jb__take(l, (uint64_t)rows * jb_dtype_row_bytes(dt, cols));
-}
-
-static float *take_f32(struct jb__layout *l, int64_t n, bool wanted)
-{
-    return wanted ? jb__take(l, (uint64_t)n * sizeof(float)) : NULL;
-}
-
-/* Places (or, with m->layers == NULL, only counts) every weight of the model. */
-static uint64_t lay_out_weights(
-    const struct jb_config *c, enum jb_dtype t, char *base, struct jb_model *m)
-{
-    struct jb__layout l = { base, 0 };
-    const int64_t d = c->hidden_size, f = c->intermediate_size;
-    const int64_t q = c->n_heads * c->head_dim, kv = c->n_kv_heads * c->head_dim;
-    struct jb_layer_weights scratch;
-
-    place(&l, &m->embed, t, c->vocab_size, d);
-    for (int64_t i = 0; i < c->n_layers; i++) {
-        struct jb_layer_weights *w = m->layers ? &m->layers[i] : &scratch;
-        w->attn_norm = take_f32(&l, d, true);
-        place(&l, &w->wqkv, t, q + 2 * kv, d);
-        w->bqkv = take_f32(&l, q + 2 * kv, c->qkv_bias);
-        place(&l, &w->wo, t, d, q);
-        w->bo = take_f32(&l, d, c->o_bias);
-        w->ffn_norm = take_f32(&l, d, true);
-        place(&l, &w->w_gate_up, t, 2 * f, d);
-        w->b_gate_up = take_f32(&l, 2 * f, c->mlp_bias);
-        place(&l, &w->w_down, t, d, f);
-        w->b_down = take_f32(&l, d, c->mlp_bias);
-    }
-    m->final_norm = take_f32(&l, d, true);
-    if (c->tie_word_embeddings)
-        m->lm_head = m->embed;
-    else
-        place(&l, &m->lm_head, t, c->vocab_size, d);
-    m->rope_inv_freq = take_f32(&l, c->head_dim / 2, true);
-    return l.off;
-}
-
-static uint64_t weight_bytes(const struct jb_config *c, enum jb_dtype t)
-{
-    struct jb_model sizing = { 0 };
-    return lay_out_weights(c, t, NULL, &sizing);
-}
-
-/* ---- memory ------------------------------------------------------------------------------ */
-
-void jb_mem_plan(const struct jb_config *c, enum jb_dtype t, int64_t n_seqs, int64_t ctx,
-    int64_t batch_tokens, int n_threads, struct jb_mem_plan *out)
-{
-    size_t mm, attn;
-    memset(out, 0, sizeof *out);
-    out->n_seqs = n_seqs;
-    out->ctx = ctx;
-    out->batch_tokens = batch_tokens;
-    out->weight_bytes = weight_bytes(c, t);
-    out->kv_bytes = 2ull * (uint64_t)c->n_layers * (uint64_t)n_seqs * (uint64_t)c->n_kv_heads
-        * (uint64_t)ctx * (uint64_t)c->head_dim * sizeof(float);
-    if (batch_tokens > 0)
-        jb__state_sizes(c, t, batch_tokens, ctx, n_threads, &out->act_bytes, &mm, &attn);
-    out->total_bytes = out->weight_bytes + out->kv_bytes + out->act_bytes;
-}
-
-static uint64_t parse_size(const char *s)
-{
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || v < 0)
-        return 0;
-    switch (*end) {
-    case 'T':
-    case 't': v *= 1024.0; /* fall through */
-    case 'G':
-    case 'g': v *= 1024.0; /* fall through */
-    case 'M':
-    case 'm': v *= 1024.0; /* fall through */
-    case 'K':
-    case 'k': v *= 1024.0; break;
-    default: break;
-    }
-    return (uint64_t)v;
-}
-
-static uint64_t read_u64_file(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    unsigned long long v = 0;
-    if (!f)
-        return 0;
-    if (fscanf(f, "%llu", &v) != 1)
-        v = 0; /* "max": no limit */
-    fclose(f);
-    return v;
-}
-
-uint64_t jb_mem_available_bytes(void)
-{
-    uint64_t avail = 0;
-    FILE *f = fopen("/proc/meminfo", "r");
-    if (f) {
-        char line[256];
-        unsigned long long kb;
-        while (fgets(line, sizeof line, f))
-            if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
-                avail = kb * 1024ull;
-        fclose(f);
-    }
-    uint64_t cg_max = read_u64_file("/sys/fs/cgroup/memory.max");
-    if (cg_max) {
-        uint64_t cur = read_u64_file("/sys/fs/cgroup/memory.current");
-        uint64_t left = cg_max > cur ? cg_max - cur : 0;
-        if (!avail || left < avail)
-            avail = left;
-    }
-    const char *lim = getenv("JOULEBENCH_MEM_LIMIT");
-    if (lim && *lim) {
-        uint64_t v = parse_size(lim);
-        if (v && (!avail || v < avail))
-            avail = v;
-    }
-    return avail;
-}
-
-int jb_mem_check(
-    const struct jb_config *c, enum jb_dtype t, const struct jb_mem_plan *p, struct jb_err *err)
-{
-    const uint64_t avail = jb_mem_available_bytes();
-    if (!avail || p->total_bytes <= avail)
-        return 0;
-    char way_out[256] = "";
-    const uint64_t q8 = weight_bytes(c, JB_DTYPE_Q8_0);
-    if (q8 + p->kv_bytes + p->act_bytes <= avail && t != JB_DTYPE_Q8_0) {
-        uint64_t bf = weight_bytes(c, JB_DTYPE_BF16);
-        bool bf_fits = t == JB_DTYPE_F32 && bf + p->kv_bytes + p->act_bytes <= avail;
-        snprintf(way_out, sizeof way_out, "try %s (weights %.1f GiB)",
-            bf_fits ? "--dtype bf16" : "--dtype q8_0", (bf_fits ? bf : q8) / GIB);
-    } else if (p->weight_bytes + p->act_bytes < avail && p->kv_bytes > 0) {
-        snprintf(way_out, sizeof way_out,
-            "try a shorter context or fewer sequences "
-            "(the KV cache takes %.1f MiB per position)",
-            (double)p->kv_bytes / (double)p->ctx / 1048576.0);
-    } else {
-        snprintf(way_out, sizeof way_out,
-            "even its q8_0 weights (%.1f GiB) exceed that: use a "
-            "smaller model or a machine with more memory",
-            q8 / GIB);
-    }
-    return jb_fail(err, JB_ETOOBIG,
-        "%s in %s needs %.1f GiB (weights %.1f GiB + KV cache %.2f "
-        "GiB for %lld sequence(s) x %lld positions + activations %.2f GiB) but only %.1f GiB "
-        "is available; %s",
-        c->name[0] ? c->name : "model", jb_dtype_name(t), p->total_bytes / GIB,
-        p->weight_bytes / GIB, p->kv_bytes / GIB, (long long)p->n_seqs, (long long)p->ctx,
-        p->act_bytes / GIB, avail / GIB, way_out);
-}
 
 /* ---- cost accounting --------------------------------------------------------------------- */
 
@@ -313,15 +148,6 @@ static void fill_random(struct jb_model *m, uint64_t seed)
 
 /* ---- init / free -------------------------------------------------------------------------- */
 
-void *jb__map(uint64_t bytes)
-{
-    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-        return NULL;
-    madvise(p, bytes, MADV_HUGEPAGE); /* fewer TLB misses while streaming weights */
-    return p;
-}
-
 int jb_model_init(struct jb_model *m, const struct jb_config *cfg, const char *dir,
     const struct jb_model_opts *o, struct jb_err *err)
 {
@@ -329,10 +155,12 @@ int jb_model_init(struct jb_model *m, const struct jb_config *cfg, const char *d
     m->cfg = *cfg;
     m->dtype = o->dtype;
     m->ops = o->ops ? o->ops : jb_kernels_best();
+    m->mem_limit_bytes = o->mem_limit_bytes;
 
-    struct jb_mem_plan plan = { .weight_bytes = weight_bytes(cfg, o->dtype) };
+    struct jb_mem_plan plan = { .weight_bytes = jb__weight_bytes(cfg, o->dtype) };
     plan.total_bytes = plan.weight_bytes;
-    int rc = jb_mem_check(cfg, o->dtype, &plan, err);
+    int rc
+        = jb_mem_check(cfg, o->dtype, &plan, jb_mem_available_bytes(o->mem_limit_bytes), NULL, err);
     if (rc)
         return rc;
 
@@ -344,7 +172,7 @@ int jb_model_init(struct jb_model *m, const struct jb_config *cfg, const char *d
         return jb_fail(err, JB_ENOMEM, "%s: cannot allocate %.2f GiB of weights", cfg->name,
             plan.weight_bytes / GIB);
     }
-    lay_out_weights(cfg, o->dtype, m->arena, m);
+    jb__lay_out_weights(cfg, o->dtype, m->arena, m);
     rope_frequencies(cfg, m->rope_inv_freq);
     if (dir && !o->random_weights && jb_safetensors_present(dir)) {
         rc = jb_model_load_safetensors(m, dir, err);

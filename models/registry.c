@@ -1,5 +1,7 @@
 /*
  * registry.c — model folders: resolving a NAME or a path to a folder, and listing the ladder.
+ * The folder NAMEs resolve in is the caller's to choose (the harness reads it from the
+ * environment); folders that cannot be listed are reported back, never printed.
  */
 #include "jb_model.h"
 
@@ -11,19 +13,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-const char *jb_models_root(void)
-{
-    const char *env = getenv("JOULEBENCH_MODELS_DIR");
-    return env && *env ? env : JB_SOURCE_DIR "/models";
-}
-
 static bool is_dir(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-int jb_model_resolve(const char *name_or_dir, char *dir, size_t dir_len, struct jb_err *err)
+int jb_model_resolve(
+    const char *models_dir, const char *name_or_dir, char *dir, size_t dir_len, struct jb_err *err)
 {
     char config[PATH_MAX];
     if (!name_or_dir || !*name_or_dir)
@@ -31,7 +28,7 @@ int jb_model_resolve(const char *name_or_dir, char *dir, size_t dir_len, struct 
     if (strchr(name_or_dir, '/') || is_dir(name_or_dir))
         snprintf(dir, dir_len, "%s", name_or_dir);
     else
-        snprintf(dir, dir_len, "%s/%s", jb_models_root(), name_or_dir);
+        snprintf(dir, dir_len, "%s/%s", models_dir, name_or_dir);
     if (!is_dir(dir))
         return jb_fail(err, JB_ENOENT,
             strchr(name_or_dir, '/')
@@ -55,11 +52,11 @@ static const char *base_name(const char *dir)
     return p;
 }
 
-int jb_model_config(
-    const char *name_or_dir, struct jb_config *out, char *dir, size_t dir_len, struct jb_err *err)
+int jb_model_config(const char *models_dir, const char *name_or_dir, struct jb_config *out,
+    char *dir, size_t dir_len, struct jb_err *err)
 {
     char config[PATH_MAX], name[JB_NAME_MAX];
-    int rc = jb_model_resolve(name_or_dir, dir, dir_len, err);
+    int rc = jb_model_resolve(models_dir, name_or_dir, dir, dir_len, err);
     if (rc)
         return rc;
     snprintf(config, sizeof config, "%s/config.json", dir);
@@ -83,27 +80,45 @@ static int by_params(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
-int jb_models_list(char ***names, int *count, struct jb_err *err)
+/* Appends what jb_config_load said about folder `name` to l->skipped. */
+static int note_skip(struct jb_model_list *l, int *cap, const char *name, const char *msg)
 {
-    const char *root = jb_models_root();
-    DIR *d = opendir(root);
+    if (l->n_skipped == *cap) {
+        int n = *cap ? 2 * *cap : 4;
+        struct jb_model_skip *p = realloc(l->skipped, (size_t)n * sizeof *p);
+        if (!p)
+            return JB_ENOMEM;
+        l->skipped = p;
+        *cap = n;
+    }
+    struct jb_model_skip *k = &l->skipped[l->n_skipped++];
+    snprintf(k->name, sizeof k->name, "%s", name);
+    snprintf(k->msg, sizeof k->msg, "%s", msg);
+    return 0;
+}
+
+int jb_models_list(const char *models_dir, struct jb_model_list *out, struct jb_err *err)
+{
+    DIR *d = opendir(models_dir);
     struct entry *e = NULL;
-    int n = 0, cap = 0, rc = 0;
-    *names = NULL;
-    *count = 0;
+    int n = 0, cap = 0, skip_cap = 0, rc = 0;
+    memset(out, 0, sizeof *out);
     if (!d)
-        return jb_fail(err, JB_ENOENT, "%s: cannot open the models folder", root);
+        return jb_fail(err, JB_ENOENT, "%s: cannot open the models folder", models_dir);
     for (struct dirent *de; (de = readdir(d));) {
         char path[PATH_MAX];
         struct jb_config c;
         struct jb_err e2;
         if (de->d_name[0] == '.')
             continue;
-        snprintf(path, sizeof path, "%s/%s/config.json", root, de->d_name);
+        snprintf(path, sizeof path, "%s/%s/config.json", models_dir, de->d_name);
         if (access(path, R_OK) != 0)
             continue;
         if (jb_config_load(path, de->d_name, &c, &e2) != 0) {
-            fprintf(stderr, "joulebench: skipping model %s: %s\n", de->d_name, e2.msg);
+            if (note_skip(out, &skip_cap, de->d_name, e2.msg) != 0) {
+                rc = jb_fail(err, JB_ENOMEM, "out of memory");
+                break;
+            }
             continue;
         }
         if (n == cap) {
@@ -121,17 +136,30 @@ int jb_models_list(char ***names, int *count, struct jb_err *err)
     closedir(d);
     if (!rc && n)
         qsort(e, (size_t)n, sizeof *e, by_params);
-    char **out = rc ? NULL : calloc((size_t)(n ? n : 1), sizeof *out);
+    char **names = rc ? NULL : calloc((size_t)(n ? n : 1), sizeof *names);
     for (int i = 0; i < n; i++) {
-        if (out)
-            out[i] = e[i].name;
+        if (names)
+            names[i] = e[i].name;
         else
             free(e[i].name);
     }
     free(e);
-    if (!out)
+    if (!names) {
+        jb_models_list_free(out);
         return rc ? rc : jb_fail(err, JB_ENOMEM, "out of memory");
-    *names = out;
-    *count = n;
+    }
+    out->names = names;
+    out->count = n;
     return 0;
+}
+
+void jb_models_list_free(struct jb_model_list *l)
+{
+    if (!l)
+        return;
+    for (int i = 0; i < l->count; i++)
+        free(l->names[i]);
+    free(l->names);
+    free(l->skipped);
+    memset(l, 0, sizeof *l);
 }

@@ -1,6 +1,6 @@
 /*
  * jb_test.h — helpers shared by the cmocka tests: assertions that print both values, seeded
- * random data, and temporary folders.
+ * random data, temporary folders, and skips that ctest reports as skips (exit 77).
  */
 #ifndef JB_TEST_H
 #define JB_TEST_H
@@ -11,9 +11,11 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <fnmatch.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "jb_kernels.h"
 
@@ -83,6 +85,73 @@ static inline int jb_test_tmp_setup(void **state, char *buf, size_t len)
 static inline int jb_test_tmp_teardown(void **state)
 {
     jb_test_rmdir(*state);
+    return 0;
+}
+
+/* ---- skips, kept distinct from passes -----------------------------------------------------
+ * A test that cannot run here (a CPU feature, a tool or a file this machine lacks) calls
+ * JB_SKIP("why", ...): the reason is printed and the skip counted. cmocka's own skip() makes
+ * the binary exit 0, which ctest shows as passed; jb_test_status turns the run into the exit
+ * status ctest reads instead: 1 when a test failed, 77 (SKIP_RETURN_CODE) when every test
+ * that ran was skipped, 0 otherwise. Tests that may be skipped run as ctest entries of their
+ * own (the binary's `--only PATTERN` / `--except PATTERN`, cmocka's * and ? wildcards, pick
+ * them; tests/CMakeLists.txt), so a skip is never hidden inside a pass. */
+
+static int jb_test_n_skipped, jb_test_n_run;
+static const char *jb_test_only, *jb_test_except;
+
+#define JB_SKIP(...)                                                                               \
+    do {                                                                                           \
+        print_message("SKIPPED: ");                                                                \
+        print_message(__VA_ARGS__);                                                                \
+        print_message("\n");                                                                       \
+        jb_test_n_skipped++;                                                                       \
+        skip();                                                                                    \
+    } while (0)
+
+/* Reads --only PATTERN or --except PATTERN; 0, or -1 (with a message) for anything else. */
+static inline int jb_test_args(int argc, char **argv)
+{
+    if (argc == 1)
+        return 0;
+    if (argc == 3 && strcmp(argv[1], "--only") == 0) {
+        jb_test_only = argv[2];
+        cmocka_set_test_filter(argv[2]);
+        return 0;
+    }
+    if (argc == 3 && strcmp(argv[1], "--except") == 0) {
+        jb_test_except = argv[2];
+        cmocka_set_skip_filter(argv[2]);
+        return 0;
+    }
+    fprintf(stderr, "usage: %s [--only PATTERN | --except PATTERN]\n", argv[0]);
+    return -1;
+}
+
+/* How many of the n tests the filters let run. */
+static inline int jb_test_selected(const struct CMUnitTest *t, size_t n)
+{
+    int count = 0;
+    for (size_t i = 0; i < n; i++)
+        count += (!jb_test_only || fnmatch(jb_test_only, t[i].name, 0) == 0)
+            && (!jb_test_except || fnmatch(jb_test_except, t[i].name, 0) != 0);
+    return count;
+}
+
+/* cmocka_run_group_tests_name, counting the tests that run. */
+#define JB_RUN_GROUP(name, tests, setup, teardown)                                                 \
+    (jb_test_n_run += jb_test_selected(tests, sizeof(tests) / sizeof((tests)[0])),                 \
+        cmocka_run_group_tests_name(name, tests, setup, teardown))
+
+/* The exit status for ctest after the groups ran with `failed` failures in all. */
+static inline int jb_test_status(int failed)
+{
+    if (failed)
+        return 1;
+    if (jb_test_n_run > 0 && jb_test_n_skipped == jb_test_n_run) {
+        fprintf(stderr, "all %d test(s) skipped: exit 77\n", jb_test_n_run);
+        return 77;
+    }
     return 0;
 }
 

@@ -1,13 +1,18 @@
 /*
  * test_compare.c — the statistics behind `joulebench compare`: exact Mann-Whitney U p-values
  * against hand-counted distributions, the smallest p a sample size allows, bootstrap
- * intervals around a known shift, and each verdict.
+ * intervals around a known shift, and each verdict; then the comparison of two small results
+ * folders written on disk: which side holds which configuration, verdicts, per-metric
+ * thresholds, method and machine warnings, the summary lines.
  */
 #include "jb_test.h"
 
 #include "jb_compare.h"
 #include "jb_cli.h"
 #include "jb_run.h"
+
+#include <string.h>
+#include <sys/stat.h>
 
 static void test_mann_whitney_exact(void **state)
 {
@@ -64,7 +69,8 @@ static void test_bootstrap_interval(void **state)
 static struct jb_metric_cmp verdict_of(
     const double *a, size_t n, const double *b, size_t m, bool lower_is_better)
 {
-    const struct jb_compare_opts o = { 0.05, 0.05, 1, 2000, NULL };
+    const struct jb_compare_opts o
+        = { .threshold = 0.05, .alpha = 0.05, .seed = 1, .resamples = 2000, .overrides = NULL };
     struct jb_metric_cmp c
         = { .metric = "x", .unit = "ms", .lower_is_better = lower_is_better, .threshold = 0.05 };
     jb_compare_metric(a, n, b, m, &o, &c);
@@ -95,6 +101,151 @@ static void test_verdicts(void **state)
     assert_int_equal(verdict_of(noisy_a, 6, noisy_b, 6, true).verdict, JB_VERDICT_NONE);
 }
 
+/* ---- the comparison of two results folders -------------------------------------------------- */
+
+static char tmp_dir[4096];
+
+#define HEADER                                                                                     \
+    "model,dtype,workload,scenario,batch,threads,rep,ttft_ms_p50,decode_tok_s,energy_method\n"
+
+/* Appends the rows of configuration model (f32 chat single-stream 1 2): ttft_ms_p50 and
+ * decode_tok_s of each repetition, ttft scaled by ttft_scale. */
+static void add_rows(
+    char *csv, size_t len, const char *model, double ttft_scale, const char *method)
+{
+    static const double ttft[] = { 100, 101, 99, 100.5, 99.5, 100.2 };
+    static const double decode[] = { 50, 50.5, 49.5, 50.2, 49.8, 50 };
+    for (int r = 0; r < 6; r++)
+        jb_appendf(csv, len, "%s,f32,chat,single-stream,1,2,%d,%.17g,%.17g,%s\n", model, r,
+            ttft[r] * ttft_scale, decode[r], method);
+}
+
+/* base: A and B, estimated energy, host a. new: C then A (10% slower first tokens, the same
+ * decode speed, one more row of empty or non-numeric cells), measured energy, host b. */
+static void write_sides(const char *dir)
+{
+    char csv[4096] = HEADER, path[4200];
+    add_rows(csv, sizeof csv, "A", 1.0, "estimated");
+    add_rows(csv, sizeof csv, "B", 1.0, "estimated");
+    snprintf(path, sizeof path, "%s/base", dir);
+    assert_int_equal(mkdir(path, 0777), 0);
+    jb_test_write(path, "runs.csv", csv);
+    jb_test_write(path, "meta.json", "{\"machine\": {\"host\": \"a\", \"cpu_model\": \"CPU\"}}");
+    snprintf(csv, sizeof csv, HEADER);
+    add_rows(csv, sizeof csv, "C", 1.0, "measured");
+    add_rows(csv, sizeof csv, "A", 1.10, "measured");
+    jb_appendf(csv, sizeof csv, "A,f32,chat,single-stream,1,2,6,,nan,measured\n");
+    snprintf(path, sizeof path, "%s/new", dir);
+    assert_int_equal(mkdir(path, 0777), 0);
+    jb_test_write(path, "runs.csv", csv);
+    jb_test_write(path, "meta.json", "{\"machine\": {\"host\": \"b\", \"cpu_model\": \"CPU\"}}");
+}
+
+/* The group's folder, with the two sides every comparison test reads. */
+static int group_setup(void **state)
+{
+    if (jb_test_tmp_setup(state, tmp_dir, sizeof tmp_dir))
+        return -1;
+    write_sides(tmp_dir);
+    return 0;
+}
+
+static const struct jb_compare_opts test_opts
+    = { .threshold = 0.05, .alpha = 0.05, .seed = 1, .resamples = 2000, .overrides = NULL };
+
+static void run_compare(
+    const char *dir, const struct jb_compare_opts *o, struct jb_compare_result *r)
+{
+    char base[4200], nw[4200];
+    struct jb_err err = { .code = 0 };
+    snprintf(base, sizeof base, "%s/base", dir);
+    snprintf(nw, sizeof nw, "%s/new/runs.csv", dir); /* a file: meta.json beside it */
+    const int rc = jb_compare_run(base, nw, o, r, &err);
+    if (rc)
+        fail_msg("jb_compare_run: %d %s", rc, err.msg);
+}
+
+static void test_compare_sides(void **state)
+{
+    struct jb_compare_result r = { .configs = NULL };
+    run_compare(*state, &test_opts, &r);
+    assert_int_equal(r.n_configs, 3); /* base's keys in order, then new's others */
+    const struct jb_config_cmp *a = &r.configs[0], *b = &r.configs[1], *c = &r.configs[2];
+    assert_string_equal(a->key, "A f32 chat single-stream 1 2");
+    assert_string_equal(b->key, "B f32 chat single-stream 1 2");
+    assert_string_equal(c->key, "C f32 chat single-stream 1 2");
+    assert_true(a->in_base && a->in_new);
+    assert_true(b->in_base && !b->in_new);
+    assert_true(!c->in_base && c->in_new);
+
+    assert_string_equal(a->m[0].metric, "ttft_ms_p50");
+    assert_int_equal(a->m[0].verdict, JB_VERDICT_REGRESSION);
+    assert_int_equal(a->m[0].n_base, 6);
+    assert_int_equal(a->m[0].n_new, 6); /* the empty cell is skipped */
+    ASSERT_CLOSE(a->m[0].change, 0.10, 1e-9);
+    assert_string_equal(a->m[3].metric, "decode_tok_s");
+    assert_false(a->m[3].lower_is_better);
+    assert_int_equal(a->m[3].n_new, 6); /* "nan" is skipped */
+    assert_int_equal(a->m[3].verdict, JB_VERDICT_NONE);
+    assert_int_equal(a->m[1].verdict, JB_VERDICT_MISSING); /* no tpot_ms_p50 column */
+    assert_int_equal(b->m[0].verdict, JB_VERDICT_MISSING); /* no rows in new */
+    assert_int_equal(r.regressions, 1);
+
+    assert_non_null(strstr(a->warning, "estimated (base) vs measured (new)"));
+    assert_string_equal(b->warning, ""); /* new has no energy_method of B */
+    assert_true(r.different_machines);
+    assert_string_equal(r.base_host, "a");
+    assert_string_equal(r.new_host, "b");
+    jb_compare_result_free(&r);
+    assert_null(r.configs);
+}
+
+static void test_compare_metric_threshold(void **state)
+{
+    struct jb_compare_opts o = test_opts;
+    o.overrides = "decode_tok_s=1,ttft_ms_p50=20";
+    struct jb_compare_result r = { .configs = NULL };
+    run_compare(*state, &o, &r);
+    ASSERT_CLOSE(r.configs[0].m[0].threshold, 0.20, 1e-12);
+    ASSERT_CLOSE(r.configs[0].m[3].threshold, 0.01, 1e-12);
+    ASSERT_CLOSE(r.configs[0].m[2].threshold, 0.05, 1e-12);
+    assert_int_equal(r.configs[0].m[0].verdict, JB_VERDICT_NONE); /* 10% < 20% */
+    assert_int_equal(r.regressions, 0);
+    jb_compare_result_free(&r);
+}
+
+static void test_compare_summary(void **state)
+{
+    struct jb_compare_result r = { .configs = NULL };
+    run_compare(*state, &test_opts, &r);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    jb_compare_print_summary(f, &r, false);
+    fclose(f);
+    assert_non_null(strstr(text, "# only in base: B f32 chat single-stream 1 2\n"));
+    assert_non_null(strstr(text, "# only in new: C f32 chat single-stream 1 2\n"));
+    assert_non_null(strstr(text, "# warning: different machines: a (CPU) vs b (CPU)\n"));
+    const char *last = "# REGRESSION: 1 regression(s)\n";
+    assert_true(len >= strlen(last) && strcmp(text + len - strlen(last), last) == 0);
+    free(text);
+    jb_compare_result_free(&r);
+}
+
+static void test_compare_bad_side(void **state)
+{
+    struct jb_compare_result r = { .configs = NULL };
+    struct jb_err err = { .code = 0 };
+    const char *bad = jb_test_write(*state, "nokeys.csv", "model,dtype\ntiny,f32\n");
+    char path[4400];
+    snprintf(path, sizeof path, "%s", bad);
+    assert_int_equal(jb_compare_run(path, path, &test_opts, &r, &err), JB_EPARSE);
+    assert_non_null(strstr(err.msg, "nokeys.csv: no column \"workload\""));
+    assert_null(r.configs);
+    assert_int_equal(r.n_configs, 0);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -103,6 +254,10 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_mann_whitney_exact),
         cmocka_unit_test(test_bootstrap_interval),
         cmocka_unit_test(test_verdicts),
+        cmocka_unit_test(test_compare_sides),
+        cmocka_unit_test(test_compare_metric_threshold),
+        cmocka_unit_test(test_compare_summary),
+        cmocka_unit_test(test_compare_bad_side),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, group_setup, jb_test_tmp_teardown);
 }

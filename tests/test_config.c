@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "jb_cli.h"
 #include "jb_run.h"
@@ -131,7 +132,8 @@ static void test_missing_file(void **state)
     char dir[4096];
     assert_int_equal(jb_config_load("/nonexistent/config.json", "x", &c, &err), JB_ENOENT);
     assert_non_null(strstr(err.msg, "/nonexistent/config.json"));
-    assert_int_equal(jb_model_config("no-such-model", &c, dir, sizeof dir, &err), JB_ENOENT);
+    assert_int_equal(
+        jb_model_config(jb_models_dir(), "no-such-model", &c, dir, sizeof dir, &err), JB_ENOENT);
     assert_non_null(strstr(err.msg, "unknown model \"no-such-model\""));
 }
 
@@ -152,7 +154,7 @@ static void test_ladder_matches_published_counts(void **state)
         char dir[4096];
         if (sscanf(line, "%127[^\t]\t%lld", name, &published) != 2)
             continue;
-        if (jb_model_config(name, &c, dir, sizeof dir, &err) != 0)
+        if (jb_model_config(jb_models_dir(), name, &c, dir, sizeof dir, &err) != 0)
             fail_msg("%s: %s", name, err.msg);
         if (jb_config_params(&c) != published)
             fail_msg("%s: %lld parameters counted, %lld published", name,
@@ -162,16 +164,64 @@ static void test_ladder_matches_published_counts(void **state)
     fclose(f);
     assert_true(checked >= 13);
 
-    char **names;
-    int n;
+    struct jb_model_list list;
     struct jb_err err = { 0 };
-    assert_int_equal(jb_models_list(&names, &n, &err), 0);
-    assert_true(n >= 14);
-    assert_string_equal(names[0], "tiny"); /* sorted by size */
-    assert_string_equal(names[n - 1], "Llama-3.1-405B");
-    for (int i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
+    assert_int_equal(jb_models_list(jb_models_dir(), &list, &err), 0);
+    assert_true(list.count >= 14);
+    assert_int_equal(list.n_skipped, 0);
+    assert_string_equal(list.names[0], "tiny"); /* sorted by size */
+    assert_string_equal(list.names[list.count - 1], "Llama-3.1-405B");
+    jb_models_list_free(&list);
+    jb_models_list_free(&list); /* a freed list may be freed again */
+}
+
+/* A models folder with a broken config.json: the list keeps the good folders and hands back
+ * the broken one with the reason (the engine prints nothing); folders without a config.json
+ * are not models at all. */
+static void test_list_reports_skipped(void **state)
+{
+    char tmp[4096], path[4200];
+    struct jb_model_list list;
+    struct jb_err err = { 0 };
+    (void)state;
+    assert_non_null(jb_test_mkdtemp(tmp, sizeof tmp));
+    const char *dirs[] = { "small", "large", "broken", "empty" };
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", tmp, dirs[i]);
+        assert_int_equal(mkdir(path, 0755), 0);
+    }
+    jb_test_write(tmp, "small/config.json", "{" BASE "}");
+    jb_test_write(tmp, "large/config.json",
+        "{\"hidden_size\": 64, \"intermediate_size\": 96, \"num_hidden_layers\": 8, "
+        "\"num_attention_heads\": 4, \"vocab_size\": 100}");
+    jb_test_write(tmp, "broken/config.json", "{\"hidden_size\": 64,");
+
+    assert_int_equal(jb_models_list(tmp, &list, &err), 0);
+    assert_int_equal(list.count, 2);
+    assert_string_equal(list.names[0], "small");
+    assert_string_equal(list.names[1], "large");
+    assert_int_equal(list.n_skipped, 1);
+    assert_string_equal(list.skipped[0].name, "broken");
+    snprintf(path, sizeof path, "%s/broken/config.json", tmp);
+    assert_non_null(strstr(list.skipped[0].msg, path));
+    assert_non_null(strstr(list.skipped[0].msg, "not valid JSON"));
+    jb_models_list_free(&list);
+
+    /* NAMEs resolve under the folder given, whatever $JOULEBENCH_MODELS_DIR says */
+    struct jb_config c;
+    char dir[4096];
+    assert_int_equal(jb_model_config(tmp, "large", &c, dir, sizeof dir, &err), 0);
+    assert_int_equal(c.n_layers, 8);
+    assert_string_equal(c.name, "large");
+    assert_int_equal(jb_model_config(tmp, "broken", &c, dir, sizeof dir, &err), JB_EPARSE);
+    assert_int_equal(jb_model_config(tmp, "tiny", &c, dir, sizeof dir, &err), JB_ENOENT);
+
+    snprintf(path, sizeof path, "%s/missing", tmp);
+    assert_int_equal(jb_models_list(path, &list, &err), JB_ENOENT);
+    assert_non_null(strstr(err.msg, "cannot open the models folder"));
+    assert_int_equal(list.count, 0);
+    jb_models_list_free(&list);
+    jb_test_rmdir(tmp);
 }
 
 /* The memory plan's weight bytes are the model's actual arena, and the FLOP count of a decode
@@ -182,7 +232,7 @@ static void test_plan_and_cost_match_model(void **state)
     struct jb_config c;
     struct jb_err err = { 0 };
     char dir[4096];
-    assert_int_equal(jb_model_config("tiny", &c, dir, sizeof dir, &err), 0);
+    assert_int_equal(jb_model_config(jb_models_dir(), "tiny", &c, dir, sizeof dir, &err), 0);
     for (int t = 0; t < JB_DTYPE_COUNT; t++) {
         struct jb_model m;
         struct jb_model_opts o = { .dtype = (enum jb_dtype)t, .seed = 3, .random_weights = true };
@@ -215,7 +265,8 @@ static void test_plan_and_cost_match_model(void **state)
     }
 }
 
-/* The memory check refuses before allocating, naming both figures and a way out. */
+/* The memory check refuses before allocating, naming both figures (the engine's facts) and a
+ * way out (the harness's words, under $JOULEBENCH_MEM_LIMIT). */
 static void test_memory_refusal(void **state)
 {
     (void)state;
@@ -223,29 +274,77 @@ static void test_memory_refusal(void **state)
     struct jb_err err = { 0 };
     char dir[4096];
     struct jb_mem_plan plan;
-    assert_int_equal(jb_model_config("Llama-3-8B", &c, dir, sizeof dir, &err), 0);
+    assert_int_equal(jb_model_config(jb_models_dir(), "Llama-3-8B", &c, dir, sizeof dir, &err), 0);
     setenv("JOULEBENCH_MEM_LIMIT", "20G", 1);
     jb_mem_plan(&c, JB_DTYPE_F32, 1, 4096, 512, 2, &plan);
-    assert_int_equal(jb_mem_check(&c, JB_DTYPE_F32, &plan, &err), JB_ETOOBIG);
+    assert_int_equal(jb_fit_check(&c, JB_DTYPE_F32, &plan, &err), JB_ETOOBIG);
     assert_non_null(strstr(err.msg, "Llama-3-8B in f32 needs "));
     assert_non_null(
         strstr(err.msg, "(weights 29.9 GiB + KV cache 1.00 GiB for 1 sequence(s) x 4096"));
-    assert_non_null(strstr(err.msg, "only 20.0 GiB is available"));
-    assert_non_null(strstr(err.msg, "try --dtype bf16"));
+    assert_non_null(strstr(err.msg, "only 20.0 GiB is available; try --dtype bf16 (weights "));
     jb_mem_plan(&c, JB_DTYPE_Q8_0, 1, 4096, 512, 2, &plan);
-    assert_int_equal(jb_mem_check(&c, JB_DTYPE_Q8_0, &plan, &err), 0);
+    assert_int_equal(jb_fit_check(&c, JB_DTYPE_Q8_0, &plan, &err), 0);
 
     /* weights fit, a long context for many sequences does not: the way out is the context */
     jb_mem_plan(&c, JB_DTYPE_Q8_0, 64, 8192, 512, 2, &plan);
-    assert_int_equal(jb_mem_check(&c, JB_DTYPE_Q8_0, &plan, &err), JB_ETOOBIG);
-    assert_non_null(strstr(err.msg, "try a shorter context or fewer sequences"));
+    assert_int_equal(jb_fit_check(&c, JB_DTYPE_Q8_0, &plan, &err), JB_ETOOBIG);
+    assert_non_null(strstr(err.msg,
+        "only 20.0 GiB is available; try a shorter context or fewer sequences (the KV cache "
+        "takes 16.0 MiB per position)"));
+    unsetenv("JOULEBENCH_MEM_LIMIT");
 
-    /* the model itself refuses before allocating anything */
+    /* the engine checks against the figure it is given, and returns facts, not advice */
+    const uint64_t gib20 = 20ull << 30;
+    struct jb_mem_fit fit;
+    jb_mem_plan(&c, JB_DTYPE_F32, 1, 4096, 512, 2, &plan);
+    assert_int_equal(jb_mem_check(&c, JB_DTYPE_F32, &plan, gib20, &fit, &err), JB_ETOOBIG);
+    assert_non_null(strstr(err.msg, "only 20.0 GiB is available"));
+    assert_null(strstr(err.msg, "try"));
+    assert_int_equal(fit.available_bytes, gib20);
+    assert_false(fit.fits_as[JB_DTYPE_F32]);
+    assert_true(fit.fits_as[JB_DTYPE_BF16] && fit.fits_as[JB_DTYPE_Q8_0]);
+    assert_int_equal(fit.weight_bytes[JB_DTYPE_F32], plan.weight_bytes);
+    ASSERT_CLOSE(fit.kv_bytes_per_pos, (double)plan.kv_bytes / 4096, 0);
+    assert_int_equal(jb_mem_check(&c, JB_DTYPE_F32, &plan, 0, &fit, &err), 0); /* unknown */
+    assert_int_equal(jb_mem_check(&c, JB_DTYPE_F32, &plan, 64ull << 30, NULL, &err), 0);
+
+    /* the model itself refuses before allocating anything, under the limit it is given */
     struct jb_model m;
     struct jb_model_opts o = { .dtype = JB_DTYPE_F32, .seed = 1, .random_weights = true };
+    o.mem_limit_bytes = gib20;
     assert_int_equal(jb_model_init(&m, &c, dir, &o, &err), JB_ETOOBIG);
     assert_null(m.arena);
+    assert_non_null(strstr(err.msg, "Llama-3-8B in f32 needs 29.9 GiB"));
+}
+
+/* JOULEBENCH_MEM_LIMIT's sizes: bytes, or K/M/G/T (powers of 1024, either case). */
+static void test_parse_size(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        uint64_t bytes;
+    } cases[] = {
+        { "1048576", 1048576 },
+        { "512M", 512ull << 20 },
+        { "8G", 8ull << 30 },
+        { "8g", 8ull << 30 },
+        { "1.5k", 1536 },
+        { "2T", 2ull << 40 },
+        { "x", 0 },
+        { "", 0 },
+        { "-1G", 0 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (jb_parse_size(cases[i].s) != cases[i].bytes)
+            fail_msg("\"%s\": %llu bytes, expected %llu", cases[i].s,
+                (unsigned long long)jb_parse_size(cases[i].s), (unsigned long long)cases[i].bytes);
+    setenv("JOULEBENCH_MEM_LIMIT", "300M", 1);
+    assert_int_equal(jb_mem_limit_bytes(), 300ull << 20);
+    setenv("JOULEBENCH_MEM_LIMIT", "", 1);
+    assert_int_equal(jb_mem_limit_bytes(), 0);
     unsetenv("JOULEBENCH_MEM_LIMIT");
+    assert_int_equal(jb_mem_limit_bytes(), 0);
 }
 
 int main(int argc, char **argv)
@@ -259,6 +358,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_ladder_matches_published_counts),
         cmocka_unit_test(test_plan_and_cost_match_model),
         cmocka_unit_test(test_memory_refusal),
+        cmocka_unit_test(test_parse_size),
+        cmocka_unit_test(test_list_reports_skipped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

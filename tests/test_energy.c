@@ -249,6 +249,28 @@ static void test_nvml_scripted(void **state)
     unsetenv("JOULEBENCH_NVML_LIB");
 }
 
+/* NVML measures the GPUs: `auto` never picks it as the CPU source but adds it beside the one it
+ * picks, because the source says so (.beside), not because the meter knows its name. */
+static void test_nvml_added_beside(void **state)
+{
+    (void)state;
+    struct jb_meter *m = NULL;
+    struct jb_err err = { 0 };
+    const struct jb_meter_opts o = { .energy = "auto", .sample_ms = 50 };
+    assert_non_null(jb_energy_nvml.beside);
+    for (int i = 0; jb_energy_sources[i]; i++)
+        if (jb_energy_sources[i] != &jb_energy_nvml)
+            assert_null(jb_energy_sources[i]->beside);
+    setenv("JOULEBENCH_NVML_LIB", FAKE_NVML, 1);
+    assert_int_equal(jb_meter_open(&m, &o, &err), 0);
+    const char *d = jb_meter_describe(m);
+    assert_true(strncmp(d, "nvml", 4) != 0); /* the CPU source comes first */
+    assert_non_null(strstr(d, " + nvml ("));
+    assert_non_null(strstr(jb_meter_choice(m), "nvml added for the GPUs; "));
+    jb_meter_close(m);
+    unsetenv("JOULEBENCH_NVML_LIB");
+}
+
 /* ---- a scripted source: joules are a known function of time ----------------------------------- */
 
 #define SCRIPT_W 10.0    /* the summed domain */
@@ -303,8 +325,14 @@ static void script_close(void *ctx)
     free(ctx);
 }
 
-static const struct jb_energy_source script_source
-    = { "script", "a scripted 10 W source", script_probe, script_open, script_read, script_close };
+static const struct jb_energy_source script_source = {
+    .name = "script",
+    .what = "a scripted 10 W source",
+    .probe = script_probe,
+    .open = script_open,
+    .read = script_read,
+    .close = script_close,
+};
 
 static void sleep_s(double s)
 {
@@ -542,6 +570,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_counter_delta),
         cmocka_unit_test(test_perf_pmu_parsing),
         cmocka_unit_test(test_nvml_scripted),
+        cmocka_unit_test(test_nvml_added_beside),
         cmocka_unit_test(test_phase_attribution),
         cmocka_unit_test(test_run_energy_columns),
         cmocka_unit_test(test_auto_prefers_measured),

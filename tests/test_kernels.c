@@ -125,8 +125,7 @@ static const struct jb_kernel_ops *ops_or_skip(void **state)
     const struct path *p = *state;
     const struct jb_kernel_ops *k = p->get();
     if (!k) {
-        print_message("kernel path %s not supported on this CPU: skipped\n", p->name);
-        skip();
+        JB_SKIP("kernel path %s not supported on this CPU", p->name);
     }
     assert_string_equal(k->name, p->name);
     return k;
@@ -255,7 +254,7 @@ static void test_fp16_matches_f16c(void **state)
     (void)state;
 #ifdef HAVE_X86
     if (!jb_kernels_avx2()) /* the avx2 path is the one that needs F16C */
-        skip();
+        JB_SKIP("no avx2 path (F16C) on this CPU");
     for (uint64_t u = 0; u <= 0xffffffffu; u += 251)
         check_fp16_vs_hw((uint32_t)u);
     /* every positive and negative value from below half the smallest subnormal (2^-26) to
@@ -269,7 +268,7 @@ static void test_fp16_matches_f16c(void **state)
         for (size_t l = 0; l < N_OF(low); l++)
             check_fp16_vs_hw(hi << 13 | low[l]);
 #else
-    skip();
+    JB_SKIP("not an x86 CPU: no F16C");
 #endif
 }
 
@@ -1643,13 +1642,12 @@ static void test_kernel_tables_complete(void **state)
 
 int main(int argc, char **argv)
 {
-    (void)argc;
     jb_blas_fix_core(argv);
     const struct CMUnitTest conversions[] = {
         cmocka_unit_test(test_fp16_known_values),
         cmocka_unit_test(test_fp16_nan),
         cmocka_unit_test(test_fp16_all_patterns),
-        cmocka_unit_test(test_fp16_matches_f16c),
+        { .name = "test_fp16_matches_f16c/avx2", .test_func = test_fp16_matches_f16c },
         cmocka_unit_test(test_bf16_rounding),
         cmocka_unit_test(test_bf16_nan),
         cmocka_unit_test(test_dtype_parse),
@@ -1695,11 +1693,13 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_sample_distribution),
         cmocka_unit_test(test_sample_rounding_slack),
     };
+    if (jb_test_args(argc, argv))
+        return 2;
     int failed = 0;
-    failed += cmocka_run_group_tests_name("conversions", conversions, NULL, NULL);
-    failed += cmocka_run_group_tests_name("kernel tables", tables, NULL, NULL);
-    failed += cmocka_run_group_tests_name("kernel paths", paths, NULL, NULL);
-    failed += cmocka_run_group_tests_name("ops", ops, NULL, NULL);
-    failed += cmocka_run_group_tests_name("sampling", sampling, NULL, NULL);
-    return failed ? 1 : 0;
+    failed += JB_RUN_GROUP("conversions", conversions, NULL, NULL);
+    failed += JB_RUN_GROUP("kernel tables", tables, NULL, NULL);
+    failed += JB_RUN_GROUP("kernel paths", paths, NULL, NULL);
+    failed += JB_RUN_GROUP("ops", ops, NULL, NULL);
+    failed += JB_RUN_GROUP("sampling", sampling, NULL, NULL);
+    return jb_test_status(failed);
 }

@@ -46,7 +46,7 @@ static void setup(struct fixture *f, int cfg_index, enum jb_dtype t, uint64_t se
     struct jb_err err = { 0 };
     char dir[4096];
     if (cfg_index < 0) {
-        if (jb_model_config("tiny", &f->cfg, dir, sizeof dir, &err))
+        if (jb_model_config(jb_models_dir(), "tiny", &f->cfg, dir, sizeof dir, &err))
             fail_msg("%s", err.msg);
     } else {
         const char *json = family_configs[cfg_index];
@@ -261,14 +261,14 @@ static void test_kernel_paths_and_threads_agree(void **state)
     char dir[4096];
     int32_t tokens[N_PROMPT];
     const struct jb_kernel_ops *paths[2] = { jb_kernels_ref(), jb_kernels_best() };
-    assert_int_equal(jb_model_config("tiny", &c, dir, sizeof dir, &err), 0);
+    assert_int_equal(jb_model_config(jb_models_dir(), "tiny", &c, dir, sizeof dir, &err), 0);
     prompt(tokens, N_PROMPT, c.vocab_size, 6);
     for (int t = 0; t < JB_DTYPE_COUNT; t++) {
         float *l[3];
         for (int i = 0; i < 3; i++) {
             struct jb_model m;
             struct jb_state s;
-            struct jb_model_opts o = { (enum jb_dtype)t, 4, paths[i == 1], true };
+            struct jb_model_opts o = { (enum jb_dtype)t, 4, paths[i == 1], true, 0 };
             jb_set_threads(i == 2 ? 1 : 2);
             assert_int_equal(jb_model_init(&m, &c, NULL, &o, &err), 0);
             assert_int_equal(jb_state_init(&s, &m, 1, 64, 64, &err), 0);
@@ -329,16 +329,63 @@ static void test_bad_batches(void **state)
     struct jb_model m;
     struct jb_state s;
     char dir[4096];
-    struct jb_model_opts o = { JB_DTYPE_F32, 1, NULL, true };
-    assert_int_equal(jb_model_config("tiny", &c, dir, sizeof dir, &err), 0);
+    struct jb_model_opts o = { JB_DTYPE_F32, 1, NULL, true, 0 };
+    assert_int_equal(jb_model_config(jb_models_dir(), "tiny", &c, dir, sizeof dir, &err), 0);
     assert_int_equal(jb_model_init(&m, &c, NULL, &o, &err), 0);
     assert_int_equal(jb_state_init(&s, &m, 1, 1025, 8, &err), JB_ERANGE);
     assert_non_null(strstr(err.msg, "exceeds the model's max_position_embeddings (1024)"));
-    setenv("JOULEBENCH_MEM_LIMIT", "1M", 1);
+    const uint64_t weight_bytes = m.arena_bytes;
+    jb_model_free(&m);
+
+    /* a model built under a memory limit refuses a state over it, before allocating */
+    o.mem_limit_bytes = weight_bytes + (1u << 20);
+    assert_int_equal(jb_model_init(&m, &c, NULL, &o, &err), 0);
     assert_int_equal(jb_state_init(&s, &m, 64, 1024, 8, &err), JB_ETOOBIG);
     assert_null(s.arena);
-    unsetenv("JOULEBENCH_MEM_LIMIT");
+    assert_non_null(strstr(err.msg, "tiny in f32 needs "));
+    assert_null(strstr(err.msg, "try ")); /* facts only: the harness words the way out */
     jb_model_free(&m);
+}
+
+/* The engine reads no environment: $JOULEBENCH_MEM_LIMIT limits nothing unless the harness
+ * passes it on (jb_mem_limit_bytes), as jb_load does. */
+static void test_engine_ignores_mem_limit_env(void **state)
+{
+    (void)state;
+    struct jb_config c;
+    struct jb_model m;
+    struct jb_state s;
+    struct jb_err err = { 0 };
+    char dir[4096];
+    struct jb_model_opts o = { JB_DTYPE_F32, 1, NULL, true, 0 };
+    assert_int_equal(jb_model_config(jb_models_dir(), "tiny", &c, dir, sizeof dir, &err), 0);
+    setenv("JOULEBENCH_MEM_LIMIT", "1M", 1); /* less than tiny's 4 MiB of f32 weights */
+    assert_int_equal(jb_mem_limit_bytes(), 1u << 20);
+    const uint64_t avail = jb_mem_available_bytes(0);
+    if (avail) /* 0: this machine does not say */
+        assert_true(avail > (1u << 20));
+    assert_int_equal(jb_mem_available_bytes(1u << 20), 1u << 20);
+    if (jb_model_init(&m, &c, NULL, &o, &err) != 0)
+        fail_msg("the engine obeyed $JOULEBENCH_MEM_LIMIT: %s", err.msg);
+    if (jb_state_init(&s, &m, 2, 64, 8, &err) != 0)
+        fail_msg("the engine obeyed $JOULEBENCH_MEM_LIMIT: %s", err.msg);
+    jb_state_free(&s);
+    jb_model_free(&m);
+
+    /* the harness honours it: jb_load refuses with the way out */
+    struct jb_loaded L;
+    const struct jb_load_opts lo = { .model = "tiny",
+        .dtype = JB_DTYPE_F32,
+        .seed = 1,
+        .random_weights = true,
+        .n_seqs = 1,
+        .ctx = 64,
+        .batch_tokens = 8 };
+    assert_int_equal(jb_load(&L, &lo, &err), JB_ETOOBIG);
+    assert_non_null(strstr(err.msg, "tiny in f32 needs "));
+    assert_non_null(strstr(err.msg, "but only 0.0 GiB is available; "));
+    unsetenv("JOULEBENCH_MEM_LIMIT");
+    assert_int_equal(jb_mem_limit_bytes(), 0);
 }
 
 int main(int argc, char **argv)
@@ -353,6 +400,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_prefill_split_into_calls),
         cmocka_unit_test(test_kernel_paths_and_threads_agree),
         cmocka_unit_test(test_bad_batches),
+        cmocka_unit_test(test_engine_ignores_mem_limit_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

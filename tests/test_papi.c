@@ -154,11 +154,10 @@ static void test_counts_all_threads(void **state)
     if (!why[0])
         why = jb_counters_reason(c, JB_CTR_CYCLES);
     if (why[0]) {
-        print_message("SKIPPED: no hardware counters here, so counting over 2 OpenMP threads "
-                      "cannot be checked (%s)\n",
-            why);
         jb_counters_close(c);
-        skip();
+        JB_SKIP("no hardware counters here, so counting over 2 OpenMP threads cannot be "
+                "checked (%s)",
+            why);
     }
     const long n = 20 * 1000 * 1000;
     double ins1, cyc1, ins2, cyc2, ins_one, cyc_one;
@@ -299,7 +298,6 @@ static void test_energy_step(void **state)
 
 int main(int argc, char **argv)
 {
-    (void)argc;
     jb_blas_fix_core(argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_papi_initialised),
@@ -309,5 +307,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_energy_probe),
         cmocka_unit_test(test_energy_step),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    if (jb_test_args(argc, argv))
+        return 2;
+    return jb_test_status(JB_RUN_GROUP("papi", tests, NULL, NULL));
 }

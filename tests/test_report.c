@@ -4,7 +4,8 @@
  * key), grid carbon lookups, the power-law fit against known curves and its leave-one-out,
  * a report of the fixed results folder tests/fixtures/report (expected tables; non-empty
  * pictures when gnuplot is installed; still the tables when it is not), and malformed results
- * CSVs (errors naming the file and the column).
+ * CSVs (errors naming the file and the column). The pictures are their own ctest entry
+ * (test_report_pictures), skipped (exit 77) where gnuplot is missing.
  */
 #include "jb_test.h"
 
@@ -378,6 +379,10 @@ static int run_report(const char *results, const char *out, const char *gnuplot,
     o.data_dir = DATA_DIR;
     o.gnuplot = gnuplot;
     o.predict = "Llama-3.2-3B,8e9";
+    /* the report is told about models, it does not read them (count: joulebench models) */
+    static const struct jb_report_model models[] = { { "Llama-3.2-3B", 3212749824 } };
+    o.models = models;
+    o.n_models = 1;
     return jb_report_write(&o, res, err);
 }
 
@@ -520,12 +525,25 @@ static void test_report_fixture(void **state)
         fail_msg("report: %s", err.msg);
     check_cost_table(out);
     check_fit_tables(out);
-    const bool have_gnuplot = jb_gnuplot_works("gnuplot", why, sizeof why);
-    if (!have_gnuplot)
-        print_message("gnuplot missing (%s): pictures not checked\n", why);
-    else if (res.pictures_drawn != 6)
-        fail_msg("%d pictures drawn, expected 6", res.pictures_drawn);
-    check_document(out, have_gnuplot);
+    check_document(out, jb_gnuplot_works("gnuplot", why, sizeof why));
+}
+
+/* The six pictures of the fixture's report, drawn: needs gnuplot. */
+static void test_report_pictures(void **state)
+{
+    (void)state;
+    char out[4200], why[256];
+    struct jb_report_result res;
+    struct jb_err err = { 0 };
+    if (!jb_gnuplot_works("gnuplot", why, sizeof why))
+        JB_SKIP("gnuplot missing (%s): pictures not checked", why);
+    snprintf(out, sizeof out, "%s/pictures", tmp_dir);
+    if (run_report(FIXTURE, out, NULL, &res, &err))
+        fail_msg("report: %s", err.msg);
+    if (res.pictures_drawn != 6 || res.pictures_failed)
+        fail_msg("%d pictures drawn, %d failed, expected 6 and 0", res.pictures_drawn,
+            res.pictures_failed);
+    check_document(out, true);
 }
 
 static void test_report_without_gnuplot(void **state)
@@ -653,6 +671,43 @@ static void test_malformed_results(void **state)
     ASSERT_CONTAINS(err.msg, "/runs.csv: record 18 has 2 fields, the header has 91");
 }
 
+/* ==== --predict: sizes and model names ======================================================= */
+
+static void test_predict_items(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *item;
+        bool size;
+        double params;
+    } cases[] = { { "8e9", true, 8e9 }, { "1", true, 1 }, { "70000000000", true, 7e10 },
+        { "0.5", false, 0 }, { "Llama-3-8B", false, 0 }, { "8e9x", false, 0 }, { "nan", false, 0 },
+        { "inf", false, 0 }, { "", false, 0 } };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        double n = -1;
+        if (jb_report_predict_size(cases[i].item, &n) != cases[i].size)
+            fail_msg("\"%s\": expected %s", cases[i].item, cases[i].size ? "a size" : "a name");
+        if (cases[i].size)
+            ASSERT_CLOSE(n, cases[i].params, 0);
+    }
+    /* a NAME the report was not told about is refused, naming it */
+    char out[4200];
+    struct jb_report_opts o;
+    struct jb_report_result res;
+    struct jb_err err = { 0 };
+    snprintf(out, sizeof out, "%s/predict", tmp_dir);
+    jb_report_opts_init(&o);
+    o.results_dir = FIXTURE;
+    o.out_dir = out;
+    o.profile = round_profile();
+    o.data_dir = DATA_DIR;
+    o.gnuplot = "/nonexistent/gnuplot";
+    o.predict = "8e9,Llama-3.2-3B";
+    assert_int_equal(jb_report_write(&o, &res, &err), JB_ENOENT);
+    ASSERT_CONTAINS(err.msg,
+        "option --predict: \"Llama-3.2-3B\" is neither a parameter count nor a known model");
+}
+
 /* ==== the command line ======================================================================= */
 
 static int cmd(const char *const *args)
@@ -692,7 +747,6 @@ static void test_command_exit_codes(void **state)
 
 int main(int argc, char **argv)
 {
-    (void)argc;
     jb_blas_fix_core(argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cost_formulas),
@@ -702,9 +756,13 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_powerlaw_known_curve),
         cmocka_unit_test(test_powerlaw_leave_one_out),
         cmocka_unit_test(test_report_fixture),
+        cmocka_unit_test(test_report_pictures),
         cmocka_unit_test(test_report_without_gnuplot),
         cmocka_unit_test(test_malformed_results),
+        cmocka_unit_test(test_predict_items),
         cmocka_unit_test(test_command_exit_codes),
     };
-    return cmocka_run_group_tests(tests, group_setup, jb_test_tmp_teardown);
+    if (jb_test_args(argc, argv))
+        return 2;
+    return jb_test_status(JB_RUN_GROUP("report", tests, group_setup, jb_test_tmp_teardown));
 }

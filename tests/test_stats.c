@@ -84,9 +84,9 @@ struct rec {
 };
 
 static const struct jb_column rec_cols[] = {
-    { "name", JB_COL_STR, offsetof(struct rec, name), "a name" },
-    { "count", JB_COL_I64, offsetof(struct rec, count), "a count" },
-    { "value_ms", JB_COL_F64, offsetof(struct rec, value), "a value" },
+    JB_COLUMN(struct rec, STR, "name", name, "a name"),
+    JB_COLUMN(struct rec, I64, "count", count, "a count"),
+    JB_COLUMN(struct rec, F64, "value_ms", value, "a value"),
 };
 
 static const struct rec recs[] = {

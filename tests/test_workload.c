@@ -301,7 +301,7 @@ static void test_full_trace(void **state)
 {
     (void)state;
     if (access(FULL_TRACE, R_OK) != 0)
-        skip(); /* CI machines may not have it */
+        JB_SKIP("the full Azure trace is not at %s", FULL_TRACE);
     struct jb_workload w;
     load_ok(FULL_TRACE, NULL, &w);
     assert_string_equal(w.name, "AzureLLMInferenceTrace_conv");
@@ -961,7 +961,7 @@ static void test_missing_files(void **state)
     expect_error(tmp_dir, NULL, JB_EINVAL, "not a file", "a folder");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scenario_names),
@@ -984,5 +984,7 @@ int main(void)
         cmocka_unit_test(test_skip_bad_rows),
         cmocka_unit_test(test_missing_files),
     };
-    return cmocka_run_group_tests(tests, group_setup, jb_test_tmp_teardown);
+    if (jb_test_args(argc, argv))
+        return 2;
+    return jb_test_status(JB_RUN_GROUP("workloads", tests, group_setup, jb_test_tmp_teardown));
 }

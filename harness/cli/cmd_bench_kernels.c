@@ -396,7 +396,7 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
                    "its\nwhole decode (N steps) and prefill (N tokens) per dtype, with the shares "
                    "of those\nlimits. Default model Llama-3.2-1B; --quick is a seconds-long smoke "
                    "run on tiny.\n");
-            exit(JB_EXIT_OK);
+            return JB_PARSE_HELP;
         default: return -1;
         }
     }
@@ -418,15 +418,16 @@ int jb_cmd_bench_kernels(int argc, char **argv)
         .bw_bytes = 1u << 30,
         .sgemm_n = 2048,
         .min_seconds = 0.3 };
-    if (parse_args(argc, argv, &o))
-        return JB_EXIT_USAGE;
+    const int parsed = parse_args(argc, argv, &o);
+    if (parsed)
+        return parsed == JB_PARSE_HELP ? JB_EXIT_OK : JB_EXIT_USAGE;
     jb_set_threads((int)o.threads);
 
     struct jb_sysinfo si;
     struct jb_config cfg;
     struct jb_err err;
     char dir[PATH_MAX];
-    int rc = jb_model_config(o.model, &cfg, dir, sizeof dir, &err);
+    int rc = jb_model_config(jb_models_dir(), o.model, &cfg, dir, sizeof dir, &err);
     if (rc) {
         jb_errorf("%s", err.msg);
         return jb_exit_code(rc);

@@ -130,7 +130,7 @@ static int parse_args(int argc, char **argv, struct gen_opts *g)
             }
             break;
         case 'i': g->timing = true; break;
-        case 'h': usage(stdout); exit(JB_EXIT_OK);
+        case 'h': usage(stdout); return JB_PARSE_HELP;
         default: usage(stderr); return -1;
         }
     }
@@ -192,9 +192,10 @@ int jb_cmd_generate(int argc, char **argv)
         = { .load = { .dtype = JB_DTYPE_F32, .seed = 1 }, .top_p = 1.0, .threads = jb_cpu_count() };
     struct jb_loaded L;
     struct jb_err err;
-    if (parse_args(argc, argv, &g)) {
+    const int parsed = parse_args(argc, argv, &g);
+    if (parsed) {
         free(g.prompt);
-        return JB_EXIT_USAGE;
+        return parsed == JB_PARSE_HELP ? JB_EXIT_OK : JB_EXIT_USAGE;
     }
     jb_set_threads((int)g.threads);
     g.load.ctx = g.n_prompt + g.max_tokens - 1; /* the last token generated is never fed back */

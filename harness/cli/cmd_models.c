@@ -61,7 +61,7 @@ int jb_cmd_models(int argc, char **argv)
                    "storage type (GiB), KV cache per 1024 positions (MiB, f32 cache), and which "
                    "storage types fit in the memory available now with one sequence of N "
                    "positions (default 4096, capped at the model's maximum).\n",
-                jb_models_root());
+                jb_models_dir());
             return JB_EXIT_OK;
         }
         return JB_EXIT_USAGE;
@@ -70,26 +70,28 @@ int jb_cmd_models(int argc, char **argv)
         jb_errorf("models: unexpected argument \"%s\"", argv[optind]);
         return JB_EXIT_USAGE;
     }
-    char **names;
-    int n;
+    struct jb_model_list list;
     struct jb_err err;
-    int rc = jb_models_list(&names, &n, &err);
+    int rc = jb_models_list(jb_models_dir(), &list, &err);
+    for (int i = 0; i < list.n_skipped; i++)
+        fprintf(stderr, "joulebench: skipping model %s: %s\n", list.skipped[i].name,
+            list.skipped[i].msg);
     if (rc) {
+        jb_models_list_free(&list);
         jb_errorf("%s", err.msg);
         return jb_exit_code(rc);
     }
-    const uint64_t avail = jb_mem_available_bytes();
+    const uint64_t avail = jb_mem_available_bytes(jb_mem_limit_bytes());
     printf("%-16s %-6s %6s %6s %9s %13s %8s %9s %9s %9s %9s  %s\n", "model", "type", "layers",
         "dim", "heads/kv", "params", "size", "f32_gib", "bf16_gib", "q8_0_gib", "kv_mib/1k",
         "fits");
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < list.count; i++) {
         struct jb_config c;
         char dir[4096];
-        if (jb_model_config(names[i], &c, dir, sizeof dir, &err) == 0)
+        if (jb_model_config(jb_models_dir(), list.names[i], &c, dir, sizeof dir, &err) == 0)
             print_row(&c, ctx, avail);
-        free(names[i]);
     }
-    free(names);
+    jb_models_list_free(&list);
     printf("# memory available now: %.1f GiB; \"fits\" counts weights + KV cache of one "
            "sequence of up to %lld positions\n",
         avail / GIB, (long long)ctx);

@@ -1,15 +1,20 @@
 /*
  * cmd_report.c — `joulebench report RESULTS_DIR`: what a query and a token cost, in joules,
  * money and CO2, written as report.md (and report.html) with its tables as CSV and six
- * pictures drawn by gnuplot. The work is in report.c; this file is the command line.
+ * pictures drawn by gnuplot. The work is in harness/report/; this file is the command line,
+ * and it reads the model registry for the report (names and parameter counts of the models
+ * that can be predicted), since the report reads results, never models.
  */
 #include "jb_cli.h"
+#include "jb_model.h"
 #include "jb_run.h"
 #include "jb_report.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void usage(FILE *f)
 {
@@ -26,6 +31,97 @@ static void usage(FILE *f)
         "  --fit-min-params N  leave smaller models out of the fits (default %g)\n"
         "Every formula and picture is explained in docs/report.md.\n",
         JB_REPORT_DEFAULT_PROFILE, JB_REPORT_DEFAULT_QPS, JB_REPORT_DEFAULT_FIT_MIN_PARAMS);
+}
+
+/* ---- the models the report knows by name, from the registry ------------------------------ */
+
+/* What the report is given in jb_report_opts.models; owns the names. */
+struct known_models {
+    struct jb_report_model *m; /* (n) */
+    char **names;              /* (n) the strings m[i].name points to */
+    size_t n, cap;
+};
+
+static void known_models_free(struct known_models *k)
+{
+    for (size_t i = 0; i < k->n; i++)
+        free(k->names[i]);
+    free(k->names);
+    free(k->m);
+    memset(k, 0, sizeof *k);
+}
+
+/* Appends a model and the parameter count of its config. */
+static int known_models_add(
+    struct known_models *k, const char *name, const struct jb_config *c, struct jb_err *err)
+{
+    if (k->n == k->cap) {
+        const size_t cap = k->cap ? 2 * k->cap : 16;
+        struct jb_report_model *m = realloc(k->m, cap * sizeof *m);
+        if (m)
+            k->m = m;
+        char **names = m ? realloc(k->names, cap * sizeof *names) : NULL;
+        if (!names)
+            return jb_fail(err, JB_ENOMEM, "out of memory");
+        k->names = names;
+        k->cap = cap;
+    }
+    if (!(k->names[k->n] = strdup(name)))
+        return jb_fail(err, JB_ENOMEM, "out of memory");
+    k->m[k->n].name = k->names[k->n];
+    k->m[k->n++].params = (double)jb_config_params(c);
+    return 0;
+}
+
+/* The config of a model NAME (under jb_models_dir()) or folder; why (OUT) says what failed. */
+static int model_config(const char *name, struct jb_config *c, struct jb_err *why)
+{
+    char dir[PATH_MAX];
+    return jb_model_config(jb_models_dir(), name, c, dir, sizeof dir, why);
+}
+
+/* Without --predict: the ladder, every model folder whose config loads, smallest first (the
+ * others are named on stderr). A models folder that cannot be listed gives none. */
+static int ladder_models(struct known_models *k, struct jb_err *err)
+{
+    struct jb_model_list list;
+    struct jb_err why;
+    int rc = 0;
+    if (jb_models_list(jb_models_dir(), &list, &why) == 0) {
+        for (int i = 0; i < list.n_skipped; i++)
+            jb_errorf("skipping model %s: %s", list.skipped[i].name, list.skipped[i].msg);
+        for (int i = 0; !rc && i < list.count; i++) {
+            struct jb_config c;
+            if (model_config(list.names[i], &c, &why) == 0)
+                rc = known_models_add(k, list.names[i], &c, err);
+        }
+    }
+    jb_models_list_free(&list);
+    return rc;
+}
+
+/* With --predict: its items that are not parameter counts, each a model NAME or folder. One
+ * that is neither is JB_ENOENT. The list is read as the report reads it (1 KiB at most). */
+static int predict_models(const char *predict, struct known_models *k, struct jb_err *err)
+{
+    char buf[1024];
+    int rc = 0;
+    snprintf(buf, sizeof buf, "%s", predict);
+    for (char *save, *tok = strtok_r(buf, ",", &save); !rc && tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        struct jb_config c;
+        struct jb_err why;
+        double n;
+        if (jb_report_predict_size(tok, &n))
+            continue;
+        if (model_config(tok, &c, &why) == 0)
+            rc = known_models_add(k, tok, &c, err);
+        else
+            rc = jb_fail(err, JB_ENOENT,
+                "option --predict: \"%.100s\" is neither a parameter count nor a model (%.300s)",
+                tok, why.msg);
+    }
+    return rc;
 }
 
 static int parse_args(int argc, char **argv, struct jb_report_opts *o)
@@ -49,7 +145,7 @@ static int parse_args(int argc, char **argv, struct jb_report_opts *o)
             if (jb_parse_f64("--fit-min-params", optarg, 0, 1e15, &o->fit_min_params))
                 return -1;
             break;
-        case 'h': usage(stdout); exit(JB_EXIT_OK);
+        case 'h': usage(stdout); return JB_PARSE_HELP;
         default: usage(stderr); return -1;
         }
     }
@@ -68,12 +164,20 @@ int jb_cmd_report(int argc, char **argv)
 {
     struct jb_report_opts o;
     struct jb_report_result res;
+    struct known_models known = { 0 };
     struct jb_err err;
     jb_report_opts_init(&o);
     o.log = stderr;
-    if (parse_args(argc, argv, &o))
-        return JB_EXIT_USAGE;
-    const int rc = jb_report_write(&o, &res, &err);
+    const int parsed = parse_args(argc, argv, &o);
+    if (parsed)
+        return parsed == JB_PARSE_HELP ? JB_EXIT_OK : JB_EXIT_USAGE;
+    int rc = o.predict ? predict_models(o.predict, &known, &err) : ladder_models(&known, &err);
+    if (!rc) {
+        o.models = known.m;
+        o.n_models = known.n;
+        rc = jb_report_write(&o, &res, &err);
+    }
+    known_models_free(&known);
     if (rc) {
         jb_errorf("%s", err.msg);
         return jb_exit_code(rc);

@@ -35,8 +35,6 @@ int jb_cmd_report(int argc, char **argv);
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
-/* Prints "joulebench: <msg>" on stderr. */
-void jb_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Exit code for a JB_E* code: 2 for bad input (parse/range/invalid/not found), else 1. */
 int jb_exit_code(int rc);
 

@@ -12,16 +12,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-void jb_errorf(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("joulebench: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
-
 int jb_exit_code(int rc)
 {
     switch (rc) {

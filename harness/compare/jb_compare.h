@@ -1,7 +1,9 @@
 /*
  * jb_compare.h — comparing two result sets for CI: per configuration and metric, the change
  * of the median over repetitions, its bootstrap 95% interval, a Mann-Whitney U p-value, and
- * a verdict that needs both a minimum effect and statistical significance.
+ * a verdict that needs both a minimum effect and statistical significance. Three layers:
+ * the statistics (stats.c), the comparison of two results folders into a result struct
+ * (compare.c, reading through input.c), and its renderings (render.c).
  */
 #ifndef JB_COMPARE_H
 #define JB_COMPARE_H
@@ -9,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "jb_error.h"
 
@@ -54,5 +57,70 @@ void jb_bootstrap_change(const double *a, size_t n, const double *b, size_t m, i
 /* Compares one metric's repetitions: fills c (metric name, unit and direction already set). */
 void jb_compare_metric(const double *base, size_t n, const double *nw, size_t m,
     const struct jb_compare_opts *o, struct jb_metric_cmp *c);
+
+/* ---- the comparison of two result sets (compare.c) ---------------------------------------- */
+
+#define JB_COMPARE_N_METRICS 8  /* ttft_ms_p50 .. instructions_per_token, in that order */
+#define JB_COMPARE_KEY_LEN 1024 /* longest configuration key kept (longer ones are cut) */
+#define JB_COMPARE_MACHINE_LEN 128
+
+/* One configuration (rows matched on model, dtype, workload, scenario, batch, threads). */
+struct jb_config_cmp {
+    char key[JB_COMPARE_KEY_LEN]; /* "model dtype workload scenario batch threads" */
+    bool in_base, in_new;         /* whether the side has rows of this configuration */
+    struct jb_metric_cmp m[JB_COMPARE_N_METRICS]; /* compared metrics, in table order; a
+                                                   * metric without values is MISSING */
+    char warning[256]; /* why energy changes do not compare (methods differ), or "" */
+};
+
+/* Two result sets compared: what every rendering prints, computed once. */
+struct jb_compare_result {
+    struct jb_config_cmp *configs; /* n_configs: base's keys in order of first appearance,
+                                    * then new's keys not in base (owned by r) */
+    size_t n_configs;
+    int regressions; /* REGRESSION verdicts over configurations present on both sides */
+    char base_host[JB_COMPARE_MACHINE_LEN], base_cpu[JB_COMPARE_MACHINE_LEN]; /* meta.json */
+    char new_host[JB_COMPARE_MACHINE_LEN], new_cpu[JB_COMPARE_MACHINE_LEN];   /* "" if none */
+    bool different_machines; /* both sides name a CPU and the CPU or the host differs */
+};
+
+/* Compares base and nw, each a results folder or a runs.csv file (the meta.json beside
+ * runs.csv names the machine), with the statistics and thresholds of o (o->overrides:
+ * "metric=pct,.." per metric). Fills r (caller-allocated; free with jb_compare_result_free).
+ * Returns 0, or a negative JB_E* code with err naming the file and column (r is then empty). */
+int jb_compare_run(const char *base, const char *nw, const struct jb_compare_opts *o,
+    struct jb_compare_result *r /* OUT */, struct jb_err *err);
+/* Frees what jb_compare_run allocated and empties r; accepts an empty or zeroed r. */
+void jb_compare_result_free(struct jb_compare_result *r);
+
+/* ---- renderings of a result (render.c) --------------------------------------------------- */
+
+/* The outputs of `joulebench compare`, each optional but the table and summary. */
+struct jb_compare_output {
+    bool markdown;       /* table and summary as Markdown (a pull-request comment) */
+    const char *json;    /* full detail as JSON to this file, "-" for the stream (NULL: none) */
+    const char *gab;     /* github-action-benchmark files into this folder (NULL: none) */
+    const char *bencher; /* Bencher Metric Format to this file, "-" for the stream (NULL: none) */
+};
+
+/* The table of every metric with values on both sides (terminal columns, or Markdown) on f. */
+void jb_compare_print_table(FILE *f, const struct jb_compare_result *r, bool markdown);
+/* The summary lines on f, each after "# " ("> " for Markdown): configurations on one side
+ * only, warnings, too few repetitions, different machines, then the verdict line. */
+void jb_compare_print_summary(FILE *f, const struct jb_compare_result *r, bool markdown);
+/* The full result as JSON to path ("-": f). Returns 0 or JB_EIO with err naming the path. */
+int jb_compare_write_json(
+    FILE *f, const struct jb_compare_result *r, const char *path, struct jb_err *err);
+/* github-action-benchmark's customSmallerIsBetter.json and customBiggerIsBetter.json in dir
+ * (made if missing): the new medians. Returns 0 or JB_EIO with err naming the file. */
+int jb_compare_write_gab(const struct jb_compare_result *r, const char *dir, struct jb_err *err);
+/* Bencher Metric Format to path ("-": f): new medians with the change interval applied to
+ * the base median. Returns 0 or JB_EIO with err naming the path. */
+int jb_compare_write_bencher(
+    FILE *f, const struct jb_compare_result *r, const char *path, struct jb_err *err);
+/* Every output o asks for, in order: table and summary on f, then JSON, gab, Bencher; stops
+ * at the first failed write. Returns 0 or JB_EIO with err naming the path. */
+int jb_compare_render(FILE *f, const struct jb_compare_result *r, const struct jb_compare_output *o,
+    struct jb_err *err);
 
 #endif

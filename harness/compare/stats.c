@@ -1,5 +1,5 @@
 /*
- * compare.c — the statistics of `joulebench compare`.
+ * stats.c — the statistics of `joulebench compare`.
  *
  * A verdict needs three things: an effect at least the threshold (5% by default), a
  * Mann-Whitney U test below alpha (distribution-free, robust to one slow repetition), and a

@@ -3,7 +3,7 @@
  *
  * A source says whether it works here (and precisely why not), opens, and reads cumulative
  * joules per domain since it was opened, with counter units and wrap-around already handled
- * inside it. The meter (harness/meter.c) picks a source, samples it on a thread, reads it at
+ * inside it. The meter (meter.c) picks a source, samples it on a thread, reads it at
  * phase boundaries and attributes energy; nothing else knows how joules are obtained.
  */
 #ifndef JB_ENERGY_H
@@ -80,6 +80,10 @@ struct jb_energy_opts {
 struct jb_energy_source {
     const char *name; /* "perf", "powercap", "papi", "nvml", "estimator" */
     const char *what; /* one line for `joulebench sources` */
+    /* (optional) What the source measures when it is not a CPU source, e.g. "the GPUs": such a
+     * source is never chosen instead of a CPU source; `--energy auto` adds it beside the one
+     * chosen when it works here. NULL for CPU sources. */
+    const char *beside;
     /* 0 when the source works here; otherwise a JB_E* code and, in why, the precise reason and
      * the fix ("energy_uj is readable by root only since Linux 5.10: run as root or ..."). */
     int (*probe)(const struct jb_energy_opts *o, char *why, size_t why_len);

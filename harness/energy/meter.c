@@ -223,7 +223,7 @@ static int choose_auto(struct jb_meter *m, const struct jb_meter_opts *o, struct
     for (int i = 0; jb_energy_sources[i]; i++) {
         const struct jb_energy_source *s = jb_energy_sources[i];
         char why[512] = "no reason given";
-        if (s == &jb_energy_nvml)
+        if (s->beside)
             continue;
         if (s->probe(&o->source_opts, why, sizeof why)) {
             note(m, "%s not available (%s); ", s->name, why);
@@ -236,13 +236,17 @@ static int choose_auto(struct jb_meter *m, const struct jb_meter_opts *o, struct
     return jb_fail(err, JB_ENOTSUP, "no energy source works here: %s", m->choice);
 }
 
-static void add_gpu(struct jb_meter *m, const struct jb_meter_opts *o)
+/* auto, after the CPU source: every source of other hardware that works here. */
+static void add_beside(struct jb_meter *m, const struct jb_meter_opts *o)
 {
-    char why[512] = "";
-    struct jb_err err;
-    if (jb_energy_nvml.probe(&o->source_opts, why, sizeof why) == 0
-        && add_source(m, &jb_energy_nvml, o, &err) == 0)
-        note(m, "%s%s", "nvml added for the GPUs; ", "");
+    for (int i = 0; jb_energy_sources[i]; i++) {
+        const struct jb_energy_source *s = jb_energy_sources[i];
+        char why[512] = "";
+        struct jb_err err;
+        if (s->beside && s->probe(&o->source_opts, why, sizeof why) == 0
+            && add_source(m, s, o, &err) == 0)
+            note(m, "%s added for %s; ", s->name, s->beside);
+    }
 }
 
 static void describe(struct jb_meter *m, const char *how)
@@ -330,7 +334,7 @@ int jb_meter_open(struct jb_meter **out, const struct jb_meter_opts *o, struct j
     } else if (strcmp(want, "auto") == 0) {
         rc = choose_auto(m, o, err);
         if (!rc) {
-            add_gpu(m, o);
+            add_beside(m, o);
             describe(m,
                 m->choice[0] ? "chosen by --energy auto: the sources before it do not "
                                "work here (joulebench sources says why)"

@@ -214,6 +214,7 @@ static int nv_open(const struct jb_energy_opts *o, void **ctx, struct jb_energy_
 const struct jb_energy_source jb_energy_nvml = {
     .name = "nvml",
     .what = "NVIDIA GPUs through NVML (dlopen): energy counter, else integrated power",
+    .beside = "the GPUs",
     .probe = nv_probe,
     .open = nv_open,
     .read = nv_read,

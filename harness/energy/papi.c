@@ -4,7 +4,7 @@
  * ("rapl:::PACKAGE_ENERGY:PACKAGE0", nJ) or the powercap component ("powercap:::ENERGY_UJ:ZONE0",
  * uJ). Components and their native events are enumerated at run time, so nothing is tied to one
  * CPU model; units come from the event info, and the powercap component's wrap-around is
- * corrected here with a 64-bit accumulator. PAPI itself is initialised in harness/counters.c.
+ * corrected here with a 64-bit accumulator. PAPI itself is initialised in papi_setup.c.
  */
 #define _GNU_SOURCE
 #include "jb_energy_sysfs.h"

@@ -1,17 +1,16 @@
 /*
- * report_data.c — a results folder as the report sees it: runs.csv checked column by column
- * (a missing column or a cell that is not a number is an error naming the file, the record
- * and the column) and summarised per configuration (medians over repetitions), requests.csv
- * and power.csv checked the same way, and the machine from meta.json.
+ * data.c — a results folder as the report sees it: runs.csv, requests.csv and power.csv read
+ * through the results module (a missing column or a cell that is not a number is an error
+ * naming the file, the record and the column), runs summarised per configuration (medians
+ * over repetitions), and the machine from meta.json.
  */
 #include "jb_report.h"
 
-#include <cjson/cJSON.h>
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "jb_results.h"
 #include "jb_stats.h"
 
 /* ==== the configuration table ================================================================ */
@@ -69,132 +68,16 @@ const size_t jb_n_report_config_columns
 
 /* ==== checking columns ======================================================================= */
 
-enum need_kind { NEED_TEXT, NEED_NUM, NEED_INT };
+/* runs.csv columns the report cannot do without (the typed reader has checked every cell).
+ * All are in schema_version 1 too; what version 1 lacks, the reader derives. */
+static const char *const run_required[] = { "config_id", "run_id", "model", "params", "dtype",
+    "workload", "scenario", "batch", "threads", "requests", "prompt_tokens", "gen_tokens",
+    "duration_s", "ttft_ms_p50", "tpot_ms_p50", "decode_tok_s", "energy_j", "energy_prefill_j",
+    "energy_decode_j", "j_per_query", "energy_method", NULL };
 
-struct need {
-    const char *name;
-    enum need_kind kind;
-    bool required;
-};
-
-/* runs.csv columns the report reads; their index in the table is in runs_col[] below. */
-enum run_col {
-    R_CONFIG_ID,
-    R_RUN_ID,
-    R_MODEL,
-    R_PARAMS,
-    R_DTYPE,
-    R_WORKLOAD,
-    R_SCENARIO,
-    R_KERNELS,
-    R_BATCH,
-    R_THREADS,
-    R_REQUESTS,
-    R_PROMPT_TOKENS,
-    R_GEN_TOKENS,
-    R_DURATION_S,
-    R_TTFT_P50,
-    R_TPOT_P50,
-    R_E2E_P50,
-    R_PREFILL_TOK_S,
-    R_DECODE_TOK_S,
-    R_ENERGY_J,
-    R_ENERGY_PREFILL_J,
-    R_ENERGY_DECODE_J,
-    R_J_PER_OUTPUT_TOKEN,
-    R_J_PER_PROMPT_TOKEN,
-    R_J_PER_QUERY,
-    R_AVG_POWER_W,
-    R_ENERGY_METHOD,
-    R_ENERGY_SOURCE,
-    R_ENERGY_UNCERTAINTY,
-    R_TIMESTAMP,
-    R_HOST,
-    R_CPU_INFO,
-    R_COUNT
-};
-
-static const struct need run_needs[R_COUNT] = {
-    [R_CONFIG_ID] = { "config_id", NEED_TEXT, true },
-    [R_RUN_ID] = { "run_id", NEED_TEXT, true },
-    [R_MODEL] = { "model", NEED_TEXT, true },
-    [R_PARAMS] = { "params", NEED_INT, true },
-    [R_DTYPE] = { "dtype", NEED_TEXT, true },
-    [R_WORKLOAD] = { "workload", NEED_TEXT, true },
-    [R_SCENARIO] = { "scenario", NEED_TEXT, true },
-    [R_KERNELS] = { "kernels", NEED_TEXT, false },
-    [R_BATCH] = { "batch", NEED_INT, true },
-    [R_THREADS] = { "threads", NEED_INT, true },
-    [R_REQUESTS] = { "requests", NEED_INT, true },
-    [R_PROMPT_TOKENS] = { "prompt_tokens", NEED_INT, true },
-    [R_GEN_TOKENS] = { "gen_tokens", NEED_INT, true },
-    [R_DURATION_S] = { "duration_s", NEED_NUM, true },
-    [R_TTFT_P50] = { "ttft_ms_p50", NEED_NUM, true },
-    [R_TPOT_P50] = { "tpot_ms_p50", NEED_NUM, true },
-    [R_E2E_P50] = { "e2e_ms_p50", NEED_NUM, false },
-    [R_PREFILL_TOK_S] = { "prefill_tok_s", NEED_NUM, false },
-    [R_DECODE_TOK_S] = { "decode_tok_s", NEED_NUM, true },
-    [R_ENERGY_J] = { "energy_j", NEED_NUM, true },
-    [R_ENERGY_PREFILL_J] = { "energy_prefill_j", NEED_NUM, true },
-    [R_ENERGY_DECODE_J] = { "energy_decode_j", NEED_NUM, true },
-    [R_J_PER_OUTPUT_TOKEN] = { "j_per_output_token", NEED_NUM, true },
-    [R_J_PER_PROMPT_TOKEN] = { "j_per_prompt_token", NEED_NUM, false },
-    [R_J_PER_QUERY] = { "j_per_query", NEED_NUM, true },
-    [R_AVG_POWER_W] = { "avg_power_w", NEED_NUM, false },
-    [R_ENERGY_METHOD] = { "energy_method", NEED_TEXT, true },
-    [R_ENERGY_SOURCE] = { "energy_source", NEED_TEXT, false },
-    [R_ENERGY_UNCERTAINTY] = { "energy_uncertainty", NEED_TEXT, false },
-    [R_TIMESTAMP] = { "timestamp_utc", NEED_TEXT, false },
-    [R_HOST] = { "host", NEED_TEXT, false },
-    [R_CPU_INFO] = { "cpu_info", NEED_TEXT, false },
-};
-
-static const struct need request_needs[] = { { "config_id", NEED_TEXT, true },
-    { "run_id", NEED_TEXT, true }, { "ttft_ms", NEED_NUM, true }, { "tpot_ms", NEED_NUM, true } };
-static const struct need power_needs[] = { { "run_id", NEED_TEXT, true }, { "t_s", NEED_NUM, true },
-    { "phase", NEED_TEXT, true }, { "domain", NEED_TEXT, true }, { "watts", NEED_NUM, true } };
-
-static bool cell_ok(const char *s, enum need_kind kind)
-{
-    char *end;
-    if (kind == NEED_TEXT || !*s)
-        return true;
-    errno = 0;
-    if (kind == NEED_INT)
-        (void)strtoll(s, &end, 10);
-    else
-        (void)strtod(s, &end);
-    return end != s && !*end && !errno;
-}
-
-/* Finds every needed column (idx[i] = -1 for an absent optional one) and checks its cells. */
-static int check_columns(const struct jb_table *t, const char *path, const struct need *need,
-    size_t n, int *idx, struct jb_err *err)
-{
-    for (size_t i = 0; i < n; i++) {
-        idx[i] = jb_table_col(t, need[i].name);
-        if (idx[i] < 0 && need[i].required)
-            return jb_fail(err, JB_EPARSE, "%s: missing column \"%s\"", path, need[i].name);
-        for (size_t r = 0; idx[i] >= 0 && r < t->n_rows; r++)
-            if (!cell_ok(t->rows[r][idx[i]], need[i].kind))
-                return jb_fail(err, JB_EPARSE, "%s: record %zu, column \"%s\": \"%s\" is not %s",
-                    path, r + 2, need[i].name, t->rows[r][idx[i]],
-                    need[i].kind == NEED_INT ? "an integer" : "a number");
-    }
-    return 0;
-}
-
-double jb_report_num(const struct jb_table *t, size_t row, int col)
-{
-    if (col < 0 || !*t->rows[row][col])
-        return NAN;
-    return strtod(t->rows[row][col], NULL);
-}
-
-static const char *text(const struct jb_table *t, size_t row, int col)
-{
-    return col >= 0 ? t->rows[row][col] : "";
-}
+/* requests.csv and power.csv columns the pictures read, when those files are there. */
+static const char *const request_required[] = { "config_id", "run_id", "ttft_ms", "tpot_ms", NULL };
+static const char *const power_required[] = { "run_id", "t_s", "phase", "domain", "watts", NULL };
 
 /* ==== per configuration ====================================================================== */
 
@@ -221,39 +104,42 @@ static double cv_of(double *v, size_t n)
     return s.cv;
 }
 
-/* Medians over the rows of one configuration (rows[0..n)); v is scratch of n doubles. */
+/* The repetitions of one configuration; v is scratch of n doubles. */
 struct summariser {
-    const struct jb_table *t;
-    const int *col;
+    const struct jb_run_record *runs;
     const size_t *rows;
     size_t n;
     double *v;
 };
 
-static double med_col(const struct summariser *s, enum run_col c)
+static const struct jb_run_record *rep(const struct summariser *s, size_t i)
+{
+    return &s->runs[s->rows[i]];
+}
+
+static double med_col(const struct summariser *s, const char *col)
 {
     for (size_t i = 0; i < s->n; i++)
-        s->v[i] = jb_report_num(s->t, s->rows[i], s->col[c]);
+        s->v[i] = jb_run_num(rep(s, i), col);
     return median_of(s->v, s->n);
 }
 
 /* Median of column num / column den per repetition. */
-static double med_ratio(const struct summariser *s, enum run_col num, enum run_col den)
+static double med_ratio(const struct summariser *s, const char *num, const char *den)
 {
     for (size_t i = 0; i < s->n; i++) {
-        const double d = jb_report_num(s->t, s->rows[i], s->col[den]);
-        s->v[i] = d > 0 ? jb_report_num(s->t, s->rows[i], s->col[num]) / d : NAN;
+        const double d = jb_run_num(rep(s, i), den);
+        s->v[i] = d > 0 ? jb_run_num(rep(s, i), num) / d : NAN;
     }
     return median_of(s->v, s->n);
 }
 
 /* Share of the summed energy that column c holds. */
-static double energy_share(const struct summariser *s, enum run_col c)
+static double energy_share(const struct summariser *s, const char *col)
 {
     double part = 0, all = 0;
     for (size_t i = 0; i < s->n; i++) {
-        const double e = jb_report_num(s->t, s->rows[i], s->col[R_ENERGY_J]);
-        const double p = jb_report_num(s->t, s->rows[i], s->col[c]);
+        const double e = rep(s, i)->energy_j, p = jb_run_num(rep(s, i), col);
         if (isfinite(e) && isfinite(p)) {
             all += e;
             part += p;
@@ -262,153 +148,115 @@ static double energy_share(const struct summariser *s, enum run_col c)
     return all > 0 ? part / all : NAN;
 }
 
-static void summarise_config(const struct summariser *s, struct jb_report_config *c)
+/* The weakest energy method over the repetitions that have energy; "none" without any. */
+static void weakest_method(const struct summariser *s, char *out, size_t len)
 {
-    const struct jb_table *t = s->t;
-    const size_t r0 = s->rows[0];
-    const int *col = s->col;
-    memset(c, 0, sizeof *c);
-    snprintf(c->config_id, sizeof c->config_id, "%s", text(t, r0, col[R_CONFIG_ID]));
-    snprintf(c->model, sizeof c->model, "%s", text(t, r0, col[R_MODEL]));
-    snprintf(c->dtype, sizeof c->dtype, "%s", text(t, r0, col[R_DTYPE]));
-    snprintf(c->workload, sizeof c->workload, "%s", text(t, r0, col[R_WORKLOAD]));
-    snprintf(c->scenario, sizeof c->scenario, "%s", text(t, r0, col[R_SCENARIO]));
-    snprintf(c->kernels, sizeof c->kernels, "%s", text(t, r0, col[R_KERNELS]));
-    snprintf(c->energy_source, sizeof c->energy_source, "%s", text(t, r0, col[R_ENERGY_SOURCE]));
-    snprintf(c->first_run_id, sizeof c->first_run_id, "%s", text(t, r0, col[R_RUN_ID]));
-    c->params = strtoll(text(t, r0, col[R_PARAMS]), NULL, 10);
-    c->batch = strtoll(text(t, r0, col[R_BATCH]), NULL, 10);
-    c->threads = strtoll(text(t, r0, col[R_THREADS]), NULL, 10);
-    c->reps = (int64_t)s->n;
-    c->prompt_tokens_per_query = med_ratio(s, R_PROMPT_TOKENS, R_REQUESTS);
-    c->output_tokens_per_query = med_ratio(s, R_GEN_TOKENS, R_REQUESTS);
-    c->machine_s_per_query = med_ratio(s, R_DURATION_S, R_REQUESTS);
-    c->machine_s_cv = cv_of(s->v, s->n); /* s->v still holds the ratios */
-    c->req_s = med_ratio(s, R_REQUESTS, R_DURATION_S);
-    c->ttft_ms_p50 = med_col(s, R_TTFT_P50);
-    c->tpot_ms_p50 = med_col(s, R_TPOT_P50);
-    c->e2e_ms_p50 = med_col(s, R_E2E_P50);
-    c->prefill_tok_s = med_col(s, R_PREFILL_TOK_S);
-    c->decode_tok_s = med_col(s, R_DECODE_TOK_S);
-    c->energy_j = med_col(s, R_ENERGY_J);
-    c->j_per_query = med_col(s, R_J_PER_QUERY);
-    c->j_per_output_token = med_col(s, R_J_PER_OUTPUT_TOKEN);
-    c->j_per_output_token_cv = cv_of(s->v, s->n);
-    c->j_per_prompt_token = med_col(s, R_J_PER_PROMPT_TOKEN);
-    c->avg_power_w = med_col(s, R_AVG_POWER_W);
-    c->prefill_energy_share = energy_share(s, R_ENERGY_PREFILL_J);
-    c->decode_energy_share = energy_share(s, R_ENERGY_DECODE_J);
-    c->other_energy_share = isfinite(c->prefill_energy_share)
-        ? 1.0 - c->prefill_energy_share - c->decode_energy_share
-        : NAN;
-    /* the weakest method over the repetitions that have energy */
     int rank = 99;
     for (size_t i = 0; i < s->n; i++)
-        if (isfinite(jb_report_num(t, s->rows[i], col[R_ENERGY_J]))) {
-            const int m = method_rank(text(t, s->rows[i], col[R_ENERGY_METHOD]));
+        if (isfinite(rep(s, i)->energy_j)) {
+            const int m = method_rank(rep(s, i)->energy_method);
             if (m < rank) {
                 rank = m;
-                snprintf(c->energy_method, sizeof c->energy_method, "%s",
-                    text(t, s->rows[i], col[R_ENERGY_METHOD]));
+                snprintf(out, len, "%s", rep(s, i)->energy_method);
             }
         }
     if (rank == 99 || rank == 0)
-        snprintf(c->energy_method, sizeof c->energy_method, "none");
+        snprintf(out, len, "none");
 }
 
-/* Groups rows by config_id (order of first appearance), dropping rows without requests. */
-static int build_configs(struct jb_report_data *d, const int *col, struct jb_err *err)
+static void summarise_config(const struct summariser *s, struct jb_report_config *c)
 {
-    const struct jb_table *t = &d->runs;
-    size_t *rows = malloc((t->n_rows + 1) * sizeof *rows);
-    bool *used = calloc(t->n_rows + 1, sizeof *used);
-    double *v = malloc((t->n_rows + 1) * sizeof *v);
-    d->configs = calloc(t->n_rows + 1, sizeof *d->configs);
-    if (!rows || !used || !v || !d->configs) {
-        free(rows);
-        free(used);
-        free(v);
-        return jb_fail(err, JB_ENOMEM, "out of memory");
-    }
-    for (size_t r = 0; r < t->n_rows; r++) {
-        if (used[r] || !(jb_report_num(t, r, col[R_REQUESTS]) > 0))
-            continue;
-        size_t n = 0;
-        for (size_t q = r; q < t->n_rows; q++)
-            if (!used[q] && jb_report_num(t, q, col[R_REQUESTS]) > 0
-                && strcmp(t->rows[q][col[R_CONFIG_ID]], t->rows[r][col[R_CONFIG_ID]]) == 0) {
-                used[q] = true;
-                rows[n++] = q;
-            }
-        struct summariser s = { t, col, rows, n, v };
+    const struct jb_run_record *r0 = rep(s, 0);
+    memset(c, 0, sizeof *c);
+    snprintf(c->config_id, sizeof c->config_id, "%s", r0->config_id);
+    snprintf(c->model, sizeof c->model, "%s", r0->model);
+    snprintf(c->dtype, sizeof c->dtype, "%s", r0->dtype);
+    snprintf(c->workload, sizeof c->workload, "%s", r0->workload);
+    snprintf(c->scenario, sizeof c->scenario, "%s", r0->scenario);
+    snprintf(c->kernels, sizeof c->kernels, "%s", r0->kernels);
+    snprintf(c->energy_source, sizeof c->energy_source, "%s", r0->energy_source);
+    snprintf(c->first_run_id, sizeof c->first_run_id, "%s", r0->run_id);
+    c->params = r0->params == JB_I64_NONE ? 0 : r0->params;
+    c->batch = r0->batch == JB_I64_NONE ? 0 : r0->batch;
+    c->threads = r0->threads == JB_I64_NONE ? 0 : r0->threads;
+    c->reps = (int64_t)s->n;
+    c->prompt_tokens_per_query = med_ratio(s, "prompt_tokens", "requests");
+    c->output_tokens_per_query = med_ratio(s, "gen_tokens", "requests");
+    c->machine_s_per_query = med_ratio(s, "duration_s", "requests");
+    c->machine_s_cv = cv_of(s->v, s->n); /* s->v still holds the ratios */
+    c->req_s = med_ratio(s, "requests", "duration_s");
+    c->ttft_ms_p50 = med_col(s, "ttft_ms_p50");
+    c->tpot_ms_p50 = med_col(s, "tpot_ms_p50");
+    c->e2e_ms_p50 = med_col(s, "e2e_ms_p50");
+    c->prefill_tok_s = med_col(s, "prefill_tok_s");
+    c->decode_tok_s = med_col(s, "decode_tok_s");
+    c->energy_j = med_col(s, "energy_j");
+    c->j_per_query = med_col(s, "j_per_query");
+    c->j_per_output_token = med_col(s, "j_per_output_token");
+    c->j_per_output_token_cv = cv_of(s->v, s->n);
+    c->j_per_prompt_token = med_col(s, "j_per_prompt_token");
+    c->avg_power_w = med_col(s, "avg_power_w");
+    c->prefill_energy_share = energy_share(s, "energy_prefill_j");
+    c->decode_energy_share = energy_share(s, "energy_decode_j");
+    c->other_energy_share = isfinite(c->prefill_energy_share)
+        ? 1.0 - c->prefill_energy_share - c->decode_energy_share
+        : NAN;
+    weakest_method(s, c->energy_method, sizeof c->energy_method);
+}
+
+static bool completed_a_request(const struct jb_run_record *run)
+{
+    return run->requests != JB_I64_NONE && run->requests > 0;
+}
+
+/* Groups the runs by config_id (order of first appearance), dropping runs without requests. */
+static int build_configs(struct jb_report_data *d, struct jb_err *err)
+{
+    const struct jb_results_data *x = &d->results;
+    struct jb_config_group *g = NULL;
+    size_t n_groups = 0;
+    double *v = malloc((x->n_runs + 1) * sizeof *v);
+    d->configs = calloc(x->n_runs + 1, sizeof *d->configs);
+    int rc = v && d->configs ? 0 : jb_fail(err, JB_ENOMEM, "out of memory");
+    if (!rc)
+        rc = jb_config_groups(
+            x->runs, x->n_runs, JB_KEY_CONFIG_ID, completed_a_request, &g, &n_groups, err);
+    for (size_t i = 0; !rc && i < n_groups; i++) {
+        const struct summariser s = { .runs = x->runs, .rows = g[i].rows, .n = g[i].n, .v = v };
         summarise_config(&s, &d->configs[d->n_configs++]);
     }
-    free(rows);
-    free(used);
+    jb_config_groups_free(g, n_groups);
     free(v);
-    return 0;
+    return rc;
 }
 
 /* ==== meta.json ============================================================================== */
 
-static void json_str(const cJSON *o, const char *key, char *dst, size_t len)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (cJSON_IsString(v) && v->valuestring)
-        snprintf(dst, len, "%s", v->valuestring);
-}
-
-static void meta_from_json(struct jb_report_meta *m, const char *dir)
-{
-    char path[PATH_MAX + 16];
-    snprintf(path, sizeof path, "%s/meta.json", dir);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return;
-    char *buf = malloc(1 << 22);
-    size_t n = buf ? fread(buf, 1, (1 << 22) - 1, f) : 0;
-    fclose(f);
-    if (!buf)
-        return;
-    buf[n] = '\0';
-    cJSON *root = cJSON_Parse(buf);
-    free(buf);
-    if (!root)
-        return;
-    const cJSON *machine = cJSON_GetObjectItemCaseSensitive(root, "machine");
-    const cJSON *energy = cJSON_GetObjectItemCaseSensitive(root, "energy");
-    const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(root, "command");
-    const cJSON *cpus = cJSON_GetObjectItemCaseSensitive(machine, "cpus_allowed");
-    json_str(machine, "host", m->host, sizeof m->host);
-    json_str(machine, "cpu_model", m->cpu_model, sizeof m->cpu_model);
-    json_str(root, "started_utc", m->started_utc, sizeof m->started_utc);
-    json_str(energy, "meter", m->energy_meter, sizeof m->energy_meter);
-    if (cJSON_IsNumber(cpus))
-        m->cpus = (int64_t)cpus->valuedouble;
-    const cJSON *arg;
-    size_t used = 0;
-    cJSON_ArrayForEach(arg, cmd) if (cJSON_IsString(arg) && used < sizeof m->command) used
-        += (size_t)snprintf(
-            m->command + used, sizeof m->command - used, "%s%s", used ? " " : "", arg->valuestring);
-    m->from_meta_json = true;
-    cJSON_Delete(root);
-}
-
-static void meta_read(struct jb_report_data *d, const int *col)
+static void meta_read(struct jb_report_data *d)
 {
     struct jb_report_meta *m = &d->meta;
+    struct jb_meta jm;
+    struct jb_err ignored;
     memset(m, 0, sizeof *m);
-    meta_from_json(m, d->dir);
-    if (d->runs.n_rows) {
+    if (jb_meta_read(d->dir, &jm, &ignored) == 0) { /* absent or unreadable: runs.csv instead */
+        snprintf(m->host, sizeof m->host, "%s", jm.machine.host);
+        snprintf(m->cpu_model, sizeof m->cpu_model, "%s", jm.machine.cpu_model);
+        snprintf(m->started_utc, sizeof m->started_utc, "%s", jm.started_utc);
+        snprintf(m->energy_meter, sizeof m->energy_meter, "%s", jm.energy.meter);
+        jb_meta_command_line(&jm, m->command, sizeof m->command);
+        m->cpus = jm.machine.cpus_allowed;
+        m->from_meta_json = true;
+        jb_meta_free(&jm);
+    }
+    const struct jb_run_record *r0 = d->results.n_runs ? &d->results.runs[0] : NULL;
+    if (r0) {
         if (!*m->host)
-            snprintf(m->host, sizeof m->host, "%s", text(&d->runs, 0, col[R_HOST]));
+            snprintf(m->host, sizeof m->host, "%s", r0->host);
         if (!*m->cpu_model)
-            snprintf(m->cpu_model, sizeof m->cpu_model, "%s", text(&d->runs, 0, col[R_CPU_INFO]));
+            snprintf(m->cpu_model, sizeof m->cpu_model, "%s", r0->cpu_info);
         if (!*m->started_utc)
-            snprintf(
-                m->started_utc, sizeof m->started_utc, "%s", text(&d->runs, 0, col[R_TIMESTAMP]));
-        snprintf(m->energy_uncertainty, sizeof m->energy_uncertainty, "%s",
-            text(&d->runs, 0, col[R_ENERGY_UNCERTAINTY]));
+            snprintf(m->started_utc, sizeof m->started_utc, "%s", r0->timestamp_utc);
+        snprintf(m->energy_uncertainty, sizeof m->energy_uncertainty, "%s", r0->energy_uncertainty);
     }
     snprintf(m->date, sizeof m->date, "%.10s", *m->started_utc ? m->started_utc : "unknown date");
     if (!*m->cpu_model)
@@ -417,62 +265,64 @@ static void meta_read(struct jb_report_data *d, const int *col)
 
 /* ==== loading ================================================================================ */
 
-/* Reads dir/name into t; an absent optional file leaves t empty and *have false. */
-static int read_optional(const char *dir, const char *name, struct jb_table *t, bool *have,
-    const struct need *need, size_t n, struct jb_err *err)
+/* Every name in need is a column of the file (present[] as the reader filled it for cols). */
+static int check_present(const char *dir, const char *file, const char *const *need,
+    const struct jb_column *cols, size_t n_cols, const bool *present, struct jb_err *err)
 {
-    char path[PATH_MAX + 32];
-    int idx[8];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    int rc = jb_table_read(path, t, err);
-    *have = rc == 0;
-    if (rc == JB_ENOENT)
-        return 0;
-    if (!rc)
-        rc = check_columns(t, path, need, n, idx, err);
-    return rc;
+    for (int i = 0; need[i]; i++) {
+        const int c = jb_column_find(cols, n_cols, need[i]);
+        if (c < 0 || !present[c])
+            return jb_fail(err, JB_EPARSE, "%s/%s: missing column \"%s\"", dir, file, need[i]);
+    }
+    return 0;
+}
+
+static int check_runs(const struct jb_report_data *d, struct jb_err *err)
+{
+    for (int i = 0; run_required[i]; i++)
+        if (!jb_results_has_run_column(&d->results, run_required[i]))
+            return jb_fail(
+                err, JB_EPARSE, "%s: missing column \"%s\"", d->results.runs_path, run_required[i]);
+    if (d->results.n_runs == 0)
+        return jb_fail(
+            err, JB_EPARSE, "%s: no repetitions recorded (only the header)", d->results.runs_path);
+    return 0;
 }
 
 int jb_report_load(const char *dir, struct jb_report_data *d, struct jb_err *err)
 {
-    char path[PATH_MAX + 16];
-    int col[R_COUNT];
     memset(d, 0, sizeof *d);
     snprintf(d->dir, sizeof d->dir, "%s", dir);
-    snprintf(path, sizeof path, "%s/runs.csv", dir);
-    int rc = jb_table_read(path, &d->runs, err);
+    int rc = jb_results_read(
+        dir, JB_RESULTS_RUNS | JB_RESULTS_REQUESTS | JB_RESULTS_POWER, &d->results, err);
     if (rc == JB_ENOENT)
         rc = jb_fail(err, JB_ENOENT,
             "%s: no runs.csv here: is this a results folder "
             "(joulebench run/sweep --out)?",
             dir);
     if (!rc)
-        rc = check_columns(&d->runs, path, run_needs, R_COUNT, col, err);
-    if (!rc && d->runs.n_rows == 0)
-        rc = jb_fail(err, JB_EPARSE, "%s: no repetitions recorded (only the header)", path);
+        rc = check_runs(d, err);
+    if (!rc && d->results.have_requests)
+        rc = check_present(dir, "requests.csv", request_required, jb_request_columns,
+            jb_n_request_columns, d->results.request_present, err);
+    if (!rc && d->results.have_power)
+        rc = check_present(dir, "power.csv", power_required, jb_power_columns, jb_n_power_columns,
+            d->results.power_present, err);
     if (!rc)
-        rc = read_optional(dir, "requests.csv", &d->requests, &d->have_requests, request_needs,
-            sizeof request_needs / sizeof request_needs[0], err);
-    if (!rc)
-        rc = read_optional(dir, "power.csv", &d->power, &d->have_power, power_needs,
-            sizeof power_needs / sizeof power_needs[0], err);
-    if (!rc)
-        rc = build_configs(d, col, err);
+        rc = build_configs(d, err);
     if (!rc && d->n_configs == 0)
-        rc = jb_fail(err, JB_EPARSE, "%s: no repetition completed a request", path);
+        rc = jb_fail(err, JB_EPARSE, "%s: no repetition completed a request", d->results.runs_path);
     if (rc) {
         jb_report_data_free(d);
         return rc;
     }
-    meta_read(d, col);
+    meta_read(d);
     return 0;
 }
 
 void jb_report_data_free(struct jb_report_data *d)
 {
-    jb_table_free(&d->runs);
-    jb_table_free(&d->requests);
-    jb_table_free(&d->power);
+    jb_results_data_free(&d->results);
     free(d->configs);
     d->configs = NULL;
     d->n_configs = 0;

@@ -1,5 +1,5 @@
 /*
- * report_doc.c — one document written twice as it is built: Markdown (report.md, what a
+ * doc.c — one document written twice as it is built: Markdown (report.md, what a
  * person opens in a repository browser) and a standalone HTML page (report.html, for a web
  * browser, with the SVG pictures). Only the little markup the report needs: headings,
  * paragraphs with **bold**, `code` and [links](...), warnings, lists, code, tables, pictures.

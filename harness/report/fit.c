@@ -1,13 +1,21 @@
 /*
- * report_fit.c — the power law y = a * x^b that the report fits to energy, time and cost
- * against parameter count: least squares on the logarithms (GSL), its R^2 and the standard
- * error of the exponent, and leave-one-out predictions that show how far it extrapolates.
+ * fit.c — the power law y = a * x^b that the report fits to energy, time and cost against
+ * parameter count: least squares on the logarithms (GSL), its R^2 and the standard error of
+ * the exponent, and leave-one-out predictions that show how far it extrapolates; then that law
+ * applied to the report: the fits of every series, each model predicted from the others, and
+ * predictions for sizes that were not run.
  */
-#include "jb_report.h"
+#include "report_internal.h"
 
 #include <gsl/gsl_fit.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "jb_stats.h"
+
+/* ==== the power law ========================================================================== */
 
 static bool usable(double x, double y)
 {
@@ -76,4 +84,237 @@ size_t jb_powerlaw_loo(const double *x, const double *y, size_t n, double *pred)
         }
     }
     return done;
+}
+
+/* ==== fits over the report's configurations, leave-one-out, predictions ====================== */
+
+/* The report's configurations of series s that the fits use: their indices, returns how many. */
+static size_t fit_points(const struct report *r, const struct series *s, size_t *idx)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->n_sel; i++) {
+        const struct jb_report_config *c = &r->d.configs[r->sel[i]];
+        if (c->in_fit && strcmp(c->series, s->name) == 0)
+            idx[n++] = r->sel[i];
+    }
+    return n;
+}
+
+/* x, y of one quantity over the points. */
+static void gather(
+    const struct report *r, const size_t *idx, size_t n, size_t off, double *x, double *y)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct jb_report_config *c = &r->d.configs[idx[i]];
+        x[i] = (double)c->params;
+        memcpy(&y[i], (const char *)c + off, sizeof(double));
+    }
+}
+
+static double median_output_tokens(const struct report *r, const size_t *idx, size_t n, double *v)
+{
+    for (size_t i = 0; i < n; i++)
+        v[i] = r->d.configs[idx[i]].output_tokens_per_query;
+    jb_sort(v, n);
+    return n ? jb_percentile(v, n, 50) : NAN;
+}
+
+static double err_pct(double pred, double meas)
+{
+    return isfinite(pred) && isfinite(meas) && meas != 0 ? 100 * (pred - meas) / meas : NAN;
+}
+
+/* Fits one quantity (the double at offset off of each point) against the parameter count, and
+ * predicts each point from the fit of the others (loo). x, y: scratch of n, x left holding the
+ * parameter counts. Whether the fit was made. */
+static bool fit_quantity(const struct report *r, const size_t *idx, size_t n, size_t off, double *x,
+    double *y, struct jb_powerlaw *fit, double *loo)
+{
+    gather(r, idx, n, off, x, y);
+    jb_powerlaw_loo(x, y, n, loo);
+    return jb_powerlaw_fit(x, y, n, fit) == 0;
+}
+
+/* Leave-one-out rows of one series from the points' parameter counts (x) and their
+ * predictions from the others: energy per output token (pt), per query (pq) and machine time
+ * per query (ps). */
+static void loo_series(struct report *r, struct series *s, const size_t *idx, size_t n,
+    const double *x, const double *pt, const double *pq, const double *ps)
+{
+    s->loo_extrapolation_err_pct = NAN;
+    for (size_t i = 0; i < n; i++) {
+        const struct jb_report_config *c = &r->d.configs[idx[i]];
+        struct loo_row *l = &r->loo[r->n_loo];
+        double lo = INFINITY, hi = -INFINITY;
+        for (size_t j = 0; j < n; j++)
+            if (j != i) {
+                lo = fmin(lo, x[j]);
+                hi = fmax(hi, x[j]);
+            }
+        memset(l, 0, sizeof *l);
+        snprintf(l->series, sizeof l->series, "%s", s->name);
+        snprintf(l->model, sizeof l->model, "%s", c->model);
+        snprintf(l->kind, sizeof l->kind, "%s",
+            x[i] < lo || x[i] > hi ? "extrapolation" : "interpolation");
+        l->params = c->params;
+        l->e_tok = c->j_per_output_token;
+        l->e_tok_pred = pt[i];
+        l->e_tok_err_pct = err_pct(pt[i], l->e_tok);
+        l->cost_1k = r->cost[idx[i]].c.per_1k_queries;
+        l->cost_1k_pred
+            = jb__report_predicted_cost_1k(r, pq[i], ps[i], c->output_tokens_per_query, NULL);
+        l->cost_1k_err_pct = err_pct(l->cost_1k_pred, l->cost_1k);
+        if (!isfinite(l->e_tok_pred) && !isfinite(l->cost_1k_pred))
+            continue;
+        if (x[i] > hi)
+            s->loo_extrapolation_err_pct = l->cost_1k_err_pct;
+        r->n_loo++;
+    }
+}
+
+/* Per series: the three fits and the leave-one-out rows, in one pass over its points. */
+int jb__report_fit_all(struct report *r, struct jb_err *err)
+{
+    const size_t n = r->n_sel + 1;
+    size_t *idx = calloc(n, sizeof *idx);
+    double *x = calloc(n, sizeof *x), *y = calloc(n, sizeof *y), *a = calloc(n, sizeof *a);
+    double *b = calloc(n, sizeof *b), *c = calloc(n, sizeof *c);
+    r->loo = calloc(n, sizeof *r->loo);
+    int rc = (!idx || !x || !y || !a || !b || !c || !r->loo)
+        ? jb_fail(err, JB_ENOMEM, "out of memory")
+        : 0;
+    for (size_t i = 0; !rc && i < r->n_series; i++) {
+        struct series *s = &r->series[i];
+        const size_t k = fit_points(r, s, idx);
+        s->output_tokens_per_query = median_output_tokens(r, idx, k, a);
+        s->ok_tok = fit_quantity(
+            r, idx, k, offsetof(struct jb_report_config, j_per_output_token), x, y, &s->tok, a);
+        s->ok_query = fit_quantity(
+            r, idx, k, offsetof(struct jb_report_config, j_per_query), x, y, &s->query, b);
+        s->ok_time = fit_quantity(
+            r, idx, k, offsetof(struct jb_report_config, machine_s_per_query), x, y, &s->time, c);
+        loo_series(r, s, idx, k, x, a, b, c);
+    }
+    free(idx);
+    free(x);
+    free(y);
+    free(a);
+    free(b);
+    free(c);
+    return rc;
+}
+
+/* A prediction target: a known model or a size. */
+struct target {
+    char name[128];
+    double params;
+};
+
+static bool was_run(const struct report *r, const char *model)
+{
+    for (size_t i = 0; i < r->d.n_configs; i++)
+        if (strcmp(r->d.configs[i].model, model) == 0)
+            return true;
+    return false;
+}
+
+bool jb_report_predict_size(const char *item, double *params)
+{
+    char *end;
+    const double v = strtod(item, &end);
+    if (end == item || *end || !isfinite(v) || v < 1)
+        return false;
+    *params = v;
+    return true;
+}
+
+/* A known model by name (o->models), or NULL. */
+static const struct jb_report_model *known_model(const struct jb_report_opts *o, const char *name)
+{
+    for (size_t i = 0; i < o->n_models; i++)
+        if (strcmp(o->models[i].name, name) == 0)
+            return &o->models[i];
+    return NULL;
+}
+
+/* --predict "Llama-3-8B,70e9": parameter counts, and NAMEs of known models. */
+static int targets_from_option(
+    const struct jb_report_opts *o, struct target *t, size_t max, size_t *n, struct jb_err *err)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", o->predict);
+    for (char *save, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        const struct jb_report_model *m;
+        double v;
+        if (*n == max)
+            return jb_fail(err, JB_ERANGE, "option --predict: more than %zu sizes", max);
+        if (jb_report_predict_size(tok, &v)) {
+            snprintf(t[*n].name, sizeof t[*n].name, "N=%.3g", v);
+            t[(*n)++].params = v;
+        } else if ((m = known_model(o, tok))) {
+            snprintf(t[*n].name, sizeof t[*n].name, "%s", tok);
+            t[(*n)++].params = m->params;
+        } else
+            return jb_fail(err, JB_ENOENT,
+                "option --predict: \"%.100s\" is neither a parameter count nor a known model", tok);
+    }
+    return 0;
+}
+
+/* The known models that were not run (and are big enough to be fitted), in their order. */
+static void targets_from_ladder(const struct report *r, struct target *t, size_t max, size_t *n)
+{
+    for (size_t i = 0; i < r->o->n_models; i++) {
+        const struct jb_report_model *m = &r->o->models[i];
+        if (*n < max && !was_run(r, m->name) && m->params >= r->o->fit_min_params) {
+            snprintf(t[*n].name, sizeof t[*n].name, "%s", m->name);
+            t[(*n)++].params = m->params;
+        }
+    }
+}
+
+static void predict_one(struct report *r, const struct series *s, const struct target *t)
+{
+    struct predict_row *p = &r->pred[r->n_pred++];
+    memset(p, 0, sizeof *p);
+    snprintf(p->series, sizeof p->series, "%s", s->name);
+    snprintf(p->model, sizeof p->model, "%.127s", t->name);
+    p->params = (int64_t)t->params;
+    const struct jb_powerlaw *ref = s->ok_time ? &s->time : &s->tok;
+    snprintf(p->kind, sizeof p->kind, "%s",
+        t->params < ref->x_min || t->params > ref->x_max ? "extrapolation" : "interpolation");
+    p->factor = t->params / ref->x_max;
+    p->e_tok = s->ok_tok ? jb_powerlaw_eval(&s->tok, t->params) : NAN;
+    p->j_per_query = s->ok_query ? jb_powerlaw_eval(&s->query, t->params) : NAN;
+    p->machine_s_per_query = s->ok_time ? jb_powerlaw_eval(&s->time, t->params) : NAN;
+    p->cost_1k = jb__report_predicted_cost_1k(
+        r, p->j_per_query, p->machine_s_per_query, s->output_tokens_per_query, &p->g_co2e);
+    p->loo_err_pct = s->loo_extrapolation_err_pct;
+}
+
+/* A prediction needs a fit of three models at least: two always fit exactly. */
+static bool predictable(const struct series *s)
+{
+    return (s->ok_time && s->time.n >= 3) || (s->ok_tok && s->tok.n >= 3);
+}
+
+int jb__report_predict_all(struct report *r, struct jb_err *err)
+{
+    enum { MAX_TARGETS = 64 };
+    struct target t[MAX_TARGETS];
+    size_t n = 0;
+    if (r->o->predict) {
+        int rc = targets_from_option(r->o, t, MAX_TARGETS, &n, err);
+        if (rc)
+            return rc;
+    } else
+        targets_from_ladder(r, t, MAX_TARGETS, &n);
+    r->pred = calloc(n * r->n_series + 1, sizeof *r->pred);
+    if (!r->pred)
+        return jb_fail(err, JB_ENOMEM, "out of memory");
+    for (size_t s = 0; s < r->n_series; s++)
+        for (size_t i = 0; i < n; i++)
+            if (predictable(&r->series[s]))
+                predict_one(r, &r->series[s], &t[i]);
+    return 0;
 }

@@ -1,9 +1,10 @@
 /*
  * jb_report.h — `joulebench report`: a results folder in; report.md and report.html, the CSV
  * of every table and six pictures (gnuplot, PNG and SVG) out. The pieces: loading and checking
- * a results folder (report_data.c), the power-law fit (report_fit.c), pictures through gnuplot
- * (report_plot.c), the Markdown/HTML writer (report_doc.c) and the report itself (report.c).
- * What the report computes is documented in docs/report.md.
+ * a results folder (data.c), the power-law fit (fit.c), pictures through gnuplot (plot.c), the
+ * Markdown/HTML writer (doc.c), the cost model (cost.c, jb_cost.h) and the report itself
+ * (report.c and the files of report_internal.h). The report reads results, never models: what
+ * it knows of models not run arrives in jb_report_opts. docs/report.md explains every number.
  */
 #ifndef JB_REPORT_H
 #define JB_REPORT_H
@@ -16,6 +17,7 @@
 
 #include "jb_cost.h"
 #include "jb_csvio.h"
+#include "jb_results.h"
 
 #define JB_REPORT_DEFAULT_PROFILE "onprem-cpu-server"
 #define JB_REPORT_DEFAULT_QPS 1.0
@@ -24,22 +26,38 @@
 
 /* ==== the report ============================================================================= */
 
+/* A model the report knows by name and its exact parameter count (the caller reads them from
+ * the model registry; the report does not). */
+struct jb_report_model {
+    const char *name;
+    double params;
+};
+
 struct jb_report_opts {
     const char *results_dir;
     const char *out_dir;     /* NULL: RESULTS_DIR/report */
     const char *profile;     /* cost profile NAME or FILE; NULL: JB_REPORT_DEFAULT_PROFILE */
     const char *data_dir;    /* carbon data; NULL: jb_cost_data_dir() */
     const char *workload;    /* the pictures' and fits' workload; NULL: the one run most */
-    const char *predict;     /* "NAME,8e9,...": sizes to predict; NULL: ladder models not run */
+    const char *predict;     /* "NAME,8e9,...": sizes to predict; NULL: known models not run */
     double qps;              /* the load servers are counted for (queries/s) */
     double fit_min_params;   /* smaller models are shown but left out of the fits */
     const char *gnuplot;     /* NULL: $JOULEBENCH_GNUPLOT, else gnuplot on the PATH */
     const char *scripts_dir; /* NULL: $JOULEBENCH_SCRIPTS_DIR, else the source tree's */
     FILE *log;               /* one line per file written, warnings; NULL: quiet */
+    /* (n_models) the models known by name, smallest first: --predict's NAMEs are looked up
+     * here; without --predict, those not run and not below fit_min_params are predicted, in
+     * this order (the ladder). The caller owns them; NULL with 0: none. */
+    const struct jb_report_model *models;
+    size_t n_models;
 };
 
 /* Defaults for every field (results_dir NULL). */
 void jb_report_opts_init(struct jb_report_opts *o);
+
+/* Whether an item of a --predict list is a parameter count (a number >= 1, "8e9"), and which
+ * (OUT: *params); any other item names a model. */
+bool jb_report_predict_size(const char *item, double *params);
 
 struct jb_report_result {
     char out_dir[PATH_MAX];
@@ -55,7 +73,7 @@ struct jb_report_result {
 int jb_report_write(
     const struct jb_report_opts *o, struct jb_report_result *res, struct jb_err *err);
 
-/* ==== a results folder, read and checked (report_data.c) ===================================== */
+/* ==== a results folder, read and checked (data.c) ============================================ */
 
 /* One configuration over its repetitions: medians unless said otherwise. */
 struct jb_report_config {
@@ -81,7 +99,7 @@ extern const size_t jb_n_report_config_columns;
 
 /* The machine and the invocation, from meta.json (else from runs.csv). */
 struct jb_report_meta {
-    char host[128], cpu_model[160], started_utc[40], date[16];
+    char host[256], cpu_model[160], started_utc[40], date[16];
     char command[1024];
     char energy_meter[512];
     char energy_uncertainty[192]; /* runs.csv's energy_uncertainty (first row), when present */
@@ -91,8 +109,7 @@ struct jb_report_meta {
 
 struct jb_report_data {
     char dir[PATH_MAX];
-    struct jb_table runs, requests, power; /* requests and power are empty when absent */
-    bool have_requests, have_power;
+    struct jb_results_data results; /* runs.csv, requests.csv and power.csv as typed records */
     struct jb_report_config *configs; /* (n_configs), in order of first appearance */
     size_t n_configs;
     struct jb_report_meta meta;
@@ -106,11 +123,7 @@ struct jb_report_data {
 int jb_report_load(const char *dir, struct jb_report_data *d, struct jb_err *err);
 void jb_report_data_free(struct jb_report_data *d);
 
-/* The value of cell (row, col) as a number: NAN when col < 0 or the cell is empty. Cells were
- * checked by jb_report_load. */
-double jb_report_num(const struct jb_table *t, size_t row, int col);
-
-/* ==== the power law E = a * N^b (report_fit.c) =============================================== */
+/* ==== the power law E = a * N^b (fit.c) ====================================================== */
 
 struct jb_powerlaw {
     double a, b; /* y = a * x^b */
@@ -129,7 +142,7 @@ double jb_powerlaw_eval(const struct jb_powerlaw *p, double x);
  * those do not make a fit, or point i is not usable). Returns how many were predicted. */
 size_t jb_powerlaw_loo(const double *x, const double *y, size_t n, double *pred);
 
-/* ==== pictures through gnuplot (report_plot.c) =============================================== */
+/* ==== pictures through gnuplot (plot.c) ====================================================== */
 
 #define JB_PLOT_VARS_LEN 8192
 
@@ -155,7 +168,7 @@ bool jb_gnuplot_works(const char *prog, char *why, size_t len);
 void jb_plots_draw(const char *prog, const char *scripts_dir, const char *out_dir,
     struct jb_plot *plots, size_t n);
 
-/* ==== Markdown and HTML side by side (report_doc.c) ========================================== */
+/* ==== Markdown and HTML side by side (doc.c) ================================================= */
 
 /* A document written as Markdown and HTML at once, in memory until jb_doc_save. Inline markup
  * in text: **bold**, `code` and [text](link); everything else is literal. */

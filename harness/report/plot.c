@@ -1,5 +1,5 @@
 /*
- * report_plot.c — pictures through gnuplot: the scripts live in scripts/report/, the data they
+ * plot.c — pictures through gnuplot: the scripts live in scripts/report/, the data they
  * plot in OUT/data/, and the values the report computed (titles, fits, ranges) are passed as
  * gnuplot variables. No shell is involved: gnuplot is exec'd with its arguments, inside the
  * output folder, so any file name is safe; values are quoted for gnuplot itself.

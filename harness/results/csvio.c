@@ -200,3 +200,101 @@ int jb_table_col(const struct jb_table *t, const char *name)
             return (int)c;
     return -1;
 }
+
+/* ---- typed records ------------------------------------------------------------------------- */
+
+int jb_column_find(const struct jb_column *cols, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(cols[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+static void set_empty(const struct jb_column *c, char *field)
+{
+    const int64_t none = JB_I64_NONE;
+    const double nan = NAN;
+    if (c->type == JB_COL_STR)
+        field[0] = '\0';
+    else if (c->type == JB_COL_I64)
+        memcpy(field, &none, sizeof none);
+    else
+        memcpy(field, &nan, sizeof nan);
+}
+
+/* Parses one cell into its field; 0, or -1 when it is not a number of the column's kind. */
+static int set_cell(const struct jb_column *c, char *field, const char *cell)
+{
+    char *end;
+    if (c->type == JB_COL_STR) {
+        snprintf(field, c->size, "%s", cell);
+        return 0;
+    }
+    if (!*cell) {
+        set_empty(c, field);
+        return 0;
+    }
+    errno = 0;
+    if (c->type == JB_COL_I64) {
+        const long long v = strtoll(cell, &end, 10);
+        const int64_t x = v;
+        memcpy(field, &x, sizeof x);
+    } else {
+        const double v = strtod(cell, &end);
+        memcpy(field, &v, sizeof v);
+    }
+    return end != cell && !*end && !errno ? 0 : -1;
+}
+
+int jb_records_from_table(const struct jb_table *t, const char *path, const struct jb_column *cols,
+    size_t n, size_t size, void **out, bool *present, struct jb_err *err)
+{
+    int *idx = malloc((n ? n : 1) * sizeof *idx);
+    char *rec = calloc(t->n_rows ? t->n_rows : 1, size);
+    *out = NULL;
+    if (!idx || !rec) {
+        free(idx);
+        free(rec);
+        return jb_fail(err, JB_ENOMEM, "%s: out of memory", path);
+    }
+    for (size_t i = 0; i < n; i++) {
+        idx[i] = cols[i].size ? jb_table_col(t, cols[i].name) : -1;
+        if (present)
+            present[i] = idx[i] >= 0;
+    }
+    for (size_t r = 0; r < t->n_rows; r++)
+        for (size_t i = 0; i < n; i++) {
+            char *field = rec + r * size + cols[i].offset;
+            if (idx[i] < 0) {
+                if (cols[i].size)
+                    set_empty(&cols[i], field);
+            } else if (set_cell(&cols[i], field, t->rows[r][idx[i]])) {
+                const int rc = jb_fail(err, JB_EPARSE, "%s: record %zu, column \"%s\": \"%s\" is not %s",
+                    path, r + 2, cols[i].name, t->rows[r][idx[i]],
+                    cols[i].type == JB_COL_I64 ? "an integer" : "a number");
+                free(idx);
+                free(rec);
+                return rc;
+            }
+        }
+    free(idx);
+    *out = rec;
+    return 0;
+}
+
+double jb_record_num(const struct jb_column *cols, size_t n, const void *record, const char *name)
+{
+    const int i = jb_column_find(cols, n, name);
+    if (i < 0 || cols[i].type == JB_COL_STR)
+        return NAN;
+    const char *p = (const char *)record + cols[i].offset;
+    if (cols[i].type == JB_COL_I64) {
+        int64_t v;
+        memcpy(&v, p, sizeof v);
+        return v == JB_I64_NONE ? NAN : (double)v;
+    }
+    double v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}

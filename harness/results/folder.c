@@ -1,5 +1,5 @@
 /*
- * results.c — a results folder that survives interruption and concurrent use: append-only
+ * folder.c — a results folder that survives interruption and concurrent use: append-only
  * CSV files synced per repetition, an O_EXCL lock file naming its owner, resumption that
  * skips finished repetitions and drops rows of unfinished ones, atomic replacement.
  */

@@ -6,6 +6,7 @@
 #ifndef JB_CSVIO_H
 #define JB_CSVIO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,12 +23,14 @@ struct jb_column {
     enum jb_col_type type;
     size_t offset; /* of a char[] (STR), int64_t (I64) or double (F64) in the record */
     const char *doc;
+    size_t size; /* bytes of the field (a STR's array length); 0 for columns not read back */
 };
 
 /* One entry of a column table: JB_COLUMN(struct my_record, F64, "name", field, "doc"). */
-#define JB_COLUMN(record, kind, name, field, doc)                                                  \
+#define JB_COLUMN(record, kind, name_, field, doc_)                                                \
     {                                                                                              \
-        name, JB_COL_##kind, offsetof(record, field), doc                                          \
+        .name = name_, .type = JB_COL_##kind, .offset = offsetof(record, field), .doc = doc_,      \
+        .size = sizeof(((record *)0)->field)                                                       \
     }
 
 #define JB_I64_NONE INT64_MIN
@@ -55,5 +58,21 @@ int jb_table_read(const char *path, struct jb_table *t, struct jb_err *err);
 void jb_table_free(struct jb_table *t);
 /* Index of a column by name, or -1. */
 int jb_table_col(const struct jb_table *t, const char *name);
+
+/* Index of a column in a column table by name, or -1. */
+int jb_column_find(const struct jb_column *cols, size_t n, const char *name);
+
+/* Turns the rows of t (read from path) into *out, an array of t->n_rows records of `size`
+ * bytes (caller frees) laid out as cols says. Columns are matched by name, in any order: a
+ * column the file lacks leaves its field empty (NAN, JB_I64_NONE or ""), and present[i] (n
+ * bools, may be NULL) says which columns the file has; columns the table does not know are
+ * ignored. A cell that is not a number where one is expected is JB_EPARSE naming the file, the
+ * record and the column; a longer text than its field is cut. */
+int jb_records_from_table(const struct jb_table *t, const char *path, const struct jb_column *cols,
+    size_t n, size_t size, void **out, bool *present, struct jb_err *err);
+
+/* Field `name` of a record described by cols as a number: F64 as is, I64 converted (NAN for an
+ * empty one), NAN for a text column or an unknown name. */
+double jb_record_num(const struct jb_column *cols, size_t n, const void *record, const char *name);
 
 #endif

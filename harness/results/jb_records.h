@@ -2,7 +2,7 @@
  * jb_records.h — the records of a results folder: one struct per CSV row type (runs.csv,
  * requests.csv) and the column tables that write them, read them back and document them
  * (docs/csv.md is generated from these tables: `joulebench columns --markdown`). A schema
- * change is made here and in columns.c, nowhere else.
+ * change is made here and in schema.c, nowhere else.
  */
 #ifndef JB_RECORDS_H
 #define JB_RECORDS_H
@@ -13,6 +13,8 @@
 
 /* The version of the columns this build writes; folders of version 1 are still read. */
 #define JB_SCHEMA_VERSION 2
+/* More columns than any table has (runs.csv has 91). */
+#define JB_MAX_COLUMNS 128
 
 /* One row of runs.csv: a configuration x repetition. Times in ms, rates per second. */
 struct jb_run_record {
@@ -57,11 +59,22 @@ struct jb_request_record {
     int64_t slo_met; /* 1 or 0; empty without SLO */
 };
 
+/* One row of power.csv (written by the meter's sampler, read back by the report). */
+struct jb_power_record {
+    int64_t schema_version;
+    char run_id[64]; /* the repetition, or idle:CONFIG_ID for an idle baseline */
+    double t_s;      /* since the repetition (or baseline) started */
+    char phase[16], domain[48];
+    double watts;
+    int64_t summed; /* 1 or 0; empty on total rows */
+};
+
 extern const struct jb_column jb_run_columns[];
 extern const size_t jb_n_run_columns;
 extern const struct jb_column jb_request_columns[];
 extern const size_t jb_n_request_columns;
-/* power.csv: written by the meter's sampler; this table documents it and checks its header. */
+/* power.csv: written by the meter's sampler; this table documents it, checks its header and
+ * reads it back. */
 extern const struct jb_column jb_power_columns[];
 extern const size_t jb_n_power_columns;
 

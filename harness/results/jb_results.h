@@ -1,8 +1,10 @@
 /*
- * jb_results.h — a results folder: runs.csv and requests.csv appended one repetition at a
- * time (flushed and synced, so an interruption loses at most the repetition in progress),
- * a lock so two joulebench processes never interleave rows, resumption (what is already
- * there is skipped, never written twice), files replaced atomically, and the summary.
+ * jb_results.h — a results folder, both ways. Writing: runs.csv and requests.csv appended one
+ * repetition at a time (flushed and synced, so an interruption loses at most the repetition
+ * in progress), a lock so two joulebench processes never interleave rows, resumption (what is
+ * already there is skipped, never written twice), meta.json. Reading: the same files back into
+ * the typed records of jb_records.h, grouped into configurations, and meta.json; the summary,
+ * the report and compare all read through here.
  */
 #ifndef JB_RESULTS_H
 #define JB_RESULTS_H
@@ -33,6 +35,119 @@ bool jb_results_has(const struct jb_results *r, const char *run_id);
 /* Appends one repetition: its request rows, then its run row; flushed and synced. */
 int jb_results_append(struct jb_results *r, const struct jb_run_record *run,
     const struct jb_request_record *reqs, int64_t n_reqs, struct jb_err *err);
+
+/* ---- reading a results folder back --------------------------------------------------------- */
+
+enum jb_results_part {
+    JB_RESULTS_RUNS = 1,     /* runs.csv (always read) */
+    JB_RESULTS_REQUESTS = 2, /* requests.csv, when present */
+    JB_RESULTS_POWER = 4,    /* power.csv, when present */
+};
+
+/* A results folder read into records. Columns an older file lacks (schema_version 1) are
+ * empty in the records; *_present says which columns the files have. */
+struct jb_results_data {
+    char dir[PATH_MAX];
+    char runs_path[PATH_MAX + 16];
+    struct jb_run_record *runs; /* (n_runs) in file order */
+    size_t n_runs;
+    bool run_present[JB_MAX_COLUMNS]; /* [i]: runs.csv has jb_run_columns[i] */
+    struct jb_request_record *requests; /* (n_requests); NULL when absent or not asked for */
+    size_t n_requests;
+    bool have_requests, request_present[JB_MAX_COLUMNS];
+    struct jb_power_record *power; /* (n_power); NULL when absent or not asked for */
+    size_t n_power;
+    bool have_power, power_present[JB_MAX_COLUMNS];
+};
+
+/* Reads the results at path, a folder or a runs.csv file (then its folder holds the rest), and
+ * the parts asked for (a mask of jb_results_part). Every cell must fit its column's type
+ * ("FILE: record N, column \"X\": \"abc\" is not a number"); rows of a newer schema than this
+ * build's are refused. JB_ENOENT when runs.csv does not exist. Free with jb_results_data_free,
+ * which accepts a zeroed struct. */
+int jb_results_read(
+    const char *path, unsigned parts, struct jb_results_data *d, struct jb_err *err);
+void jb_results_data_free(struct jb_results_data *d);
+/* Whether runs.csv has the named column. */
+bool jb_results_has_run_column(const struct jb_results_data *d, const char *name);
+/* A run row's field by column name as a number (NAN when empty, absent or text). */
+double jb_run_num(const struct jb_run_record *run, const char *name);
+
+/* What makes runs "the same configuration": the key a run is grouped by. */
+enum jb_config_key {
+    JB_KEY_CONFIG_ID, /* config_id: everything that defines the run (within one result set) */
+    JB_KEY_SHAPE,     /* "model dtype workload scenario batch threads": matches configurations
+                       * across result sets (builds, machines) for compare */
+};
+
+/* The key of a run as text (its configuration's name in compare's output for JB_KEY_SHAPE). */
+void jb_config_key_of(const struct jb_run_record *run, enum jb_config_key k, char *buf, size_t len);
+
+/* One configuration: the indices of its runs in file order. */
+struct jb_config_group {
+    char key[1024];
+    size_t *rows; /* (n) indices into the runs array */
+    size_t n;
+};
+
+/* Groups runs[0 .. n) by key, in order of first appearance, keeping only runs for which keep
+ * (may be NULL: all) is true. Free with jb_config_groups_free. */
+int jb_config_groups(const struct jb_run_record *runs, size_t n, enum jb_config_key k,
+    bool (*keep)(const struct jb_run_record *run), struct jb_config_group **groups,
+    size_t *n_groups, struct jb_err *err);
+void jb_config_groups_free(struct jb_config_group *groups, size_t n_groups);
+
+/* ---- meta.json: the machine and the invocation -------------------------------------------- */
+
+/* One configuration of the plan, as meta.json lists it. */
+struct jb_meta_config {
+    char config_id[24], model[128], model_dir[PATH_MAX], dtype[16], weights[PATH_MAX + 32];
+    char workload[128], workload_file[PATH_MAX], scenario[24];
+    int64_t requests, threads, batch, context;
+    double idle_before_w, idle_before_sd_w; /* NAN when not measured */
+    double idle_after_w, idle_after_sd_w;   /* NAN when not measured */
+    int64_t bad_rows_skipped;               /* trace rows skipped; 0: the key is left out */
+    char status[16];                        /* "planned" or "skipped" */
+    char reason[1024];                      /* why skipped; "" otherwise */
+};
+
+struct jb_meta {
+    char version[32], git_commit[48];
+    int64_t schema_version;
+    char **command; /* (n_command) the command line, "joulebench" first; owned */
+    int n_command;
+    char started_utc[40], status[24];
+    struct {
+        char host[256], cpu_model[160];
+        int64_t cpus_online, cpus_allowed;
+        double memory_bytes;
+        char kernel[256], compiler[64], openblas[192], openblas_config[192];
+        int64_t openblas_threads;
+        char kernels[16];
+    } machine;
+    struct {
+        char meter[512], passed_over[1024];
+        double sample_ms, idle_s;
+        double sampler_cpu_share; /* of one core; written when sampler_samples > 0 */
+        int64_t sampler_samples;
+    } energy;
+    struct jb_meta_config *configs; /* (n_configs); owned */
+    size_t n_configs;
+};
+
+/* Copies argc strings of argv (after "joulebench") into m->command. */
+int jb_meta_set_command(struct jb_meta *m, int argc, char *const *argv, struct jb_err *err);
+/* Writes dir/meta.json atomically (jb_write_atomic): readers see a whole file. */
+int jb_meta_write(const char *dir, const struct jb_meta *m, struct jb_err *err);
+/* Reads dir/meta.json into m (zeroed first; absent keys stay empty). JB_ENOENT when there is
+ * none, JB_EPARSE naming the file when it is not JSON. Free with jb_meta_free. */
+int jb_meta_read(const char *dir, struct jb_meta *m, struct jb_err *err);
+/* Frees what m owns; accepts a zeroed struct. */
+void jb_meta_free(struct jb_meta *m);
+/* The command line joined by spaces into buf. */
+void jb_meta_command_line(const struct jb_meta *m, char *buf, size_t len);
+
+/* ---- the summary ------------------------------------------------------------------------------ */
 
 /* Recomputes dir/summary.csv from dir/runs.csv (median, mean, spread, 95% interval and CV of
  * each metric over repetitions, per configuration) and prints a short table on out. CVs above

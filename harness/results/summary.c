@@ -61,60 +61,45 @@ static const char *const flagged[]
     = { "ttft_ms_p50", "tpot_ms_p50", "decode_tok_s", "prefill_tok_s", "total_tok_s", NULL };
 
 struct summary_ctx {
-    const struct jb_table *t;
+    const struct jb_results_data *d;
     double cv_warn;
-    size_t *first_row; /* first row of each configuration */
+    const struct jb_config_group *groups; /* one per configuration (config_id) */
     size_t n_configs;
     FILE *out;
 };
 
-static const char *cell(const struct jb_table *t, size_t row, const char *col)
+/* Values of one metric over the repetitions of configuration g. */
+static size_t collect(const struct summary_ctx *c, const struct jb_config_group *g,
+    const char *metric, double *v)
 {
-    const int c = jb_table_col(t, col);
-    return c >= 0 ? t->rows[row][c] : "";
+    for (size_t i = 0; i < g->n; i++)
+        v[i] = jb_run_num(&c->d->runs[g->rows[i]], metric);
+    return g->n;
 }
 
-static double number(const char *s)
-{
-    char *end;
-    double v = strtod(s, &end);
-    return (*s && !*end) ? v : NAN;
-}
-
-/* Values of one metric over the rows of the configuration that starts at row `first`. */
-static size_t collect(const struct jb_table *t, size_t first, const char *metric, double *v)
-{
-    const char *id = cell(t, first, "config_id");
-    size_t n = 0;
-    for (size_t r = first; r < t->n_rows; r++)
-        if (strcmp(cell(t, r, "config_id"), id) == 0)
-            v[n++] = number(cell(t, r, metric));
-    return n;
-}
-
-static void fill_config(struct jb_summary_record *s, const struct jb_table *t, size_t row)
+static void fill_config(struct jb_summary_record *s, const struct jb_run_record *run)
 {
     memset(s, 0, sizeof *s);
-    snprintf(s->config_id, sizeof s->config_id, "%s", cell(t, row, "config_id"));
-    snprintf(s->model, sizeof s->model, "%s", cell(t, row, "model"));
-    snprintf(s->dtype, sizeof s->dtype, "%s", cell(t, row, "dtype"));
-    snprintf(s->workload, sizeof s->workload, "%s", cell(t, row, "workload"));
-    snprintf(s->scenario, sizeof s->scenario, "%s", cell(t, row, "scenario"));
-    snprintf(s->kernels, sizeof s->kernels, "%s", cell(t, row, "kernels"));
-    s->params = strtoll(cell(t, row, "params"), NULL, 10);
-    s->batch = strtoll(cell(t, row, "batch"), NULL, 10);
-    s->threads = strtoll(cell(t, row, "threads"), NULL, 10);
+    snprintf(s->config_id, sizeof s->config_id, "%s", run->config_id);
+    snprintf(s->model, sizeof s->model, "%s", run->model);
+    snprintf(s->dtype, sizeof s->dtype, "%s", run->dtype);
+    snprintf(s->workload, sizeof s->workload, "%s", run->workload);
+    snprintf(s->scenario, sizeof s->scenario, "%s", run->scenario);
+    snprintf(s->kernels, sizeof s->kernels, "%s", run->kernels);
+    s->params = run->params == JB_I64_NONE ? 0 : run->params;
+    s->batch = run->batch == JB_I64_NONE ? 0 : run->batch;
+    s->threads = run->threads == JB_I64_NONE ? 0 : run->threads;
 }
 
-static int summarize_metric(struct summary_ctx *c, size_t first, const char *metric, double *buf,
-    struct jb_summary_record *s)
+static int summarize_metric(const struct summary_ctx *c, const struct jb_config_group *g,
+    const char *metric, double *buf, struct jb_summary_record *s)
 {
-    const size_t n = collect(c->t, first, metric, buf);
+    const size_t n = collect(c, g, metric, buf);
     struct jb_summary sm;
     jb_summarize(buf, n, &sm);
     if (sm.n == 0)
         return 0; /* never measured (e.g. energy without a source): no row */
-    fill_config(s, c->t, first);
+    fill_config(s, &c->d->runs[g->rows[0]]);
     snprintf(s->metric, sizeof s->metric, "%s", metric);
     s->n = (int64_t)sm.n;
     s->median = sm.median;
@@ -132,14 +117,14 @@ static int summarize_metric(struct summary_ctx *c, size_t first, const char *met
 static int write_summary(FILE *f, void *ctx)
 {
     struct summary_ctx *c = ctx;
-    double *buf = malloc((c->t->n_rows + 1) * sizeof *buf);
+    double *buf = malloc((c->d->n_runs + 1) * sizeof *buf);
     if (!buf)
         return JB_ENOMEM;
     jb_csv_write_header(f, jb_summary_columns, jb_n_summary_columns);
     for (size_t g = 0; g < c->n_configs; g++)
         for (int m = 0; metrics[m]; m++) {
             struct jb_summary_record s;
-            if (summarize_metric(c, c->first_row[g], metrics[m], buf, &s))
+            if (summarize_metric(c, &c->groups[g], metrics[m], buf, &s))
                 jb_csv_write_row(f, jb_summary_columns, jb_n_summary_columns, &s);
         }
     free(buf);
@@ -162,33 +147,34 @@ static const char *fmt(char *buf, size_t len, double v)
     return buf;
 }
 
-static void print_table(struct summary_ctx *c)
+static void print_table(const struct summary_ctx *c)
 {
-    double *buf = malloc((c->t->n_rows + 1) * sizeof *buf);
+    double *buf = malloc((c->d->n_runs + 1) * sizeof *buf);
     if (!buf)
         return;
     fprintf(c->out, "%-16s %-5s %-18s %-13s %5s %3s %4s %11s %11s %26s %11s  %s\n", "model",
         "dtype", "workload", "scenario", "batch", "thr", "reps", "ttft_p50_ms", "tpot_p50_ms",
         "decode_tok_s [95% CI]", "e2e_p99_ms", "notes");
-    for (size_t g = 0; g < c->n_configs; g++) {
+    for (size_t k = 0; k < c->n_configs; k++) {
+        const struct jb_config_group *g = &c->groups[k];
         struct jb_summary_record s[4];
         const char *show[4] = { "ttft_ms_p50", "tpot_ms_p50", "decode_tok_s", "e2e_ms_p99" };
         for (int i = 0; i < 4; i++)
-            if (!summarize_metric(c, c->first_row[g], show[i], buf, &s[i]))
+            if (!summarize_metric(c, g, show[i], buf, &s[i]))
                 s[i].median = s[i].ci95_lo = s[i].ci95_hi = NAN;
         struct jb_summary_record id;
-        fill_config(&id, c->t, c->first_row[g]);
+        fill_config(&id, &c->d->runs[g->rows[0]]);
         char ci[80], b[4][24];
         snprintf(ci, sizeof ci, "%s [%s, %s]", fmt(b[0], 24, s[2].median),
             fmt(b[1], 24, s[2].ci95_lo), fmt(b[2], 24, s[2].ci95_hi));
         fprintf(c->out, "%-16s %-5s %-18s %-13s %5lld %3lld %4zu %11s ", id.model, id.dtype,
             id.workload, id.scenario, (long long)id.batch, (long long)id.threads,
-            collect(c->t, c->first_row[g], "rep", buf), fmt(b[0], 24, s[0].median));
+            g->n, fmt(b[0], 24, s[0].median));
         fprintf(
             c->out, "%11s %26s %11s ", fmt(b[1], 24, s[1].median), ci, fmt(b[3], 24, s[3].median));
         for (int f = 0; flagged[f]; f++) {
             struct jb_summary_record x;
-            if (summarize_metric(c, c->first_row[g], flagged[f], buf, &x) && x.high_cv == 1)
+            if (summarize_metric(c, g, flagged[f], buf, &x) && x.high_cv == 1)
                 fprintf(c->out, " HIGH-CV %s=%.0f%%", flagged[f], 100 * x.cv);
         }
         fputc('\n', c->out);
@@ -198,29 +184,22 @@ static void print_table(struct summary_ctx *c)
 
 int jb_summary_write(const char *dir, double cv_warn, FILE *out, struct jb_err *err)
 {
-    char runs[PATH_MAX + 16], path[PATH_MAX + 16];
-    snprintf(runs, sizeof runs, "%s/runs.csv", dir);
+    char path[PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/summary.csv", dir);
-    struct jb_table t;
-    int rc = jb_table_read(runs, &t, err);
+    struct jb_results_data d;
+    int rc = jb_results_read(dir, JB_RESULTS_RUNS, &d, err);
     if (rc)
         return rc;
-    struct summary_ctx c = { &t, cv_warn, calloc(t.n_rows + 1, sizeof(size_t)), 0, out };
-    if (!c.first_row) {
-        jb_table_free(&t);
-        return jb_fail(err, JB_ENOMEM, "out of memory");
-    }
-    for (size_t r = 0; r < t.n_rows; r++) {
-        bool seen = false;
-        for (size_t g = 0; g < c.n_configs && !seen; g++)
-            seen = strcmp(cell(&t, c.first_row[g], "config_id"), cell(&t, r, "config_id")) == 0;
-        if (!seen)
-            c.first_row[c.n_configs++] = r;
-    }
-    rc = jb_write_atomic(path, write_summary, &c, err);
+    struct jb_config_group *groups = NULL;
+    size_t n_groups = 0;
+    rc = jb_config_groups(d.runs, d.n_runs, JB_KEY_CONFIG_ID, NULL, &groups, &n_groups, err);
+    const struct summary_ctx c
+        = { .d = &d, .cv_warn = cv_warn, .groups = groups, .n_configs = n_groups, .out = out };
+    if (!rc)
+        rc = jb_write_atomic(path, write_summary, (void *)&c, err);
     if (!rc && out && c.n_configs)
         print_table(&c);
-    free(c.first_row);
-    jb_table_free(&t);
+    jb_config_groups_free(groups, n_groups);
+    jb_results_data_free(&d);
     return rc;
 }

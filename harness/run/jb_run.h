@@ -18,6 +18,21 @@
 #include "jb_records.h"
 #include "jb_workload.h"
 
+/* ---- where models are and what memory they may use --------------------------------------- */
+
+/* The folder model NAMEs resolve in: $JOULEBENCH_MODELS_DIR, else the source tree's models/. */
+const char *jb_models_dir(void);
+/* $JOULEBENCH_MEM_LIMIT in bytes (a number of bytes, or with a K/M/G/T suffix, powers of 1024);
+ * 0 when unset or not a size. */
+uint64_t jb_mem_limit_bytes(void);
+/* Parses a size such as "8G", "512M" or "1048576" into bytes; 0 for anything else. */
+uint64_t jb_parse_size(const char *s);
+/* jb_mem_check against the memory available under $JOULEBENCH_MEM_LIMIT, and when the plan does
+ * not fit, JB_ETOOBIG with the facts followed by the way out: "try --dtype bf16|q8_0", "try a
+ * shorter context or fewer sequences", or "use a smaller model or a machine with more memory". */
+int jb_fit_check(
+    const struct jb_config *c, enum jb_dtype t, const struct jb_mem_plan *p, struct jb_err *err);
+
 /* ---- loading a model for a command ------------------------------------------------------ */
 
 struct jb_load_opts {
@@ -103,5 +118,76 @@ void jb_run_counter_events(struct jb_run_record *run, const char *events);
  * and the largest forward call. JB_ERANGE naming the request when one exceeds max_pos. */
 int jb_run_shape(const struct jb_workload *w, int64_t max_pos, int64_t *n_seqs, int64_t *ctx,
     int64_t *batch_tokens, struct jb_err *err);
+
+/* ---- a run or sweep: the plan (plan.c) and the session that runs it (session.c) ------------- */
+
+#define JB_SWEEP_MAX 64 /* values of one list option */
+
+/* What a run or sweep was asked to do, options parsed. */
+struct jb_sweep {
+    bool sweep; /* `sweep` (several configurations) rather than `run` (one) */
+    const char *models[JB_SWEEP_MAX], *workloads[JB_SWEEP_MAX]; /* NAMEs or paths */
+    enum jb_dtype dtypes[JB_SWEEP_MAX];
+    int64_t threads[JB_SWEEP_MAX];
+    int64_t batches[JB_SWEEP_MAX]; /* 0: as the workload says */
+    int n_models, n_workloads, n_dtypes, n_threads, n_batches;
+    int64_t reps, warmup;
+    uint64_t weights_seed;
+    bool random_weights;
+    struct jb_workload_opts wo;
+    const char *kernels; /* --kernels NAME; NULL: the best for this CPU */
+    struct jb_meter_opts meter;
+    double idle_s;  /* idle baseline before and after each configuration (s) */
+    double cv_warn; /* flag coefficients of variation above this fraction */
+    const char *out; /* --out as given; NULL when the folder is the default one */
+    int argc;        /* the command line after "joulebench", for meta.json */
+    char **argv;
+};
+
+/* One configuration of the plan. */
+struct jb_sweep_config {
+    const char *model, *workload;
+    enum jb_dtype dtype;
+    int64_t threads, batch; /* batch 0: as the workload says */
+    struct jb_config cfg;
+    char dir[PATH_MAX];
+    struct jb_workload w;
+    int64_t n_seqs, ctx, batch_tokens;
+    double idle_before_w, idle_before_sd_w, idle_after_w, idle_after_sd_w;
+    char id[24], weights[PATH_MAX + 32];
+    char skip[JB_ERR_MSG_LEN + 16]; /* non-empty: not run, and why */
+    int64_t reps_todo;
+};
+
+/* Plans every model x dtype x workload x threads x batch of s, in that nesting order: reads
+ * each model's config and workload, computes its config_id and whether it fits in memory (a
+ * configuration that does not is kept with its reason in skip). Bad input is an error naming
+ * the file or option. *out (n_out entries) is freed with jb_sweep_plan_free, also on error. */
+int jb_sweep_plan(const struct jb_sweep *s, struct jb_sweep_config **out, int *n_out,
+    struct jb_err *err);
+void jb_sweep_plan_free(struct jb_sweep_config *c, int n);
+
+/* The folder a run or sweep writes to without --out: results/<UTC time> for a run, and for a
+ * sweep results/sweep-<hash of its configurations, reps and warm-ups>, so that re-running the
+ * same sweep continues it. */
+void jb_sweep_default_out(
+    const struct jb_sweep *s, const struct jb_sweep_config *c, int n, char *out, size_t len);
+/* The current UTC time, ISO 8601 ("2026-12-02T00:31:39Z"), compact without separators. */
+void jb_sweep_utc_now(char *buf, size_t len, bool compact);
+
+enum jb_sweep_end {
+    JB_SWEEP_DONE,        /* every configuration ran (or was skipped with its reason) */
+    JB_SWEEP_FAILURES,    /* some configuration failed; the others ran */
+    JB_SWEEP_INTERRUPTED, /* SIGINT or SIGTERM: the repetition in progress was dropped */
+};
+
+/* Runs the plan into the results folder out: takes its lock, opens the meter, writes
+ * meta.json, then per configuration the idle baseline, warm-ups and every repetition not yet
+ * recorded, each appended as it finishes; then the summary (its table on stdout) and
+ * meta.json's final status. Progress and per-configuration failures go to stderr as they
+ * happen. Returns a jb_sweep_end, or a negative JB_E* code with fatal filled when the folder,
+ * the meter or meta.json cannot be set up (nothing has run then). */
+int jb_sweep_execute(const struct jb_sweep *s, struct jb_sweep_config *c, int n, const char *out,
+    struct jb_err *fatal);
 
 #endif

@@ -1,7 +1,8 @@
 /*
- * records.c — the column tables of runs.csv and requests.csv: each column's name (with its
- * unit), the record field it prints and what it means. The CSV header, the rows and
- * docs/csv.md all come from these tables (`joulebench columns --markdown`).
+ * schema.c — the CSV schema: the column tables of runs.csv, requests.csv and power.csv, each
+ * column's name (with its unit), the record field it holds and what it means. The header, the
+ * rows written, the records read back and docs/csv.md all come from these tables
+ * (`joulebench columns --markdown`).
  */
 #include "jb_records.h"
 
@@ -158,20 +159,18 @@ const struct jb_column jb_request_columns[] = {
 };
 const size_t jb_n_request_columns = sizeof jb_request_columns / sizeof jb_request_columns[0];
 
-/* power.csv has no record struct (the sampler prints it); offsets are unused. */
-#define POWER(n, t, d)                                                                             \
-    {                                                                                              \
-        n, t, 0, d                                                                                 \
-    }
+#define POW_STR(n, f, d) JB_COLUMN(struct jb_power_record, STR, n, f, d)
+#define POW_I64(n, f, d) JB_COLUMN(struct jb_power_record, I64, n, f, d)
+#define POW_F64(n, f, d) JB_COLUMN(struct jb_power_record, F64, n, f, d)
 
 const struct jb_column jb_power_columns[] = {
-    POWER("schema_version", JB_COL_I64, "version of these columns (2)"),
-    POWER("run_id", JB_COL_STR,
+    POW_I64("schema_version", schema_version, "version of these columns (2)"),
+    POW_STR("run_id", run_id,
         "the repetition (runs.csv), or idle:CONFIG_ID for an idle-baseline measurement"),
-    POWER("t_s", JB_COL_F64, "seconds since the repetition (or baseline) started"),
-    POWER("phase", JB_COL_STR, "idle, setup, prefill or decode at the time of the sample"),
-    POWER("domain", JB_COL_STR, "a power domain (package-0, dram-0, psys, gpu-0, cpu), or total"),
-    POWER("watts", JB_COL_F64, "average power since the previous sample"),
-    POWER("summed", JB_COL_I64, "1 when the domain is summed into total; empty on total rows"),
+    POW_F64("t_s", t_s, "seconds since the repetition (or baseline) started"),
+    POW_STR("phase", phase, "idle, setup, prefill or decode at the time of the sample"),
+    POW_STR("domain", domain, "a power domain (package-0, dram-0, psys, gpu-0, cpu), or total"),
+    POW_F64("watts", watts, "average power since the previous sample"),
+    POW_I64("summed", summed, "1 when the domain is summed into total; empty on total rows"),
 };
 const size_t jb_n_power_columns = sizeof jb_power_columns / sizeof jb_power_columns[0];

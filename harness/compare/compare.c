@@ -1,0 +1,162 @@
+/*
+ * compare.c — two result sets compared, configuration by configuration: the metric table
+ * (name, unit, direction), per-metric thresholds, each metric's verdict (stats.c), which side
+ * holds which configuration, energy-method and machine differences, the regression count.
+ * Reads through compare_internal.h; prints nothing (render.c does).
+ */
+#include "jb_compare.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compare_internal.h"
+
+static const struct {
+    const char *name, *unit;
+    bool lower_is_better;
+} metrics[] = {
+    { .name = "ttft_ms_p50", .unit = "ms", .lower_is_better = true },
+    { .name = "tpot_ms_p50", .unit = "ms", .lower_is_better = true },
+    { .name = "e2e_ms_p99", .unit = "ms", .lower_is_better = true },
+    { .name = "decode_tok_s", .unit = "tok/s", .lower_is_better = false },
+    { .name = "prefill_tok_s", .unit = "tok/s", .lower_is_better = false },
+    { .name = "j_per_token", .unit = "J", .lower_is_better = true },
+    { .name = "j_per_query", .unit = "J", .lower_is_better = true },
+    { .name = "instructions_per_token", .unit = "instructions", .lower_is_better = true },
+};
+#define N_METRICS (sizeof metrics / sizeof metrics[0])
+_Static_assert(N_METRICS == JB_COMPARE_N_METRICS, "jb_compare.h's JB_COMPARE_N_METRICS");
+
+/* The threshold of one metric: its "metric=pct" entry in o->overrides, else o->threshold. */
+static double threshold_for(const struct jb_compare_opts *o, const char *metric)
+{
+    const char *p = o->overrides;
+    const size_t len = strlen(metric);
+    while (p && *p) {
+        if (strncmp(p, metric, len) == 0 && p[len] == '=')
+            return strtod(p + len + 1, NULL) / 100.0;
+        p = strchr(p, ',');
+        p = p ? p + 1 : NULL;
+    }
+    return o->threshold;
+}
+
+static bool side_has(const struct jb_compare_side *s, const char *key)
+{
+    for (size_t i = 0; i < jb_compare_side_n_keys(s); i++)
+        if (strcmp(jb_compare_side_key(s, i), key) == 0)
+            return true;
+    return false;
+}
+
+/* One entry per configuration: base's keys, then new's keys not in base. */
+static int collect_keys(const struct jb_compare_side *b, const struct jb_compare_side *n,
+    struct jb_compare_result *r, struct jb_err *err)
+{
+    const size_t nb = jb_compare_side_n_keys(b), nn = jb_compare_side_n_keys(n);
+    r->configs = calloc(nb + nn + 1, sizeof *r->configs);
+    if (!r->configs)
+        return jb_fail(err, JB_ENOMEM, "compare: out of memory");
+    for (size_t i = 0; i < nb; i++)
+        snprintf(
+            r->configs[r->n_configs++].key, JB_COMPARE_KEY_LEN, "%s", jb_compare_side_key(b, i));
+    for (size_t i = 0; i < nn; i++)
+        if (!side_has(b, jb_compare_side_key(n, i)))
+            snprintf(r->configs[r->n_configs++].key, JB_COMPARE_KEY_LEN, "%s",
+                jb_compare_side_key(n, i));
+    return 0;
+}
+
+static void compare_metrics(struct jb_compare_side *b, struct jb_compare_side *n,
+    struct jb_config_cmp *c, const struct jb_compare_opts *o)
+{
+    for (size_t m = 0; m < N_METRICS; m++) {
+        struct jb_metric_cmp *x = &c->m[m];
+        size_t nb, nn;
+        const double *vb = jb_compare_side_values(b, c->key, m, &nb);
+        const double *vn = jb_compare_side_values(n, c->key, m, &nn);
+        x->metric = metrics[m].name;
+        x->unit = metrics[m].unit;
+        x->lower_is_better = metrics[m].lower_is_better;
+        x->threshold = threshold_for(o, metrics[m].name);
+        jb_compare_metric(vb, nb, vn, nn, o, x);
+    }
+}
+
+/* Energy figures of different methods (measured, estimated, ...) do not compare: say so. */
+static void check_method(
+    const struct jb_compare_side *b, const struct jb_compare_side *n, struct jb_config_cmp *c)
+{
+    const char *mb = jb_compare_side_method(b, c->key), *mn = jb_compare_side_method(n, c->key);
+    if (mb && mn && strcmp(mb, mn) != 0)
+        snprintf(c->warning, sizeof c->warning,
+            "energy method differs: %s (base) vs %s (new); "
+            "energy changes mix methods",
+            mb[0] ? mb : "none", mn[0] ? mn : "none");
+}
+
+static void compare_config(struct jb_compare_side *b, struct jb_compare_side *n,
+    struct jb_config_cmp *c, const struct jb_compare_opts *o)
+{
+    compare_metrics(b, n, c, o);
+    c->in_base = side_has(b, c->key);
+    c->in_new = side_has(n, c->key);
+    check_method(b, n, c);
+}
+
+static int count_regressions(const struct jb_compare_result *r)
+{
+    int regressions = 0;
+    for (size_t i = 0; i < r->n_configs; i++)
+        for (size_t m = 0; r->configs[i].in_base && r->configs[i].in_new && m < N_METRICS; m++)
+            regressions += r->configs[i].m[m].verdict == JB_VERDICT_REGRESSION;
+    return regressions;
+}
+
+static void compare_machines(
+    const struct jb_compare_side *b, const struct jb_compare_side *n, struct jb_compare_result *r)
+{
+    const char *host, *cpu;
+    jb_compare_side_machine(b, &host, &cpu);
+    snprintf(r->base_host, sizeof r->base_host, "%s", host);
+    snprintf(r->base_cpu, sizeof r->base_cpu, "%s", cpu);
+    jb_compare_side_machine(n, &host, &cpu);
+    snprintf(r->new_host, sizeof r->new_host, "%s", host);
+    snprintf(r->new_cpu, sizeof r->new_cpu, "%s", cpu);
+    r->different_machines = r->base_cpu[0] && r->new_cpu[0]
+        && (strcmp(r->base_cpu, r->new_cpu) || strcmp(r->base_host, r->new_host));
+}
+
+int jb_compare_run(const char *base, const char *nw, const struct jb_compare_opts *o,
+    struct jb_compare_result *r, struct jb_err *err)
+{
+    const char *names[N_METRICS];
+    struct jb_compare_side *b = NULL, *n = NULL;
+    int rc;
+    *r = (struct jb_compare_result) { .configs = NULL };
+    for (size_t m = 0; m < N_METRICS; m++)
+        names[m] = metrics[m].name;
+    if ((rc = jb_compare_side_open(&b, base, names, N_METRICS, err))
+        || (rc = jb_compare_side_open(&n, nw, names, N_METRICS, err))
+        || (rc = collect_keys(b, n, r, err)))
+        goto out;
+    for (size_t i = 0; i < r->n_configs; i++)
+        compare_config(b, n, &r->configs[i], o);
+    r->regressions = count_regressions(r);
+    compare_machines(b, n, r);
+out:
+    if (rc)
+        jb_compare_result_free(r);
+    jb_compare_side_free(n);
+    jb_compare_side_free(b);
+    return rc;
+}
+
+void jb_compare_result_free(struct jb_compare_result *r)
+{
+    if (!r)
+        return;
+    free(r->configs);
+    *r = (struct jb_compare_result) { .configs = NULL };
+}

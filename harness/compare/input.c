@@ -1,0 +1,155 @@
+/*
+ * input.c — one side of `joulebench compare`: a results folder (or a runs.csv) read through
+ * the results module into typed run records, grouped by the configuration's shape (model,
+ * dtype, workload, scenario, batch, threads: JB_KEY_SHAPE, which matches configurations across
+ * builds and machines), and the machine named in its meta.json. Implements compare_internal.h.
+ */
+#include "compare_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jb_compare.h"
+#include "jb_results.h"
+
+static const char *const key_cols[]
+    = { "model", "dtype", "workload", "scenario", "batch", "threads" };
+#define N_KEYS (sizeof key_cols / sizeof key_cols[0])
+
+struct jb_compare_side {
+    struct jb_results_data d;
+    struct jb_config_group *groups; /* n_groups configurations, in order of first appearance */
+    size_t n_groups;
+    const char *const *metrics; /* n_metrics names (the caller's) */
+    bool *has_metric;           /* (n_metrics) runs.csv has the column */
+    size_t n_metrics;
+    bool has_method; /* runs.csv has energy_method */
+    char cpu[JB_COMPARE_MACHINE_LEN], host[JB_COMPARE_MACHINE_LEN];
+    double *values; /* n_runs + 1: what jb_compare_side_values returns */
+};
+
+/* ---- reading ------------------------------------------------------------------------------- */
+
+static void read_machine(struct jb_compare_side *s)
+{
+    struct jb_meta m;
+    struct jb_err ignored;
+    if (jb_meta_read(s->d.dir, &m, &ignored))
+        return; /* no meta.json: the machine is unknown */
+    snprintf(s->cpu, sizeof s->cpu, "%.*s", (int)sizeof s->cpu - 1, m.machine.cpu_model);
+    snprintf(s->host, sizeof s->host, "%.*s", (int)sizeof s->host - 1, m.machine.host);
+    jb_meta_free(&m);
+}
+
+/* The key columns and the metric columns; at least one metric must be there. */
+static int find_columns(struct jb_compare_side *s, struct jb_err *err)
+{
+    for (size_t k = 0; k < N_KEYS; k++)
+        if (!jb_results_has_run_column(&s->d, key_cols[k]))
+            return jb_fail(err, JB_EPARSE,
+                "%s: no column \"%s\" (a runs.csv of joulebench "
+                "identifies configurations by model, dtype, workload, scenario, batch, threads)",
+                s->d.runs_path, key_cols[k]);
+    int found = 0;
+    for (size_t m = 0; m < s->n_metrics; m++)
+        found += s->has_metric[m] = jb_results_has_run_column(&s->d, s->metrics[m]);
+    if (!found)
+        return jb_fail(err, JB_EPARSE,
+            "%s: none of the compared metrics (ttft_ms_p50, "
+            "decode_tok_s, j_per_token, ...) is a column",
+            s->d.runs_path);
+    s->has_method = jb_results_has_run_column(&s->d, "energy_method");
+    return 0;
+}
+
+int jb_compare_side_open(struct jb_compare_side **out, const char *arg, const char *const *metrics,
+    size_t n_metrics, struct jb_err *err)
+{
+    struct jb_compare_side *s = calloc(1, sizeof *s);
+    int rc;
+    *out = NULL;
+    if (!s)
+        return jb_fail(err, JB_ENOMEM, "%s: out of memory", arg);
+    s->metrics = metrics;
+    s->n_metrics = n_metrics;
+    if ((rc = jb_results_read(arg, JB_RESULTS_RUNS, &s->d, err)))
+        goto fail;
+    s->has_metric = calloc(n_metrics + 1, sizeof *s->has_metric);
+    s->values = malloc((s->d.n_runs + 1) * sizeof *s->values);
+    if (!s->has_metric || !s->values) {
+        rc = jb_fail(err, JB_ENOMEM, "%s: out of memory", s->d.runs_path);
+        goto fail;
+    }
+    if ((rc = find_columns(s, err)))
+        goto fail;
+    read_machine(s);
+    if ((rc = jb_config_groups(
+             s->d.runs, s->d.n_runs, JB_KEY_SHAPE, NULL, &s->groups, &s->n_groups, err)))
+        goto fail;
+    *out = s;
+    return 0;
+fail:
+    jb_compare_side_free(s);
+    return rc;
+}
+
+void jb_compare_side_free(struct jb_compare_side *s)
+{
+    if (!s)
+        return;
+    jb_config_groups_free(s->groups, s->n_groups);
+    jb_results_data_free(&s->d);
+    free(s->has_metric);
+    free(s->values);
+    free(s);
+}
+
+/* ---- what a side holds ----------------------------------------------------------------------- */
+
+size_t jb_compare_side_n_keys(const struct jb_compare_side *s)
+{
+    return s->n_groups;
+}
+
+const char *jb_compare_side_key(const struct jb_compare_side *s, size_t i)
+{
+    return s->groups[i].key;
+}
+
+static const struct jb_config_group *group(const struct jb_compare_side *s, const char *key)
+{
+    for (size_t i = 0; i < s->n_groups; i++)
+        if (strcmp(s->groups[i].key, key) == 0)
+            return &s->groups[i];
+    return NULL;
+}
+
+const double *jb_compare_side_values(
+    struct jb_compare_side *s, const char *key, size_t m, size_t *n_out)
+{
+    const struct jb_config_group *g = group(s, key);
+    size_t n = 0;
+    for (size_t i = 0; g && s->has_metric[m] && i < g->n; i++) {
+        const double x = jb_run_num(&s->d.runs[g->rows[i]], s->metrics[m]);
+        if (isfinite(x))
+            s->values[n++] = x;
+    }
+    *n_out = n;
+    return s->values;
+}
+
+const char *jb_compare_side_method(const struct jb_compare_side *s, const char *key)
+{
+    const struct jb_config_group *g = group(s, key);
+    if (!g || !s->has_method)
+        return NULL;
+    return s->d.runs[g->rows[g->n - 1]].energy_method;
+}
+
+void jb_compare_side_machine(const struct jb_compare_side *s, const char **host, const char **cpu)
+{
+    *host = s->host;
+    *cpu = s->cpu;
+}

@@ -1,0 +1,306 @@
+/*
+ * meta.c — meta.json, both ways: the machine, the versions, the command line, the energy
+ * meter and the plan of a results folder, written by run/sweep (atomically, so a reader never
+ * sees half a file) and read back by the report and compare. One struct, one place.
+ */
+#include "jb_results.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- writing ------------------------------------------------------------------------------ */
+
+static void add_config(cJSON *arr, const struct jb_meta_config *c)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "config_id", c->config_id);
+    cJSON_AddStringToObject(o, "model", c->model);
+    cJSON_AddStringToObject(o, "model_dir", c->model_dir);
+    cJSON_AddStringToObject(o, "dtype", c->dtype);
+    cJSON_AddStringToObject(o, "weights", c->weights);
+    cJSON_AddStringToObject(o, "workload", c->workload);
+    cJSON_AddStringToObject(o, "workload_file", c->workload_file);
+    cJSON_AddStringToObject(o, "scenario", c->scenario);
+    cJSON_AddNumberToObject(o, "requests", (double)c->requests);
+    cJSON_AddNumberToObject(o, "threads", (double)c->threads);
+    cJSON_AddNumberToObject(o, "batch", (double)c->batch);
+    cJSON_AddNumberToObject(o, "context", (double)c->context);
+    if (!isnan(c->idle_before_w)) {
+        cJSON_AddNumberToObject(o, "idle_before_w", c->idle_before_w);
+        cJSON_AddNumberToObject(o, "idle_before_sd_w", c->idle_before_sd_w);
+    }
+    if (!isnan(c->idle_after_w)) {
+        cJSON_AddNumberToObject(o, "idle_after_w", c->idle_after_w);
+        cJSON_AddNumberToObject(o, "idle_after_sd_w", c->idle_after_sd_w);
+    }
+    if (c->bad_rows_skipped)
+        cJSON_AddNumberToObject(o, "bad_rows_skipped", (double)c->bad_rows_skipped);
+    cJSON_AddStringToObject(o, "status", c->status);
+    if (c->reason[0])
+        cJSON_AddStringToObject(o, "reason", c->reason);
+    cJSON_AddItemToArray(arr, o);
+}
+
+static void add_machine(cJSON *root, const struct jb_meta *m)
+{
+    cJSON *mach = cJSON_AddObjectToObject(root, "machine");
+    cJSON_AddStringToObject(mach, "host", m->machine.host);
+    cJSON_AddStringToObject(mach, "cpu_model", m->machine.cpu_model);
+    cJSON_AddNumberToObject(mach, "cpus_online", (double)m->machine.cpus_online);
+    cJSON_AddNumberToObject(mach, "cpus_allowed", (double)m->machine.cpus_allowed);
+    cJSON_AddNumberToObject(mach, "memory_bytes", m->machine.memory_bytes);
+    cJSON_AddStringToObject(mach, "kernel", m->machine.kernel);
+    cJSON_AddStringToObject(mach, "compiler", m->machine.compiler);
+    cJSON_AddStringToObject(mach, "openblas", m->machine.openblas);
+    cJSON_AddStringToObject(mach, "openblas_config", m->machine.openblas_config);
+    cJSON_AddNumberToObject(mach, "openblas_threads", (double)m->machine.openblas_threads);
+    cJSON_AddStringToObject(mach, "kernels", m->machine.kernels);
+}
+
+static void add_energy(cJSON *root, const struct jb_meta *m)
+{
+    cJSON *energy = cJSON_AddObjectToObject(root, "energy");
+    cJSON_AddStringToObject(energy, "meter", m->energy.meter);
+    cJSON_AddStringToObject(energy, "passed_over", m->energy.passed_over);
+    cJSON_AddNumberToObject(energy, "sample_ms", m->energy.sample_ms);
+    cJSON_AddNumberToObject(energy, "idle_s", m->energy.idle_s);
+    if (m->energy.sampler_samples) {
+        cJSON_AddNumberToObject(
+            energy, "sampler_cpu_share_of_one_core", m->energy.sampler_cpu_share);
+        cJSON_AddNumberToObject(energy, "sampler_samples", (double)m->energy.sampler_samples);
+    }
+}
+
+static cJSON *meta_json(const struct jb_meta *m)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON *jb = cJSON_AddObjectToObject(root, "joulebench");
+    cJSON_AddStringToObject(jb, "version", m->version);
+    cJSON_AddStringToObject(jb, "git_commit", m->git_commit);
+    cJSON_AddNumberToObject(jb, "schema_version", (double)m->schema_version);
+    cJSON *cmd = cJSON_AddArrayToObject(root, "command");
+    for (int i = 0; i < m->n_command; i++)
+        cJSON_AddItemToArray(cmd, cJSON_CreateString(m->command[i]));
+    cJSON_AddStringToObject(root, "started_utc", m->started_utc);
+    cJSON_AddStringToObject(root, "status", m->status);
+    add_machine(root, m);
+    add_energy(root, m);
+    cJSON *cfgs = cJSON_AddArrayToObject(root, "configurations");
+    for (size_t i = 0; i < m->n_configs; i++)
+        add_config(cfgs, &m->configs[i]);
+    return root;
+}
+
+static int write_json(FILE *f, void *ctx)
+{
+    cJSON *root = meta_json(ctx);
+    char *text = cJSON_Print(root);
+    int rc = text && fputs(text, f) >= 0 && fputc('\n', f) != EOF ? 0 : JB_EIO;
+    free(text);
+    cJSON_Delete(root);
+    return rc;
+}
+
+int jb_meta_write(const char *dir, const struct jb_meta *m, struct jb_err *err)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/meta.json", dir);
+    return jb_write_atomic(path, write_json, (void *)m, err);
+}
+
+int jb_meta_set_command(struct jb_meta *m, int argc, char *const *argv, struct jb_err *err)
+{
+    char **cmd = calloc((size_t)argc + 1, sizeof *cmd);
+    if (!cmd || !(cmd[0] = strdup("joulebench")))
+        goto fail;
+    for (int i = 0; i < argc; i++)
+        if (!(cmd[i + 1] = strdup(argv[i])))
+            goto fail;
+    for (int i = 0; i < m->n_command; i++)
+        free(m->command[i]);
+    free(m->command);
+    m->command = cmd;
+    m->n_command = argc + 1;
+    return 0;
+fail:
+    for (int i = 0; cmd && i <= argc; i++)
+        free(cmd[i]);
+    free(cmd);
+    return jb_fail(err, JB_ENOMEM, "out of memory");
+}
+
+void jb_meta_command_line(const struct jb_meta *m, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < m->n_command && used < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? " " : "", m->command[i]);
+}
+
+/* ---- reading ------------------------------------------------------------------------------ */
+
+static void get_str(const cJSON *o, const char *key, char *dst, size_t len)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (cJSON_IsString(v) && v->valuestring)
+        snprintf(dst, len, "%s", v->valuestring);
+}
+
+static double get_num(const cJSON *o, const char *key, double absent)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : absent;
+}
+
+static void read_config(const cJSON *o, struct jb_meta_config *c)
+{
+    get_str(o, "config_id", c->config_id, sizeof c->config_id);
+    get_str(o, "model", c->model, sizeof c->model);
+    get_str(o, "model_dir", c->model_dir, sizeof c->model_dir);
+    get_str(o, "dtype", c->dtype, sizeof c->dtype);
+    get_str(o, "weights", c->weights, sizeof c->weights);
+    get_str(o, "workload", c->workload, sizeof c->workload);
+    get_str(o, "workload_file", c->workload_file, sizeof c->workload_file);
+    get_str(o, "scenario", c->scenario, sizeof c->scenario);
+    get_str(o, "status", c->status, sizeof c->status);
+    get_str(o, "reason", c->reason, sizeof c->reason);
+    c->requests = (int64_t)get_num(o, "requests", 0);
+    c->threads = (int64_t)get_num(o, "threads", 0);
+    c->batch = (int64_t)get_num(o, "batch", 0);
+    c->context = (int64_t)get_num(o, "context", 0);
+    c->idle_before_w = get_num(o, "idle_before_w", NAN);
+    c->idle_before_sd_w = get_num(o, "idle_before_sd_w", NAN);
+    c->idle_after_w = get_num(o, "idle_after_w", NAN);
+    c->idle_after_sd_w = get_num(o, "idle_after_sd_w", NAN);
+    c->bad_rows_skipped = (int64_t)get_num(o, "bad_rows_skipped", 0);
+}
+
+static void read_machine(const cJSON *mach, struct jb_meta *m)
+{
+    get_str(mach, "host", m->machine.host, sizeof m->machine.host);
+    get_str(mach, "cpu_model", m->machine.cpu_model, sizeof m->machine.cpu_model);
+    m->machine.cpus_online = (int64_t)get_num(mach, "cpus_online", 0);
+    m->machine.cpus_allowed = (int64_t)get_num(mach, "cpus_allowed", 0);
+    m->machine.memory_bytes = get_num(mach, "memory_bytes", 0);
+    get_str(mach, "kernel", m->machine.kernel, sizeof m->machine.kernel);
+    get_str(mach, "compiler", m->machine.compiler, sizeof m->machine.compiler);
+    get_str(mach, "openblas", m->machine.openblas, sizeof m->machine.openblas);
+    get_str(mach, "openblas_config", m->machine.openblas_config,
+        sizeof m->machine.openblas_config);
+    m->machine.openblas_threads = (int64_t)get_num(mach, "openblas_threads", 0);
+    get_str(mach, "kernels", m->machine.kernels, sizeof m->machine.kernels);
+}
+
+static void read_energy(const cJSON *energy, struct jb_meta *m)
+{
+    get_str(energy, "meter", m->energy.meter, sizeof m->energy.meter);
+    get_str(energy, "passed_over", m->energy.passed_over, sizeof m->energy.passed_over);
+    m->energy.sample_ms = get_num(energy, "sample_ms", NAN);
+    m->energy.idle_s = get_num(energy, "idle_s", NAN);
+    m->energy.sampler_cpu_share = get_num(energy, "sampler_cpu_share_of_one_core", NAN);
+    m->energy.sampler_samples = (int64_t)get_num(energy, "sampler_samples", 0);
+}
+
+static int read_command(const cJSON *cmd, struct jb_meta *m)
+{
+    const cJSON *arg;
+    int n = 0;
+    m->command = calloc((size_t)cJSON_GetArraySize(cmd) + 1, sizeof *m->command);
+    if (!m->command)
+        return JB_ENOMEM;
+    cJSON_ArrayForEach(arg, cmd)
+    {
+        if (!cJSON_IsString(arg) || !arg->valuestring)
+            continue;
+        if (!(m->command[n] = strdup(arg->valuestring)))
+            return JB_ENOMEM;
+        m->n_command = ++n;
+    }
+    return 0;
+}
+
+static int read_root(const cJSON *root, struct jb_meta *m)
+{
+    const cJSON *jb = cJSON_GetObjectItemCaseSensitive(root, "joulebench");
+    get_str(jb, "version", m->version, sizeof m->version);
+    get_str(jb, "git_commit", m->git_commit, sizeof m->git_commit);
+    m->schema_version = (int64_t)get_num(jb, "schema_version", 0);
+    get_str(root, "started_utc", m->started_utc, sizeof m->started_utc);
+    get_str(root, "status", m->status, sizeof m->status);
+    read_machine(cJSON_GetObjectItemCaseSensitive(root, "machine"), m);
+    read_energy(cJSON_GetObjectItemCaseSensitive(root, "energy"), m);
+    if (read_command(cJSON_GetObjectItemCaseSensitive(root, "command"), m))
+        return JB_ENOMEM;
+    const cJSON *cfgs = cJSON_GetObjectItemCaseSensitive(root, "configurations"), *c;
+    m->configs = calloc((size_t)cJSON_GetArraySize(cfgs) + 1, sizeof *m->configs);
+    if (!m->configs)
+        return JB_ENOMEM;
+    cJSON_ArrayForEach(c, cfgs) if (cJSON_IsObject(c)) read_config(c, &m->configs[m->n_configs++]);
+    return 0;
+}
+
+/* The whole file as a string (caller frees), or NULL with the reason in err. */
+static char *slurp(const char *path, int *rc, struct jb_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        *rc = jb_fail(err, errno == ENOENT ? JB_ENOENT : JB_EIO, "%s: cannot open: %s", path,
+            strerror(errno));
+        return NULL;
+    }
+    size_t len = 0, cap = 65536;
+    char *buf = malloc(cap);
+    for (size_t got; buf && (got = fread(buf + len, 1, cap - len - 1, f)) > 0;) {
+        len += got;
+        char *bigger = len + 1 == cap ? realloc(buf, cap *= 2) : buf;
+        if (!bigger)
+            free(buf);
+        buf = bigger;
+    }
+    *rc = !buf ? jb_fail(err, JB_ENOMEM, "%s: out of memory", path)
+        : ferror(f) ? jb_fail(err, JB_EIO, "%s: read error", path)
+                    : 0;
+    fclose(f);
+    if (*rc) {
+        free(buf);
+        return NULL;
+    }
+    buf[len] = '\0';
+    return buf;
+}
+
+int jb_meta_read(const char *dir, struct jb_meta *m, struct jb_err *err)
+{
+    char path[PATH_MAX + 16];
+    int rc;
+    memset(m, 0, sizeof *m);
+    snprintf(path, sizeof path, "%s/meta.json", dir);
+    char *text = slurp(path, &rc, err);
+    if (!text)
+        return rc;
+    cJSON *root = cJSON_Parse(text);
+    free(text);
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return jb_fail(err, JB_EPARSE, "%s: not a JSON object", path);
+    }
+    rc = read_root(root, m);
+    cJSON_Delete(root);
+    if (rc) {
+        jb_meta_free(m);
+        return jb_fail(err, rc, "%s: out of memory", path);
+    }
+    return 0;
+}
+
+void jb_meta_free(struct jb_meta *m)
+{
+    for (int i = 0; i < m->n_command; i++)
+        free(m->command[i]);
+    free(m->command);
+    free(m->configs);
+    memset(m, 0, sizeof *m);
+}

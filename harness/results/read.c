@@ -1,0 +1,198 @@
+/*
+ * read.c — a results folder read back into the typed records of jb_records.h through the same
+ * column tables that wrote it, and runs grouped into configurations. The summary, the report
+ * and compare read through here, so a schema change is made in one place; older folders
+ * (schema_version 1, fewer columns) read with the missing columns empty.
+ */
+#include "jb_results.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Reads path into records as cols describes; JB_ENOENT passes through for optional files. */
+static int read_file(const char *path, const struct jb_column *cols, size_t n, size_t size,
+    void **out, size_t *count, bool *present, struct jb_err *err)
+{
+    struct jb_table t;
+    int rc = jb_table_read(path, &t, err);
+    if (rc)
+        return rc;
+    rc = jb_records_from_table(&t, path, cols, n, size, out, present, err);
+    *count = rc ? 0 : t.n_rows;
+    jb_table_free(&t);
+    return rc;
+}
+
+/* Rows written by a newer joulebench may mean something else: refused, naming the file. */
+static int check_schema(const char *path, const void *rows, size_t n, size_t size,
+    const struct jb_column *cols, size_t n_cols, struct jb_err *err)
+{
+    for (size_t r = 0; r < n; r++) {
+        const double v = jb_record_num(cols, n_cols, (const char *)rows + r * size, "schema_version");
+        if (v > JB_SCHEMA_VERSION)
+            return jb_fail(err, JB_EPARSE,
+                "%s: record %zu has schema_version %.0f; this joulebench reads up to %d: "
+                "use a newer joulebench",
+                path, r + 2, v, JB_SCHEMA_VERSION);
+    }
+    return 0;
+}
+
+/* Schema version 1 had no per-token energies; they are derived as version 2 defines them
+ * (schema.c), so old folders plot and fit like new ones. */
+static void upgrade_v1(struct jb_results_data *d)
+{
+    const bool out = jb_results_has_run_column(d, "j_per_output_token");
+    const bool in = jb_results_has_run_column(d, "j_per_prompt_token");
+    for (size_t i = 0; i < d->n_runs; i++) {
+        struct jb_run_record *r = &d->runs[i];
+        const int64_t decoded = r->gen_tokens - r->requests;
+        if (!out && r->gen_tokens != JB_I64_NONE && r->requests != JB_I64_NONE && decoded > 0)
+            r->j_per_output_token = r->energy_decode_j / (double)decoded;
+        if (!in && r->prompt_tokens != JB_I64_NONE && r->prompt_tokens > 0)
+            r->j_per_prompt_token = r->energy_prefill_j / (double)r->prompt_tokens;
+    }
+}
+
+static int read_optional(const char *dir, const char *name, const struct jb_column *cols,
+    size_t n, size_t size, void **out, size_t *count, bool *have, bool *present,
+    struct jb_err *err)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int rc = read_file(path, cols, n, size, out, count, present, err);
+    *have = rc == 0;
+    if (rc == JB_ENOENT)
+        return 0;
+    return rc ? rc : check_schema(path, *out, *count, size, cols, n, err);
+}
+
+/* A folder, or a runs.csv file whose folder holds the rest. */
+static void locate(const char *path, struct jb_results_data *d)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(d->dir, sizeof d->dir, "%s", path);
+        snprintf(d->runs_path, sizeof d->runs_path, "%s/runs.csv", path);
+        return;
+    }
+    const char *slash = strrchr(path, '/');
+    snprintf(d->runs_path, sizeof d->runs_path, "%s", path);
+    snprintf(d->dir, sizeof d->dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+}
+
+int jb_results_read(
+    const char *path, unsigned parts, struct jb_results_data *d, struct jb_err *err)
+{
+    memset(d, 0, sizeof *d);
+    locate(path, d);
+    int rc = read_file(d->runs_path, jb_run_columns, jb_n_run_columns, sizeof *d->runs,
+        (void **)&d->runs, &d->n_runs, d->run_present, err);
+    if (!rc)
+        rc = check_schema(d->runs_path, d->runs, d->n_runs, sizeof *d->runs, jb_run_columns,
+            jb_n_run_columns, err);
+    if (!rc)
+        upgrade_v1(d);
+    if (!rc && (parts & JB_RESULTS_REQUESTS))
+        rc = read_optional(d->dir, "requests.csv", jb_request_columns, jb_n_request_columns,
+            sizeof *d->requests, (void **)&d->requests, &d->n_requests, &d->have_requests,
+            d->request_present, err);
+    if (!rc && (parts & JB_RESULTS_POWER))
+        rc = read_optional(d->dir, "power.csv", jb_power_columns, jb_n_power_columns,
+            sizeof *d->power, (void **)&d->power, &d->n_power, &d->have_power, d->power_present,
+            err);
+    if (rc)
+        jb_results_data_free(d);
+    return rc;
+}
+
+void jb_results_data_free(struct jb_results_data *d)
+{
+    free(d->runs);
+    free(d->requests);
+    free(d->power);
+    memset(d, 0, sizeof *d);
+}
+
+bool jb_results_has_run_column(const struct jb_results_data *d, const char *name)
+{
+    const int i = jb_column_find(jb_run_columns, jb_n_run_columns, name);
+    return i >= 0 && d->run_present[i];
+}
+
+double jb_run_num(const struct jb_run_record *run, const char *name)
+{
+    return jb_record_num(jb_run_columns, jb_n_run_columns, run, name);
+}
+
+/* ---- configurations ---------------------------------------------------------------------------- */
+
+/* An integer column as written (empty when not measured). */
+static const char *int_text(int64_t v, char *buf, size_t len)
+{
+    if (v == JB_I64_NONE)
+        buf[0] = '\0';
+    else
+        snprintf(buf, len, "%lld", (long long)v);
+    return buf;
+}
+
+void jb_config_key_of(const struct jb_run_record *run, enum jb_config_key k, char *buf, size_t len)
+{
+    char batch[24], threads[24];
+    if (k == JB_KEY_CONFIG_ID) {
+        snprintf(buf, len, "%s", run->config_id);
+        return;
+    }
+    snprintf(buf, len, "%s %s %s %s %s %s", run->model, run->dtype, run->workload, run->scenario,
+        int_text(run->batch, batch, sizeof batch), int_text(run->threads, threads, sizeof threads));
+}
+
+void jb_config_groups_free(struct jb_config_group *groups, size_t n_groups)
+{
+    for (size_t g = 0; groups && g < n_groups; g++)
+        free(groups[g].rows);
+    free(groups);
+}
+
+static struct jb_config_group *find_group(struct jb_config_group *g, size_t n, const char *key)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(g[i].key, key) == 0)
+            return &g[i];
+    return NULL;
+}
+
+int jb_config_groups(const struct jb_run_record *runs, size_t n, enum jb_config_key k,
+    bool (*keep)(const struct jb_run_record *run), struct jb_config_group **groups,
+    size_t *n_groups, struct jb_err *err)
+{
+    struct jb_config_group *g = calloc(n ? n : 1, sizeof *g);
+    size_t count = 0;
+    *groups = NULL;
+    *n_groups = 0;
+    for (size_t r = 0; g && r < n; r++) {
+        char key[sizeof g->key];
+        if (keep && !keep(&runs[r]))
+            continue;
+        jb_config_key_of(&runs[r], k, key, sizeof key);
+        struct jb_config_group *x = find_group(g, count, key);
+        if (!x) {
+            x = &g[count++];
+            snprintf(x->key, sizeof x->key, "%s", key);
+            if (!(x->rows = malloc(n * sizeof *x->rows)))
+                break;
+        }
+        x->rows[x->n++] = r;
+    }
+    if (!g || (count && !g[count - 1].rows)) {
+        jb_config_groups_free(g, count);
+        return jb_fail(err, JB_ENOMEM, "out of memory");
+    }
+    *groups = g;
+    *n_groups = count;
+    return 0;
+}

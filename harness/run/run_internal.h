@@ -1,0 +1,28 @@
+/*
+ * run_internal.h — what the files of harness/run/ share and is not part of its face: the
+ * progress line the session draws while the runner works.
+ */
+#ifndef JB_RUN_INTERNAL_H
+#define JB_RUN_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "jb_run.h"
+
+/* Where a sweep stands, for the progress line. */
+struct jb_progress {
+    bool tty;
+    int64_t reps_total, reps_done;
+    int64_t t0_ns;
+    const struct jb_sweep_config *c;
+    int64_t rep, reps;
+    bool warmup;
+};
+
+/* The runner's progress callback (jb_progress_fn): redraws the line on a terminal. */
+void jb_progress_show(void *ctx, int64_t done, int64_t total);
+/* Clears the line (on a terminal) before other output. */
+void jb_progress_end(const struct jb_progress *p);
+
+#endif

@@ -1,0 +1,370 @@
+/*
+ * session.c — running a planned sweep into a results folder: the lock, the meter, meta.json,
+ * then per configuration the idle baseline, warm-ups and repetitions, each appended as it
+ * finishes; Ctrl-C (SIGINT, SIGTERM) ends the repetition in progress and keeps what finished.
+ * Interrupted or re-run, a sweep continues where it stopped: finished repetitions are skipped,
+ * never written twice.
+ */
+#define _GNU_SOURCE
+#include "run_internal.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "jb_clock.h"
+#include "jb_results.h"
+#include "jb_version.h"
+
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+/* ---- meta.json ------------------------------------------------------------------------------ */
+
+/* What meta.json says of the run besides the plan. */
+struct meta_ctx {
+    const struct jb_sweep *r;
+    const struct jb_sweep_config *c;
+    int n;
+    const char *status;
+    const char *started;
+    const char *meter;
+    const char *kernels;
+    double sampler_load;
+    long samples;
+    const char *choice;
+};
+
+static void meta_machine(struct jb_meta *m, const char *kernels)
+{
+    struct jb_sysinfo si;
+    jb_sysinfo_read(&si);
+    gethostname(m->machine.host, sizeof m->machine.host - 1);
+    snprintf(m->machine.cpu_model, sizeof m->machine.cpu_model, "%s", si.cpu_model);
+    m->machine.cpus_online = si.cpus_online;
+    m->machine.cpus_allowed = si.cpus_allowed;
+    m->machine.memory_bytes = (double)si.mem_total_bytes;
+    snprintf(m->machine.kernel, sizeof m->machine.kernel, "%s", si.kernel);
+    snprintf(m->machine.compiler, sizeof m->machine.compiler, "%s", si.compiler);
+    snprintf(m->machine.openblas, sizeof m->machine.openblas, "%s", si.blas);
+    snprintf(m->machine.openblas_config, sizeof m->machine.openblas_config, "%s", si.blas_config);
+    m->machine.openblas_threads = si.blas_threads;
+    snprintf(m->machine.kernels, sizeof m->machine.kernels, "%s", kernels);
+}
+
+static void meta_config(struct jb_meta_config *o, const struct jb_sweep_config *c)
+{
+    *o = (struct jb_meta_config) {
+        .requests = c->w.n_requests,
+        .threads = c->threads,
+        .batch = c->n_seqs,
+        .context = c->ctx,
+        .idle_before_w = c->idle_before_w,
+        .idle_before_sd_w = c->idle_before_sd_w,
+        .idle_after_w = c->idle_after_w,
+        .idle_after_sd_w = c->idle_after_sd_w,
+        .bad_rows_skipped = c->w.bad_rows_skipped,
+    };
+    snprintf(o->config_id, sizeof o->config_id, "%s", c->id);
+    snprintf(o->model, sizeof o->model, "%s", c->cfg.name);
+    snprintf(o->model_dir, sizeof o->model_dir, "%s", c->dir);
+    snprintf(o->dtype, sizeof o->dtype, "%s", jb_dtype_name(c->dtype));
+    snprintf(o->weights, sizeof o->weights, "%s", c->weights);
+    snprintf(o->workload, sizeof o->workload, "%s", c->w.name);
+    snprintf(o->workload_file, sizeof o->workload_file, "%s", c->w.path);
+    snprintf(o->scenario, sizeof o->scenario, "%s", jb_scenario_name(c->w.scenario));
+    snprintf(o->status, sizeof o->status, "%s", c->skip[0] ? "skipped" : "planned");
+    snprintf(o->reason, sizeof o->reason, "%s", c->skip);
+}
+
+/* Writes OUT/meta.json from the run as it stands. */
+static int write_meta(const char *out, const struct meta_ctx *x, struct jb_err *err)
+{
+    struct jb_meta m = { .schema_version = JB_SCHEMA_VERSION };
+    snprintf(m.version, sizeof m.version, "%s", JB_VERSION);
+    snprintf(m.git_commit, sizeof m.git_commit, "%s", JB_GIT_COMMIT);
+    snprintf(m.started_utc, sizeof m.started_utc, "%s", x->started);
+    snprintf(m.status, sizeof m.status, "%s", x->status);
+    meta_machine(&m, x->kernels);
+    snprintf(m.energy.meter, sizeof m.energy.meter, "%s", x->meter);
+    snprintf(m.energy.passed_over, sizeof m.energy.passed_over, "%s", x->choice);
+    m.energy.sample_ms = x->r->meter.sample_ms;
+    m.energy.idle_s = x->r->idle_s;
+    m.energy.sampler_cpu_share = x->sampler_load;
+    m.energy.sampler_samples = x->samples;
+    int rc = jb_meta_set_command(&m, x->r->argc, x->r->argv, err);
+    if (!rc && !(m.configs = calloc((size_t)x->n + 1, sizeof *m.configs)))
+        rc = jb_fail(err, JB_ENOMEM, "out of memory");
+    for (int i = 0; !rc && i < x->n; i++)
+        meta_config(&m.configs[m.n_configs++], &x->c[i]);
+    if (!rc)
+        rc = jb_meta_write(out, &m, err);
+    jb_meta_free(&m);
+    return rc;
+}
+
+/* ---- execution ------------------------------------------------------------------------------ */
+
+static void identify(
+    struct jb_run_record *run, const struct jb_sweep_config *c, const struct jb_loaded *L, int64_t rep)
+{
+    struct jb_sysinfo si;
+    jb_sysinfo_read(&si);
+    run->schema_version = JB_SCHEMA_VERSION;
+    snprintf(run->config_id, sizeof run->config_id, "%s", c->id);
+    snprintf(run->run_id, sizeof run->run_id, "%s-r%lld", c->id, (long long)rep);
+    gethostname(run->host, sizeof run->host - 1);
+    snprintf(run->build_commit, sizeof run->build_commit, "%s", JB_GIT_COMMIT);
+    snprintf(run->cpu_info, sizeof run->cpu_info, "%s", si.cpu_model);
+    snprintf(run->model, sizeof run->model, "%s", c->cfg.name);
+    snprintf(run->model_type, sizeof run->model_type, "%s", c->cfg.model_type);
+    run->params = jb_config_params(&c->cfg);
+    run->model_size = (int64_t)L->model.arena_bytes;
+    snprintf(run->weights, sizeof run->weights, "%s", L->model.weights_source);
+    snprintf(run->dtype, sizeof run->dtype, "%s", jb_dtype_name(c->dtype));
+    snprintf(run->workload, sizeof run->workload, "%s", c->w.name);
+    snprintf(run->scenario, sizeof run->scenario, "%s", jb_scenario_name(c->w.scenario));
+    snprintf(run->kernels, sizeof run->kernels, "%s", L->model.ops->name);
+    run->batch = c->n_seqs;
+    run->threads = c->threads;
+    run->rep = rep;
+    run->depth = c->w.depth;
+}
+
+/* Loads c's model, reusing the one loaded when model, dtype and weights are the same. */
+static int ensure_model(struct jb_loaded *L, bool *loaded, const struct jb_sweep_config *c,
+    const struct jb_sweep *r, struct jb_err *err)
+{
+    const struct jb_kernel_ops *k = r->kernels ? jb_kernels_by_name(r->kernels) : NULL;
+    jb_set_threads((int)c->threads);
+    if (*loaded && strcmp(L->dir, c->dir) == 0 && L->model.dtype == c->dtype) {
+        jb_state_free(&L->state);
+        struct jb_mem_plan plan;
+        jb_mem_plan(&c->cfg, c->dtype, c->n_seqs, c->ctx, c->batch_tokens, (int)c->threads, &plan);
+        plan.weight_bytes = 0;
+        plan.total_bytes = plan.kv_bytes + plan.act_bytes;
+        int rc = jb_fit_check(&c->cfg, c->dtype, &plan, err);
+        return rc ? rc
+                  : jb_state_init(&L->state, &L->model, c->n_seqs, c->ctx, c->batch_tokens, err);
+    }
+    if (*loaded)
+        jb_unload(L);
+    *loaded = false;
+    const struct jb_load_opts lo = { .model = c->dir,
+        .dtype = c->dtype,
+        .seed = r->weights_seed,
+        .random_weights = r->random_weights,
+        .ops = k,
+        .n_seqs = c->n_seqs,
+        .ctx = c->ctx,
+        .batch_tokens = c->batch_tokens };
+    int rc = jb_load(L, &lo, err);
+    *loaded = rc == 0;
+    return rc;
+}
+
+struct exec {
+    const struct jb_sweep *r;
+    struct jb_results *res;
+    struct jb_meter *meter;
+    struct jb_progress *prog;
+    struct jb_loaded L;
+    bool loaded;
+    int64_t reps_recorded;
+    char counter_events[96];
+};
+
+static int run_config(struct exec *x, struct jb_sweep_config *c, struct jb_err *err)
+{
+    int rc = ensure_model(&x->L, &x->loaded, c, x->r, err);
+    if (rc)
+        return rc;
+    struct jb_request_record *reqs = calloc((size_t)c->w.n_requests + 1, sizeof *reqs);
+    if (!reqs)
+        return jb_fail(err, JB_ENOMEM, "out of memory");
+    struct jb_rep_opts ro = { .prompt_seed = c->w.seed,
+        .stop = &g_stop,
+        .progress = jb_progress_show,
+        .progress_ctx = x->prog };
+    char idle_label[64];
+    snprintf(idle_label, sizeof idle_label, "idle:%s", c->id);
+    x->prog->c = c;
+    rc = jb_meter_idle(x->meter, x->r->idle_s, idle_label, &c->idle_before_w,
+        &c->idle_before_sd_w, err);
+    for (int64_t i = 0; i < x->r->warmup && !rc; i++) {
+        struct jb_run_record scratch;
+        x->prog->warmup = true;
+        ro.max_requests = c->n_seqs; /* one batch: faults weights in, warms caches */
+        rc = jb_run_rep(&x->L, &c->w, x->meter, &ro, &scratch, reqs, err);
+    }
+    x->prog->warmup = false;
+    ro.max_requests = 0;
+    for (int64_t rep = 0; rep < x->r->reps && !rc; rep++) {
+        struct jb_run_record run;
+        memset(&run, 0, sizeof run);
+        identify(&run, c, &x->L, rep);
+        if (jb_results_has(x->res, run.run_id))
+            continue;
+        jb_sweep_utc_now(run.timestamp_utc, sizeof run.timestamp_utc, false);
+        ro.run_id = run.run_id;
+        rc = jb_run_rep(&x->L, &c->w, x->meter, &ro, &run, reqs, err);
+        ro.run_id = NULL;
+        if (!rc) {
+            jb_run_apply_idle(&run, c->idle_before_w, c->idle_before_sd_w);
+            jb_run_counter_events(&run, x->counter_events);
+        }
+        for (int64_t i = 0; !rc && i < run.requests; i++) {
+            reqs[i].rep = rep;
+            snprintf(reqs[i].run_id, sizeof reqs[i].run_id, "%s", run.run_id);
+            snprintf(reqs[i].config_id, sizeof reqs[i].config_id, "%s", c->id);
+        }
+        if (!rc)
+            rc = jb_results_append(x->res, &run, reqs, run.requests, err);
+        if (!rc) {
+            x->reps_recorded++;
+            x->prog->reps_done++;
+        }
+    }
+    free(reqs);
+    if (!rc) /* the after-measurement shows drift (meta.json); rows carry the one before */
+        rc = jb_meter_idle(x->meter, x->r->idle_s, idle_label, &c->idle_after_w,
+            &c->idle_after_sd_w, err);
+    return rc;
+}
+
+/* results/latest -> the folder just written (default folders only). */
+static void update_latest(const char *out)
+{
+    if (strncmp(out, "results/", 8) != 0 || strchr(out + 8, '/'))
+        return;
+    unlink("results/latest");
+    if (symlink(out + 8, "results/latest") != 0)
+        fprintf(stderr, "joulebench: note: cannot update results/latest: %s\n", strerror(errno));
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal; /* no SA_RESTART: sleeps end early, the loop sees the flag */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static int64_t count_todo(
+    const struct jb_sweep *r, struct jb_sweep_config *c, int n, const struct jb_results *res)
+{
+    int64_t total = 0;
+    for (int i = 0; i < n; i++) {
+        c[i].reps_todo = 0;
+        for (int64_t rep = 0; rep < r->reps && !c[i].skip[0]; rep++) {
+            char id[64];
+            snprintf(id, sizeof id, "%s-r%lld", c[i].id, (long long)rep);
+            c[i].reps_todo += !jb_results_has(res, id);
+        }
+        total += c[i].reps_todo;
+    }
+    return total;
+}
+
+int jb_sweep_execute(const struct jb_sweep *r, struct jb_sweep_config *c, int n, const char *out,
+    struct jb_err *fatal)
+{
+    struct jb_err err = { 0 };
+    struct jb_results res;
+    struct jb_meter *meter = NULL;
+    char started[32];
+    jb_sweep_utc_now(started, sizeof started, false);
+    int rc = jb_results_open(&res, out, &err);
+    if (!rc)
+        rc = jb_meter_open(&meter, &r->meter, &err);
+    if (rc) {
+        jb_results_close(&res);
+        return jb_fail(fatal, rc, "%s", err.msg);
+    }
+    update_latest(out);
+    const struct jb_kernel_ops *k = r->kernels ? jb_kernels_by_name(r->kernels) : jb_kernels_best();
+    char meter_line[1024];
+    snprintf(meter_line, sizeof meter_line, "%s", jb_meter_describe(meter));
+    char choice_line[1536];
+    snprintf(choice_line, sizeof choice_line, "%s", jb_meter_choice(meter));
+    struct meta_ctx meta = { .r = r,
+        .c = c,
+        .n = n,
+        .status = "running",
+        .started = started,
+        .meter = meter_line,
+        .kernels = k->name,
+        .choice = choice_line };
+    if ((rc = write_meta(out, &meta, &err))) {
+        jb_meter_close(meter);
+        jb_results_close(&res);
+        return jb_fail(fatal, rc, "%s", err.msg);
+    }
+
+    struct jb_progress prog = { .tty = isatty(STDERR_FILENO),
+        .reps_total = count_todo(r, c, n, &res),
+        .t0_ns = jb_now_ns() };
+    struct exec x = { .r = r, .res = &res, .meter = meter, .prog = &prog };
+    jb_meter_power_csv(meter, res.power);
+    jb_meter_counter_events(meter, x.counter_events, sizeof x.counter_events);
+    int failures = 0;
+    install_signals();
+    for (int i = 0; i < n && !g_stop; i++) {
+        if (c[i].skip[0]) {
+            jb_progress_end(&prog);
+            fprintf(stderr, "joulebench: skipping %s %s %s: %s\n", c[i].cfg.name,
+                jb_dtype_name(c[i].dtype), c[i].w.name, c[i].skip);
+            continue;
+        }
+        if (c[i].reps_todo == 0)
+            continue;
+        rc = run_config(&x, &c[i], &err);
+        jb_progress_end(&prog);
+        if (rc == JB_EINTR || g_stop)
+            break;
+        if (rc) {
+            failures++;
+            snprintf(c[i].skip, sizeof c[i].skip, "failed: %s", err.msg);
+            jb_errorf(
+                "%s %s %s: %s", c[i].cfg.name, jb_dtype_name(c[i].dtype), c[i].w.name, err.msg);
+        }
+    }
+    jb_progress_end(&prog);
+    if (x.loaded)
+        jb_unload(&x.L);
+    meta.status = g_stop ? "interrupted" : failures ? "finished with failures" : "finished";
+    jb_meter_power_csv(meter, NULL);
+    jb_meter_stop(meter); /* its sampler's load is known from here */
+    meta.sampler_load = jb_meter_sampler_load(meter, &meta.samples);
+    if (write_meta(out, &meta, &err)) {
+        jb_errorf("%s", err.msg);
+        failures++;
+    }
+    if (jb_summary_write(out, r->cv_warn, stdout, &err))
+        jb_errorf("%s", err.msg);
+    printf("# results: %s (runs.csv, requests.csv, power.csv, summary.csv, meta.json); %lld "
+           "repetitions recorded now\n# energy: %s\n# energy sampler: %.3f%% of one core (%ld "
+           "samples)\n",
+        out, (long long)x.reps_recorded, meta.meter, 100.0 * meta.sampler_load, meta.samples);
+    jb_meter_close(meter);
+    jb_results_close(&res);
+    if (g_stop) {
+        fprintf(stderr,
+            "joulebench: interrupted: finished repetitions are in %s; run the same "
+            "command%s to continue\n",
+            out, r->out ? "" : " with --out");
+        return JB_SWEEP_INTERRUPTED;
+    }
+    return failures ? JB_SWEEP_FAILURES : JB_SWEEP_DONE;
+}
+
