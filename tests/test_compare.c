@@ -233,6 +233,34 @@ static void test_compare_summary(void **state)
     jb_compare_result_free(&r);
 }
 
+/* The Markdown row carries the same change and interval as the result (once, the upper end
+ * of the interval printed the change). */
+static void test_compare_markdown_row(void **state)
+{
+    struct jb_compare_result r = { .configs = NULL };
+    run_compare(*state, &test_opts, &r);
+    const struct jb_metric_cmp *x = NULL;
+    for (size_t i = 0; i < r.n_configs && !x; i++)
+        for (size_t m = 0; m < JB_COMPARE_N_METRICS && !x; m++)
+            if (r.configs[i].in_base && r.configs[i].in_new
+                && r.configs[i].m[m].verdict == JB_VERDICT_REGRESSION)
+                x = &r.configs[i].m[m];
+    assert_non_null(x);
+    assert_true(x->ci_hi - x->change > 0.0005); /* the two differ in print */
+    char want[128], *text = NULL;
+    size_t len = 0;
+    snprintf(want, sizeof want, "| %+.1f%% | %+.1f%% .. %+.1f%% |", 100 * x->change,
+        100 * x->ci_lo, 100 * x->ci_hi);
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    jb_compare_print_table(f, &r, true);
+    fclose(f);
+    if (!strstr(text, want))
+        fail_msg("markdown table lacks \"%s\":\n%s", want, text);
+    free(text);
+    jb_compare_result_free(&r);
+}
+
 static void test_compare_bad_side(void **state)
 {
     struct jb_compare_result r = { .configs = NULL };
@@ -257,6 +285,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_compare_sides),
         cmocka_unit_test(test_compare_metric_threshold),
         cmocka_unit_test(test_compare_summary),
+        cmocka_unit_test(test_compare_markdown_row),
         cmocka_unit_test(test_compare_bad_side),
     };
     return cmocka_run_group_tests(tests, group_setup, jb_test_tmp_teardown);
