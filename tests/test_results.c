@@ -305,6 +305,45 @@ static void test_meta_round_trip(void **state)
     assert_int_equal(jb_meta_read(empty, &back, &err), JB_ENOENT);
 }
 
+/* power.csv rows go through the column table, in the sampler's formats (t_s to the
+ * microsecond, watts to 6 digits), and read back. */
+static void test_power_rows(void **state)
+{
+    (void)state;
+    struct jb_results r;
+    struct jb_err err = { 0 };
+    char dir[4200], path[4300];
+    snprintf(dir, sizeof dir, "%s/power", g_dir);
+    assert_int_equal(jb_results_open(&r, dir, &err), 0);
+    const struct jb_power_record rows[] = {
+        { .schema_version = 2, .run_id = "cfg-r0", .t_s = 0.125, .phase = "decode",
+            .domain = "package-0", .watts = 10.123456789, .summed = 1 },
+        { .schema_version = 2, .run_id = "idle:cfg", .t_s = 1.0 / 3, .phase = "idle",
+            .domain = "total", .watts = 3.5, .summed = JB_I64_NONE },
+    };
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(jb_results_append_power(&r, &rows[i]), 0);
+    jb_results_close(&r);
+    snprintf(path, sizeof path, "%s/power.csv", dir);
+    FILE *f = fopen(path, "rb");
+    char text[1024] = "";
+    assert_non_null(f);
+    text[fread(text, 1, sizeof text - 1, f)] = '\0';
+    fclose(f);
+    assert_string_equal(text,
+        "schema_version,run_id,t_s,phase,domain,watts,summed\r\n"
+        "2,cfg-r0,0.125000,decode,package-0,10.1235,1\r\n"
+        "2,idle:cfg,0.333333,idle,total,3.5,\r\n");
+    struct jb_results_data d;
+    assert_int_equal(jb_results_read(dir, JB_RESULTS_POWER, &d, &err), 0);
+    assert_true(d.have_power);
+    assert_int_equal(d.n_power, 2);
+    assert_string_equal(d.power[1].run_id, "idle:cfg");
+    assert_int_equal(d.power[1].summed, JB_I64_NONE);
+    ASSERT_CLOSE(d.power[0].watts, 10.1235, 0);
+    jb_results_data_free(&d);
+}
+
 static int setup(void **state)
 {
     return jb_test_tmp_setup(state, g_dir, sizeof g_dir);
@@ -319,6 +358,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_groups),
         cmocka_unit_test(test_meta_round_trip),
+        cmocka_unit_test(test_power_rows),
     };
     if (jb_test_args(argc, argv))
         return 2;

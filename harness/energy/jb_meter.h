@@ -1,7 +1,8 @@
 /*
  * jb_meter.h — where energy measurement plugs into the runner. The meter owns the energy
  * source(s) chosen for the run (a CPU source, plus NVML when a GPU is there) and PAPI's
- * hardware counters; a sampler thread reads them every --sample-ms and writes power.csv; the
+ * hardware counters; a sampler thread reads them every --sample-ms and hands each sample to a
+ * sink (in a run, the results folder's power.csv: energy knows no file format); the
  * runner marks phase boundaries (idle, setup, prefill, decode) and the steady-state window,
  * and gets joules per phase and per domain with their provenance, or empty figures with the
  * reason. Nothing below the harness knows energy is being measured.
@@ -70,8 +71,20 @@ void jb_meter_close(struct jb_meter *m); /* stops the sampler; accepts NULL */
 void jb_meter_stop(struct jb_meter *m);
 /* The PAPI events that count here, comma-separated ("" when none). */
 void jb_meter_counter_events(const struct jb_meter *m, char *buf, size_t len);
-/* Where the sampler appends power rows (power.csv, header already written); NULL: nowhere. */
-void jb_meter_power_csv(struct jb_meter *m, FILE *f);
+/* One power sample as the sampler hands it out: the average power of one domain, or of the
+ * summed total, since the previous sample. Pointers are valid during the call only. */
+struct jb_power_sample {
+    const char *run_id; /* the interval's label (jb_meter_begin) */
+    double t_s;         /* since the interval began */
+    const char *phase;  /* jb_phase_name of the phase at the time */
+    const char *domain; /* a domain name ("package-0"), or "total" */
+    double watts;
+    int summed; /* 1 when the domain is summed into the total, 0 when not, -1 on the total */
+};
+/* Receives the samples, on the sampler thread (the results folder's power.csv, in a run). */
+typedef void (*jb_power_sink_fn)(void *ctx, const struct jb_power_sample *s);
+/* Where the sampler sends its samples from now on; fn NULL: nowhere. */
+void jb_meter_power_sink(struct jb_meter *m, jb_power_sink_fn fn, void *ctx);
 /* Starts a measured interval in phase p; power rows carry run_id. */
 void jb_meter_begin(struct jb_meter *m, enum jb_phase p, const char *run_id);
 /* Marks a phase boundary: from now on the interval is in phase p. */

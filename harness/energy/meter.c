@@ -5,7 +5,7 @@
  * sampler thread or at a phase boundary, goes through one mutex and one combined reading;
  * the energy between two consecutive reads is charged to the phase that was current, so
  * phase attribution is exact whatever the sampler does. The sampler only adds reads (and
- * power.csv rows) so that counters are polled faster than they can wrap.
+ * power samples for power.csv) so that counters are polled faster than they can wrap.
  */
 #define _GNU_SOURCE
 #include "jb_meter.h"
@@ -45,7 +45,8 @@ struct jb_meter {
     pthread_t sampler;
     bool sampler_running, stop;
     int64_t period_ns;
-    FILE *power;
+    jb_power_sink_fn power_fn; /* where samples go; NULL: nowhere */
+    void *power_ctx;
     long samples;
     double sampler_cpu_s, sampler_wall_s;
 
@@ -135,15 +136,21 @@ static void charge(struct jb_meter *m)
 static void write_power_rows(struct jb_meter *m, const struct combined *c)
 {
     const double dt = (double)(c->t_ns - m->sample_last.t_ns) * 1e-9;
-    if (!m->power || !m->active || dt <= 0)
+    if (!m->power_fn || !m->active || dt <= 0)
         return;
-    const double t = (double)(c->t_ns - m->t0_ns) * 1e-9;
-    for (int d = 0; d < m->n_dom; d++)
-        fprintf(m->power, "2,%s,%.6f,%s,%s,%.6g,%s\r\n", m->run_id, t, jb_phase_name(m->phase),
-            m->dom[d].name, (c->j[d] - m->sample_last.j[d]) / dt, m->dom[d].in_total ? "1" : "0");
-    fprintf(m->power, "2,%s,%.6f,%s,total,%.6g,\r\n", m->run_id, t, jb_phase_name(m->phase),
-        (total_of(m, c->j) - total_of(m, m->sample_last.j)) / dt);
-    fflush(m->power);
+    struct jb_power_sample s = { .run_id = m->run_id,
+        .t_s = (double)(c->t_ns - m->t0_ns) * 1e-9,
+        .phase = jb_phase_name(m->phase) };
+    for (int d = 0; d < m->n_dom; d++) {
+        s.domain = m->dom[d].name;
+        s.watts = (c->j[d] - m->sample_last.j[d]) / dt;
+        s.summed = m->dom[d].in_total;
+        m->power_fn(m->power_ctx, &s);
+    }
+    s.domain = "total";
+    s.watts = (total_of(m, c->j) - total_of(m, m->sample_last.j)) / dt;
+    s.summed = -1;
+    m->power_fn(m->power_ctx, &s);
 }
 
 static void *sampler_main(void *arg)
@@ -393,10 +400,11 @@ void jb_meter_close(struct jb_meter *m)
     free(m);
 }
 
-void jb_meter_power_csv(struct jb_meter *m, FILE *f)
+void jb_meter_power_sink(struct jb_meter *m, jb_power_sink_fn fn, void *ctx)
 {
     pthread_mutex_lock(&m->lock);
-    m->power = f;
+    m->power_fn = fn;
+    m->power_ctx = ctx;
     pthread_mutex_unlock(&m->lock);
 }
 

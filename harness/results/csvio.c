@@ -47,7 +47,7 @@ int jb_csv_write_row(FILE *f, const struct jb_column *cols, size_t n, const void
             double v;
             memcpy(&v, p, sizeof v);
             if (isfinite(v))
-                fprintf(f, "%.10g", v);
+                fprintf(f, cols[i].format ? cols[i].format : "%.10g", v);
         }
     }
     fputs("\r\n", f);

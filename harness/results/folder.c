@@ -235,6 +235,14 @@ static int sync_file(FILE *f)
     return fflush(f) == 0 && fsync(fileno(f)) == 0 && !ferror(f) ? 0 : JB_EIO;
 }
 
+int jb_results_append_power(struct jb_results *r, const struct jb_power_record *p)
+{
+    if (!r->power)
+        return JB_EINVAL;
+    jb_csv_write_row(r->power, jb_power_columns, jb_n_power_columns, p);
+    return fflush(r->power) == 0 && !ferror(r->power) ? 0 : JB_EIO;
+}
+
 int jb_results_append(struct jb_results *r, const struct jb_run_record *run,
     const struct jb_request_record *reqs, int64_t n_reqs, struct jb_err *err)
 {

@@ -24,6 +24,7 @@ struct jb_column {
     size_t offset; /* of a char[] (STR), int64_t (I64) or double (F64) in the record */
     const char *doc;
     size_t size; /* bytes of the field (a STR's array length); 0 for columns not read back */
+    const char *format; /* (optional) printf format of an F64 cell; NULL: "%.10g" */
 };
 
 /* One entry of a column table: JB_COLUMN(struct my_record, F64, "name", field, "doc"). */
@@ -31,6 +32,13 @@ struct jb_column {
     {                                                                                              \
         .name = name_, .type = JB_COL_##kind, .offset = offsetof(record, field), .doc = doc_,      \
         .size = sizeof(((record *)0)->field)                                                       \
+    }
+
+/* The same with a printf format for the number (F64 columns), e.g. "%.6f". */
+#define JB_COLUMN_FMT(record, kind, name_, field, doc_, format_)                                   \
+    {                                                                                              \
+        .name = name_, .type = JB_COL_##kind, .offset = offsetof(record, field), .doc = doc_,      \
+        .size = sizeof(((record *)0)->field), .format = format_                                    \
     }
 
 #define JB_I64_NONE INT64_MIN

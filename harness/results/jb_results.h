@@ -19,7 +19,7 @@
 struct jb_results {
     char dir[PATH_MAX];
     int lock_fd;
-    FILE *runs, *requests, *power; /* power.csv: the meter's sampler appends to it */
+    FILE *runs, *requests, *power; /* power.csv: the meter's samples (jb_results_append_power) */
     char **done; /* run_ids already in runs.csv */
     size_t n_done, cap_done;
 };
@@ -32,6 +32,9 @@ int jb_results_open(struct jb_results *r, const char *dir, struct jb_err *err);
 void jb_results_close(struct jb_results *r);
 /* True when runs.csv already holds this run_id. */
 bool jb_results_has(const struct jb_results *r, const char *run_id);
+/* Appends one row to power.csv, flushed (synced with the next repetition's rows). The meter's
+ * sampler thread calls it, through the session, while the runner works. */
+int jb_results_append_power(struct jb_results *r, const struct jb_power_record *p);
 /* Appends one repetition: its request rows, then its run row; flushed and synced. */
 int jb_results_append(struct jb_results *r, const struct jb_run_record *run,
     const struct jb_request_record *reqs, int64_t n_reqs, struct jb_err *err);

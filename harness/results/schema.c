@@ -161,16 +161,17 @@ const size_t jb_n_request_columns = sizeof jb_request_columns / sizeof jb_reques
 
 #define POW_STR(n, f, d) JB_COLUMN(struct jb_power_record, STR, n, f, d)
 #define POW_I64(n, f, d) JB_COLUMN(struct jb_power_record, I64, n, f, d)
-#define POW_F64(n, f, d) JB_COLUMN(struct jb_power_record, F64, n, f, d)
 
 const struct jb_column jb_power_columns[] = {
     POW_I64("schema_version", schema_version, "version of these columns (2)"),
     POW_STR("run_id", run_id,
         "the repetition (runs.csv), or idle:CONFIG_ID for an idle-baseline measurement"),
-    POW_F64("t_s", t_s, "seconds since the repetition (or baseline) started"),
+    JB_COLUMN_FMT(struct jb_power_record, F64, "t_s", t_s,
+        "seconds since the repetition (or baseline) started", "%.6f"),
     POW_STR("phase", phase, "idle, setup, prefill or decode at the time of the sample"),
     POW_STR("domain", domain, "a power domain (package-0, dram-0, psys, gpu-0, cpu), or total"),
-    POW_F64("watts", watts, "average power since the previous sample"),
+    JB_COLUMN_FMT(struct jb_power_record, F64, "watts", watts,
+        "average power since the previous sample", "%.6g"),
     POW_I64("summed", summed, "1 when the domain is summed into total; empty on total rows"),
 };
 const size_t jb_n_power_columns = sizeof jb_power_columns / sizeof jb_power_columns[0];

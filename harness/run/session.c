@@ -112,6 +112,19 @@ static int write_meta(const char *out, const struct meta_ctx *x, struct jb_err *
     return rc;
 }
 
+/* The meter's samples, as power.csv rows of the results folder (on the sampler thread). */
+static void power_row(void *ctx, const struct jb_power_sample *s)
+{
+    struct jb_power_record p = { .schema_version = JB_SCHEMA_VERSION,
+        .t_s = s->t_s,
+        .watts = s->watts,
+        .summed = s->summed < 0 ? JB_I64_NONE : s->summed };
+    snprintf(p.run_id, sizeof p.run_id, "%s", s->run_id);
+    snprintf(p.phase, sizeof p.phase, "%s", s->phase);
+    snprintf(p.domain, sizeof p.domain, "%s", s->domain);
+    (void)jb_results_append_power(ctx, &p); /* a failed write fails the repetition's sync */
+}
+
 /* ---- execution ------------------------------------------------------------------------------ */
 
 static void identify(
@@ -315,7 +328,7 @@ int jb_sweep_execute(const struct jb_sweep *r, struct jb_sweep_config *c, int n,
         .reps_total = count_todo(r, c, n, &res),
         .t0_ns = jb_now_ns() };
     struct exec x = { .r = r, .res = &res, .meter = meter, .prog = &prog };
-    jb_meter_power_csv(meter, res.power);
+    jb_meter_power_sink(meter, power_row, &res);
     jb_meter_counter_events(meter, x.counter_events, sizeof x.counter_events);
     int failures = 0;
     install_signals();
@@ -343,7 +356,7 @@ int jb_sweep_execute(const struct jb_sweep *r, struct jb_sweep_config *c, int n,
     if (x.loaded)
         jb_unload(&x.L);
     meta.status = g_stop ? "interrupted" : failures ? "finished with failures" : "finished";
-    jb_meter_power_csv(meter, NULL);
+    jb_meter_power_sink(meter, NULL, NULL);
     jb_meter_stop(meter); /* its sampler's load is known from here */
     meta.sampler_load = jb_meter_sampler_load(meter, &meta.samples);
     if (write_meta(out, &meta, &err)) {
