@@ -1,7 +1,8 @@
 /*
  * test_results.c — the results module both ways: records written through the column tables
  * read back equal, a schema_version 1 folder (the columns of the runner issue, before the
- * energy columns) reads with its per-token energies derived, bad cells and newer schemas are
+ * energy columns) reads with its per-token energies derived (summary and report included),
+ * power.csv rows keep their formats, bad cells and newer schemas are
  * refused naming the file, record and column, configurations group in order of first
  * appearance under both keys, and meta.json round-trips.
  */
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "jb_report.h"
 #include "jb_results.h"
 
 static char g_dir[4096];
@@ -109,6 +111,28 @@ static void test_v1_summary(void **state)
         }
     fclose(f);
     assert_true(found);
+}
+
+/* The report reads a version-1 folder: two configurations, per-token energy from the derived
+ * column (decode J 8, 9, 10 over 8 tokens: median 9 / 8). */
+static void test_v1_report_data(void **state)
+{
+    (void)state;
+    struct jb_report_data d;
+    struct jb_err err = { 0 };
+    const char *dir = write_v1("v1rep");
+    if (jb_report_load(dir, &d, &err))
+        fail_msg("report: %s", err.msg);
+    assert_int_equal(d.n_configs, 2);
+    assert_string_equal(d.configs[0].config_id, "aaa");
+    assert_string_equal(d.configs[1].model, "tiny2");
+    assert_int_equal(d.configs[0].reps, 3);
+    ASSERT_CLOSE(d.configs[0].j_per_output_token, 9.0 / 8, 1e-12);
+    ASSERT_CLOSE(d.configs[0].j_per_prompt_token, 4.0 / 20, 1e-12);
+    assert_string_equal(d.configs[0].energy_method, "estimated");
+    assert_false(d.meta.from_meta_json);
+    assert_string_equal(d.meta.cpu_model, "CPU"); /* from runs.csv without meta.json */
+    jb_report_data_free(&d);
 }
 
 /* Records written through the column table read back field for field. */
@@ -354,6 +378,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_v1_folder_reads),
         cmocka_unit_test(test_v1_summary),
+        cmocka_unit_test(test_v1_report_data),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_groups),
