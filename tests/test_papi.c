@@ -154,10 +154,12 @@ static void test_counts_all_threads(void **state)
     if (!why[0])
         why = jb_counters_reason(c, JB_CTR_CYCLES);
     if (why[0]) {
+        char reason[768]; /* why points into c, closed before the skip (which does not return) */
+        snprintf(reason, sizeof reason, "%s", why);
         jb_counters_close(c);
         JB_SKIP("no hardware counters here, so counting over 2 OpenMP threads cannot be "
                 "checked (%s)",
-            why);
+            reason);
     }
     const long n = 20 * 1000 * 1000;
     double ins1, cyc1, ins2, cyc2, ins_one, cyc_one;
