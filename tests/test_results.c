@@ -286,8 +286,14 @@ static void test_meta_round_trip(void **state)
     m.energy.sampler_samples = 0; /* no sampler keys written */
     assert_int_equal(jb_meta_set_command(&m, 5, argv, &err), 0);
     struct jb_meta_config c[2] = {
-        { .requests = 8, .threads = 2, .batch = 1, .context = 512, .idle_before_w = 1.5,
-            .idle_before_sd_w = 0.1, .idle_after_w = NAN, .idle_after_sd_w = NAN },
+        { .requests = 8,
+            .threads = 2,
+            .batch = 1,
+            .context = 512,
+            .idle_before_w = 1.5,
+            .idle_before_sd_w = 0.1,
+            .idle_after_w = NAN,
+            .idle_after_sd_w = NAN },
         { .idle_before_w = NAN, .idle_after_w = NAN, .bad_rows_skipped = 3 },
     };
     snprintf(c[0].config_id, sizeof c[0].config_id, "abc");
@@ -340,10 +346,20 @@ static void test_power_rows(void **state)
     snprintf(dir, sizeof dir, "%s/power", g_dir);
     assert_int_equal(jb_results_open(&r, dir, &err), 0);
     const struct jb_power_record rows[] = {
-        { .schema_version = 2, .run_id = "cfg-r0", .t_s = 0.125, .phase = "decode",
-            .domain = "package-0", .watts = 10.123456789, .summed = 1 },
-        { .schema_version = 2, .run_id = "idle:cfg", .t_s = 1.0 / 3, .phase = "idle",
-            .domain = "total", .watts = 3.5, .summed = JB_I64_NONE },
+        { .schema_version = 2,
+            .run_id = "cfg-r0",
+            .t_s = 0.125,
+            .phase = "decode",
+            .domain = "package-0",
+            .watts = 10.123456789,
+            .summed = 1 },
+        { .schema_version = 2,
+            .run_id = "idle:cfg",
+            .t_s = 1.0 / 3,
+            .phase = "idle",
+            .domain = "total",
+            .watts = 3.5,
+            .summed = JB_I64_NONE },
     };
     for (int i = 0; i < 2; i++)
         assert_int_equal(jb_results_append_power(&r, &rows[i]), 0);

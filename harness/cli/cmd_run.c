@@ -190,9 +190,8 @@ static int parse_args(int argc, char **argv, struct run_opts *r)
         { "cpu-idle-w", required_argument, NULL, 'L' },
         { "cpu-profile", required_argument, NULL, 'F' },
         { "cpu-package-cpus", required_argument, NULL, 'G' },
-        { "no-counters", no_argument, NULL, 'N' },
-        { "cv-warn", required_argument, NULL, 'V' }, { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 } };
+        { "no-counters", no_argument, NULL, 'N' }, { "cv-warn", required_argument, NULL, 'V' },
+        { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
     const char *cmd = r->s.sweep ? "sweep" : "run";
     for (int o, rc; (o = getopt_long(argc, argv, "h", opts, NULL)) != -1;)
         if ((rc = parse_option(o, r)))

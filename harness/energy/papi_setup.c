@@ -62,4 +62,3 @@ const char *jb_papi_version(char *buf, size_t len)
         PAPI_VERSION_REVISION(v), PAPI_VERSION_INCREMENT(v));
     return buf;
 }
-

@@ -270,9 +270,9 @@ int jb_records_from_table(const struct jb_table *t, const char *path, const stru
                 if (cols[i].size)
                     set_empty(&cols[i], field);
             } else if (set_cell(&cols[i], field, t->rows[r][idx[i]])) {
-                const int rc = jb_fail(err, JB_EPARSE, "%s: record %zu, column \"%s\": \"%s\" is not %s",
-                    path, r + 2, cols[i].name, t->rows[r][idx[i]],
-                    cols[i].type == JB_COL_I64 ? "an integer" : "a number");
+                const int rc = jb_fail(err, JB_EPARSE,
+                    "%s: record %zu, column \"%s\": \"%s\" is not %s", path, r + 2, cols[i].name,
+                    t->rows[r][idx[i]], cols[i].type == JB_COL_I64 ? "an integer" : "a number");
                 free(idx);
                 free(rec);
                 return rc;

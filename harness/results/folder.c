@@ -255,4 +255,3 @@ int jb_results_append(struct jb_results *r, const struct jb_run_record *run,
         return jb_fail(err, JB_EIO, "%s/runs.csv: write error: %s", r->dir, strerror(errno));
     return note_done(r, run->run_id) ? jb_fail(err, JB_ENOMEM, "out of memory") : 0;
 }
-

@@ -23,7 +23,7 @@ struct jb_column {
     enum jb_col_type type;
     size_t offset; /* of a char[] (STR), int64_t (I64) or double (F64) in the record */
     const char *doc;
-    size_t size; /* bytes of the field (a STR's array length); 0 for columns not read back */
+    size_t size;        /* bytes of the field (a STR's array length); 0 for columns not read back */
     const char *format; /* (optional) printf format of an F64 cell; NULL: "%.10g" */
 };
 

@@ -20,7 +20,7 @@ struct jb_results {
     char dir[PATH_MAX];
     int lock_fd;
     FILE *runs, *requests, *power; /* power.csv: the meter's samples (jb_results_append_power) */
-    char **done; /* run_ids already in runs.csv */
+    char **done;                   /* run_ids already in runs.csv */
     size_t n_done, cap_done;
 };
 
@@ -54,7 +54,7 @@ struct jb_results_data {
     char runs_path[PATH_MAX + 16];
     struct jb_run_record *runs; /* (n_runs) in file order */
     size_t n_runs;
-    bool run_present[JB_MAX_COLUMNS]; /* [i]: runs.csv has jb_run_columns[i] */
+    bool run_present[JB_MAX_COLUMNS];   /* [i]: runs.csv has jb_run_columns[i] */
     struct jb_request_record *requests; /* (n_requests); NULL when absent or not asked for */
     size_t n_requests;
     bool have_requests, request_present[JB_MAX_COLUMNS];

@@ -188,8 +188,7 @@ static void read_machine(const cJSON *mach, struct jb_meta *m)
     get_str(mach, "kernel", m->machine.kernel, sizeof m->machine.kernel);
     get_str(mach, "compiler", m->machine.compiler, sizeof m->machine.compiler);
     get_str(mach, "openblas", m->machine.openblas, sizeof m->machine.openblas);
-    get_str(mach, "openblas_config", m->machine.openblas_config,
-        sizeof m->machine.openblas_config);
+    get_str(mach, "openblas_config", m->machine.openblas_config, sizeof m->machine.openblas_config);
     m->machine.openblas_threads = (int64_t)get_num(mach, "openblas_threads", 0);
     get_str(mach, "kernels", m->machine.kernels, sizeof m->machine.kernels);
 }
@@ -260,7 +259,7 @@ static char *slurp(const char *path, int *rc, struct jb_err *err)
             free(buf);
         buf = bigger;
     }
-    *rc = !buf ? jb_fail(err, JB_ENOMEM, "%s: out of memory", path)
+    *rc = !buf      ? jb_fail(err, JB_ENOMEM, "%s: out of memory", path)
         : ferror(f) ? jb_fail(err, JB_EIO, "%s: read error", path)
                     : 0;
     fclose(f);

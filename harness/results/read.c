@@ -31,7 +31,8 @@ static int check_schema(const char *path, const void *rows, size_t n, size_t siz
     const struct jb_column *cols, size_t n_cols, struct jb_err *err)
 {
     for (size_t r = 0; r < n; r++) {
-        const double v = jb_record_num(cols, n_cols, (const char *)rows + r * size, "schema_version");
+        const double v
+            = jb_record_num(cols, n_cols, (const char *)rows + r * size, "schema_version");
         if (v > JB_SCHEMA_VERSION)
             return jb_fail(err, JB_EPARSE,
                 "%s: record %zu has schema_version %.0f; this joulebench reads up to %d: "
@@ -57,9 +58,8 @@ static void upgrade_v1(struct jb_results_data *d)
     }
 }
 
-static int read_optional(const char *dir, const char *name, const struct jb_column *cols,
-    size_t n, size_t size, void **out, size_t *count, bool *have, bool *present,
-    struct jb_err *err)
+static int read_optional(const char *dir, const char *name, const struct jb_column *cols, size_t n,
+    size_t size, void **out, size_t *count, bool *have, bool *present, struct jb_err *err)
 {
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -84,8 +84,7 @@ static void locate(const char *path, struct jb_results_data *d)
     snprintf(d->dir, sizeof d->dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
 }
 
-int jb_results_read(
-    const char *path, unsigned parts, struct jb_results_data *d, struct jb_err *err)
+int jb_results_read(const char *path, unsigned parts, struct jb_results_data *d, struct jb_err *err)
 {
     memset(d, 0, sizeof *d);
     locate(path, d);

@@ -69,8 +69,8 @@ struct summary_ctx {
 };
 
 /* Values of one metric over the repetitions of configuration g. */
-static size_t collect(const struct summary_ctx *c, const struct jb_config_group *g,
-    const char *metric, double *v)
+static size_t collect(
+    const struct summary_ctx *c, const struct jb_config_group *g, const char *metric, double *v)
 {
     for (size_t i = 0; i < g->n; i++)
         v[i] = jb_run_num(&c->d->runs[g->rows[i]], metric);
@@ -168,8 +168,8 @@ static void print_table(const struct summary_ctx *c)
         snprintf(ci, sizeof ci, "%s [%s, %s]", fmt(b[0], 24, s[2].median),
             fmt(b[1], 24, s[2].ci95_lo), fmt(b[2], 24, s[2].ci95_hi));
         fprintf(c->out, "%-16s %-5s %-18s %-13s %5lld %3lld %4zu %11s ", id.model, id.dtype,
-            id.workload, id.scenario, (long long)id.batch, (long long)id.threads,
-            g->n, fmt(b[0], 24, s[0].median));
+            id.workload, id.scenario, (long long)id.batch, (long long)id.threads, g->n,
+            fmt(b[0], 24, s[0].median));
         fprintf(
             c->out, "%11s %26s %11s ", fmt(b[1], 24, s[1].median), ci, fmt(b[3], 24, s[3].median));
         for (int f = 0; flagged[f]; f++) {

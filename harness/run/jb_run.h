@@ -137,8 +137,8 @@ struct jb_sweep {
     struct jb_workload_opts wo;
     const char *kernels; /* --kernels NAME; NULL: the best for this CPU */
     struct jb_meter_opts meter;
-    double idle_s;  /* idle baseline before and after each configuration (s) */
-    double cv_warn; /* flag coefficients of variation above this fraction */
+    double idle_s;   /* idle baseline before and after each configuration (s) */
+    double cv_warn;  /* flag coefficients of variation above this fraction */
     const char *out; /* --out as given; NULL when the folder is the default one */
     int argc;        /* the command line after "joulebench", for meta.json */
     char **argv;
@@ -163,8 +163,8 @@ struct jb_sweep_config {
  * each model's config and workload, computes its config_id and whether it fits in memory (a
  * configuration that does not is kept with its reason in skip). Bad input is an error naming
  * the file or option. *out (n_out entries) is freed with jb_sweep_plan_free, also on error. */
-int jb_sweep_plan(const struct jb_sweep *s, struct jb_sweep_config **out, int *n_out,
-    struct jb_err *err);
+int jb_sweep_plan(
+    const struct jb_sweep *s, struct jb_sweep_config **out, int *n_out, struct jb_err *err);
 void jb_sweep_plan_free(struct jb_sweep_config *c, int n);
 
 /* The folder a run or sweep writes to without --out: results/<UTC time> for a run, and for a

@@ -65,7 +65,8 @@ static int plan_one(struct jb_sweep_config *c, const struct jb_sweep *r, struct 
     return 0;
 }
 
-int jb_sweep_plan(const struct jb_sweep *r, struct jb_sweep_config **out, int *n_out, struct jb_err *err)
+int jb_sweep_plan(
+    const struct jb_sweep *r, struct jb_sweep_config **out, int *n_out, struct jb_err *err)
 {
     const int n = r->n_models * r->n_dtypes * r->n_workloads * r->n_threads * r->n_batches;
     struct jb_sweep_config *c = calloc((size_t)n, sizeof *c);
@@ -124,4 +125,3 @@ void jb_sweep_default_out(
     strncat(ids, reps, sizeof ids - strlen(ids) - 1);
     snprintf(out, len, "results/sweep-%08llx", (unsigned long long)(fnv1a(ids) & 0xffffffffu));
 }
-

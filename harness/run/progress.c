@@ -10,7 +10,6 @@
 
 #include "jb_clock.h"
 
-
 static void fmt_duration(char *buf, size_t len, double s)
 {
     if (s >= 3600)

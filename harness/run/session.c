@@ -127,8 +127,8 @@ static void power_row(void *ctx, const struct jb_power_sample *s)
 
 /* ---- execution ------------------------------------------------------------------------------ */
 
-static void identify(
-    struct jb_run_record *run, const struct jb_sweep_config *c, const struct jb_loaded *L, int64_t rep)
+static void identify(struct jb_run_record *run, const struct jb_sweep_config *c,
+    const struct jb_loaded *L, int64_t rep)
 {
     struct jb_sysinfo si;
     jb_sysinfo_read(&si);
@@ -211,8 +211,8 @@ static int run_config(struct exec *x, struct jb_sweep_config *c, struct jb_err *
     char idle_label[64];
     snprintf(idle_label, sizeof idle_label, "idle:%s", c->id);
     x->prog->c = c;
-    rc = jb_meter_idle(x->meter, x->r->idle_s, idle_label, &c->idle_before_w,
-        &c->idle_before_sd_w, err);
+    rc = jb_meter_idle(
+        x->meter, x->r->idle_s, idle_label, &c->idle_before_w, &c->idle_before_sd_w, err);
     for (int64_t i = 0; i < x->r->warmup && !rc; i++) {
         struct jb_run_record scratch;
         x->prog->warmup = true;
@@ -249,8 +249,8 @@ static int run_config(struct exec *x, struct jb_sweep_config *c, struct jb_err *
     }
     free(reqs);
     if (!rc) /* the after-measurement shows drift (meta.json); rows carry the one before */
-        rc = jb_meter_idle(x->meter, x->r->idle_s, idle_label, &c->idle_after_w,
-            &c->idle_after_sd_w, err);
+        rc = jb_meter_idle(
+            x->meter, x->r->idle_s, idle_label, &c->idle_after_w, &c->idle_after_sd_w, err);
     return rc;
 }
 
@@ -324,9 +324,9 @@ int jb_sweep_execute(const struct jb_sweep *r, struct jb_sweep_config *c, int n,
         return jb_fail(fatal, rc, "%s", err.msg);
     }
 
-    struct jb_progress prog = { .tty = isatty(STDERR_FILENO),
-        .reps_total = count_todo(r, c, n, &res),
-        .t0_ns = jb_now_ns() };
+    struct jb_progress prog = {
+        .tty = isatty(STDERR_FILENO), .reps_total = count_todo(r, c, n, &res), .t0_ns = jb_now_ns()
+    };
     struct exec x = { .r = r, .res = &res, .meter = meter, .prog = &prog };
     jb_meter_power_sink(meter, power_row, &res);
     jb_meter_counter_events(meter, x.counter_events, sizeof x.counter_events);
@@ -380,4 +380,3 @@ int jb_sweep_execute(const struct jb_sweep *r, struct jb_sweep_config *c, int n,
     }
     return failures ? JB_SWEEP_FAILURES : JB_SWEEP_DONE;
 }
-
