@@ -325,6 +325,16 @@ static void test_meta_round_trip(void **state)
     assert_true(isnan(back.energy.sampler_cpu_share));
     jb_meta_free(&back);
     jb_meta_free(&m);
+    /* an integer out of int64_t's range is absent, not a wrapped value (fuzz_meta found the
+     * cast undefined) */
+    jb_test_write(g_dir, "meta.json",
+        "{\"machine\": {\"cpus_allowed\": 1e300, \"cpus_online\": -4.8e216}, "
+        "\"configurations\": [{\"context\": 2048.0}]}");
+    assert_int_equal(jb_meta_read(g_dir, &back, &err), 0);
+    assert_int_equal(back.machine.cpus_allowed, 0);
+    assert_int_equal(back.machine.cpus_online, 0);
+    assert_int_equal(back.configs[0].context, 2048);
+    jb_meta_free(&back);
     /* not JSON: an error naming the file; absent: JB_ENOENT */
     jb_test_write(g_dir, "meta.json", "{\"machine\": ");
     assert_int_equal(jb_meta_read(g_dir, &back, &err), JB_EPARSE);

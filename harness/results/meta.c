@@ -155,6 +155,14 @@ static double get_num(const cJSON *o, const char *key, double absent)
     return cJSON_IsNumber(v) ? v->valuedouble : absent;
 }
 
+/* An integer key: absent when missing, not a number, or out of int64_t's range (a cast
+ * would be undefined), never a wrapped value. */
+static int64_t get_int(const cJSON *o, const char *key, int64_t absent)
+{
+    const double v = get_num(o, key, NAN);
+    return v >= -9.2e18 && v <= 9.2e18 ? (int64_t)v : absent;
+}
+
 static void read_config(const cJSON *o, struct jb_meta_config *c)
 {
     get_str(o, "config_id", c->config_id, sizeof c->config_id);
@@ -167,29 +175,29 @@ static void read_config(const cJSON *o, struct jb_meta_config *c)
     get_str(o, "scenario", c->scenario, sizeof c->scenario);
     get_str(o, "status", c->status, sizeof c->status);
     get_str(o, "reason", c->reason, sizeof c->reason);
-    c->requests = (int64_t)get_num(o, "requests", 0);
-    c->threads = (int64_t)get_num(o, "threads", 0);
-    c->batch = (int64_t)get_num(o, "batch", 0);
-    c->context = (int64_t)get_num(o, "context", 0);
+    c->requests = get_int(o, "requests", 0);
+    c->threads = get_int(o, "threads", 0);
+    c->batch = get_int(o, "batch", 0);
+    c->context = get_int(o, "context", 0);
     c->idle_before_w = get_num(o, "idle_before_w", NAN);
     c->idle_before_sd_w = get_num(o, "idle_before_sd_w", NAN);
     c->idle_after_w = get_num(o, "idle_after_w", NAN);
     c->idle_after_sd_w = get_num(o, "idle_after_sd_w", NAN);
-    c->bad_rows_skipped = (int64_t)get_num(o, "bad_rows_skipped", 0);
+    c->bad_rows_skipped = get_int(o, "bad_rows_skipped", 0);
 }
 
 static void read_machine(const cJSON *mach, struct jb_meta *m)
 {
     get_str(mach, "host", m->machine.host, sizeof m->machine.host);
     get_str(mach, "cpu_model", m->machine.cpu_model, sizeof m->machine.cpu_model);
-    m->machine.cpus_online = (int64_t)get_num(mach, "cpus_online", 0);
-    m->machine.cpus_allowed = (int64_t)get_num(mach, "cpus_allowed", 0);
+    m->machine.cpus_online = get_int(mach, "cpus_online", 0);
+    m->machine.cpus_allowed = get_int(mach, "cpus_allowed", 0);
     m->machine.memory_bytes = get_num(mach, "memory_bytes", 0);
     get_str(mach, "kernel", m->machine.kernel, sizeof m->machine.kernel);
     get_str(mach, "compiler", m->machine.compiler, sizeof m->machine.compiler);
     get_str(mach, "openblas", m->machine.openblas, sizeof m->machine.openblas);
     get_str(mach, "openblas_config", m->machine.openblas_config, sizeof m->machine.openblas_config);
-    m->machine.openblas_threads = (int64_t)get_num(mach, "openblas_threads", 0);
+    m->machine.openblas_threads = get_int(mach, "openblas_threads", 0);
     get_str(mach, "kernels", m->machine.kernels, sizeof m->machine.kernels);
 }
 
@@ -200,7 +208,7 @@ static void read_energy(const cJSON *energy, struct jb_meta *m)
     m->energy.sample_ms = get_num(energy, "sample_ms", NAN);
     m->energy.idle_s = get_num(energy, "idle_s", NAN);
     m->energy.sampler_cpu_share = get_num(energy, "sampler_cpu_share_of_one_core", NAN);
-    m->energy.sampler_samples = (int64_t)get_num(energy, "sampler_samples", 0);
+    m->energy.sampler_samples = get_int(energy, "sampler_samples", 0);
 }
 
 static int read_command(const cJSON *cmd, struct jb_meta *m)
@@ -226,7 +234,7 @@ static int read_root(const cJSON *root, struct jb_meta *m)
     const cJSON *jb = cJSON_GetObjectItemCaseSensitive(root, "joulebench");
     get_str(jb, "version", m->version, sizeof m->version);
     get_str(jb, "git_commit", m->git_commit, sizeof m->git_commit);
-    m->schema_version = (int64_t)get_num(jb, "schema_version", 0);
+    m->schema_version = get_int(jb, "schema_version", 0);
     get_str(root, "started_utc", m->started_utc, sizeof m->started_utc);
     get_str(root, "status", m->status, sizeof m->status);
     read_machine(cJSON_GetObjectItemCaseSensitive(root, "machine"), m);
