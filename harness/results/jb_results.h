@@ -89,7 +89,7 @@ void jb_config_key_of(const struct jb_run_record *run, enum jb_config_key k, cha
 /* One configuration: the indices of its runs in file order. */
 struct jb_config_group {
     char key[1024];
-    size_t *rows; /* (n) indices into the runs array */
+    size_t *rows; /* (n) indices into the runs array; owned by the group list */
     size_t n;
 };
 

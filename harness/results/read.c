@@ -6,7 +6,6 @@
  */
 #include "jb_results.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,14 +29,15 @@ static int read_file(const char *path, const struct jb_column *cols, size_t n, s
 static int check_schema(const char *path, const void *rows, size_t n, size_t size,
     const struct jb_column *cols, size_t n_cols, struct jb_err *err)
 {
-    for (size_t r = 0; r < n; r++) {
-        const double v
-            = jb_record_num(cols, n_cols, (const char *)rows + r * size, "schema_version");
-        if (v > JB_SCHEMA_VERSION)
+    const int c = jb_column_find(cols, n_cols, "schema_version");
+    for (size_t r = 0; c >= 0 && r < n; r++) {
+        int64_t v;
+        memcpy(&v, (const char *)rows + r * size + cols[c].offset, sizeof v);
+        if (v != JB_I64_NONE && v > JB_SCHEMA_VERSION)
             return jb_fail(err, JB_EPARSE,
-                "%s: record %zu has schema_version %.0f; this joulebench reads up to %d: "
+                "%s: record %zu has schema_version %lld; this joulebench reads up to %d: "
                 "use a newer joulebench",
-                path, r + 2, v, JB_SCHEMA_VERSION);
+                path, r + 2, (long long)v, JB_SCHEMA_VERSION);
     }
     return 0;
 }
@@ -50,9 +50,9 @@ static void upgrade_v1(struct jb_results_data *d)
     const bool in = jb_results_has_run_column(d, "j_per_prompt_token");
     for (size_t i = 0; i < d->n_runs; i++) {
         struct jb_run_record *r = &d->runs[i];
-        const int64_t decoded = r->gen_tokens - r->requests;
-        if (!out && r->gen_tokens != JB_I64_NONE && r->requests != JB_I64_NONE && decoded > 0)
-            r->j_per_output_token = r->energy_decode_j / (double)decoded;
+        const bool counted = r->gen_tokens != JB_I64_NONE && r->requests != JB_I64_NONE;
+        if (!out && counted && r->gen_tokens > r->requests) /* tokens from decode calls */
+            r->j_per_output_token = r->energy_decode_j / (double)(r->gen_tokens - r->requests);
         if (!in && r->prompt_tokens != JB_I64_NONE && r->prompt_tokens > 0)
             r->j_per_prompt_token = r->energy_prefill_j / (double)r->prompt_tokens;
     }
@@ -152,17 +152,18 @@ void jb_config_key_of(const struct jb_run_record *run, enum jb_config_key k, cha
 
 void jb_config_groups_free(struct jb_config_group *groups, size_t n_groups)
 {
-    for (size_t g = 0; groups && g < n_groups; g++)
-        free(groups[g].rows);
+    if (groups && n_groups)
+        free(groups[0].rows); /* every group's rows lie in one array, group 0's first */
     free(groups);
 }
 
-static struct jb_config_group *find_group(struct jb_config_group *g, size_t n, const char *key)
+/* The group of key among g[0 .. n), or -1. */
+static long find_group(const struct jb_config_group *g, size_t n, const char *key)
 {
     for (size_t i = 0; i < n; i++)
         if (strcmp(g[i].key, key) == 0)
-            return &g[i];
-    return NULL;
+            return (long)i;
+    return -1;
 }
 
 int jb_config_groups(const struct jb_run_record *runs, size_t n, enum jb_config_key k,
@@ -170,27 +171,39 @@ int jb_config_groups(const struct jb_run_record *runs, size_t n, enum jb_config_
     size_t *n_groups, struct jb_err *err)
 {
     struct jb_config_group *g = calloc(n ? n : 1, sizeof *g);
-    size_t count = 0;
+    long *of = malloc((n ? n : 1) * sizeof *of);           /* each run's group, -1: not kept */
+    size_t *rows = malloc((n ? n : 1) * sizeof *rows), count = 0;
     *groups = NULL;
     *n_groups = 0;
-    for (size_t r = 0; g && r < n; r++) {
+    if (!g || !of || !rows) {
+        free(g);
+        free(of);
+        free(rows);
+        return jb_fail(err, JB_ENOMEM, "out of memory");
+    }
+    for (size_t r = 0; r < n; r++) { /* first pass: which group, and how many in each */
         char key[sizeof g->key];
+        of[r] = -1;
         if (keep && !keep(&runs[r]))
             continue;
         jb_config_key_of(&runs[r], k, key, sizeof key);
-        struct jb_config_group *x = find_group(g, count, key);
-        if (!x) {
-            x = &g[count++];
-            snprintf(x->key, sizeof x->key, "%s", key);
-            if (!(x->rows = malloc(n * sizeof *x->rows)))
-                break;
+        if ((of[r] = find_group(g, count, key)) < 0) {
+            snprintf(g[count].key, sizeof g->key, "%s", key);
+            of[r] = (long)count++;
         }
-        x->rows[x->n++] = r;
+        g[of[r]].n++;
     }
-    if (!g || (count && !g[count - 1].rows)) {
-        jb_config_groups_free(g, count);
-        return jb_fail(err, JB_ENOMEM, "out of memory");
+    for (size_t i = 0, start = 0; i < count; i++) { /* then lay them out, one after another */
+        g[i].rows = rows + start;
+        start += g[i].n;
+        g[i].n = 0; /* counts again as the rows are placed */
     }
+    for (size_t r = 0; r < n; r++)
+        if (of[r] >= 0)
+            g[of[r]].rows[g[of[r]].n++] = r;
+    free(of);
+    if (!count)
+        free(rows);
     *groups = g;
     *n_groups = count;
     return 0;

@@ -175,3 +175,11 @@ const struct jb_column jb_power_columns[] = {
     POW_I64("summed", summed, "1 when the domain is summed into total; empty on total rows"),
 };
 const size_t jb_n_power_columns = sizeof jb_power_columns / sizeof jb_power_columns[0];
+
+/* The readers keep a presence flag per column in arrays of JB_MAX_COLUMNS. */
+_Static_assert(sizeof jb_run_columns / sizeof jb_run_columns[0] <= JB_MAX_COLUMNS,
+    "runs.csv has more columns than JB_MAX_COLUMNS");
+_Static_assert(sizeof jb_request_columns / sizeof jb_request_columns[0] <= JB_MAX_COLUMNS,
+    "requests.csv has more columns than JB_MAX_COLUMNS");
+_Static_assert(sizeof jb_power_columns / sizeof jb_power_columns[0] <= JB_MAX_COLUMNS,
+    "power.csv has more columns than JB_MAX_COLUMNS");
