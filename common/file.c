@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -22,6 +23,45 @@ int jb_read_text(const char *path, char *buf, size_t len)
     buf[n] = '\0';
     buf[strcspn(buf, "\r\n")] = '\0';
     return e;
+}
+
+int jb_read_file(const char *path, size_t max_bytes, char **text, size_t *len, struct jb_err *err)
+{
+    *text = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return jb_fail(err, errno == ENOENT ? JB_ENOENT : JB_EIO, "%s: cannot open: %s", path,
+            strerror(errno));
+    size_t n = 0, cap = 4096;
+    char *buf = malloc(cap);
+    int rc = 0;
+    for (size_t got = 1; buf && got > 0 && n <= max_bytes; n += got) {
+        if (n + 1 == cap) {
+            char *bigger = realloc(buf, cap *= 2);
+            if (!bigger)
+                free(buf);
+            buf = bigger;
+            if (!buf)
+                break;
+        }
+        got = fread(buf + n, 1, cap - n - 1, f);
+    }
+    if (!buf)
+        rc = jb_fail(err, JB_ENOMEM, "%s: out of memory", path);
+    else if (ferror(f))
+        rc = jb_fail(err, JB_EIO, "%s: read error", path);
+    else if (n > max_bytes)
+        rc = jb_fail(err, JB_ETOOBIG, "%s: larger than %zu bytes", path, max_bytes);
+    fclose(f);
+    if (rc) {
+        free(buf);
+        return rc;
+    }
+    buf[n] = '\0';
+    *text = buf;
+    if (len)
+        *len = n;
+    return 0;
 }
 
 static int mkdir_one(const char *path, mode_t mode, const char *what, struct jb_err *err)

@@ -15,6 +15,11 @@
  * 0, or -errno when it cannot be opened or read (a read error is never a short success). */
 int jb_read_text(const char *path, char *buf, size_t len);
 
+/* Reads a whole file into *text (NUL-terminated, caller frees; *len bytes when len is not
+ * NULL). JB_ENOENT when it does not exist, JB_EIO when it cannot be opened or read,
+ * JB_ETOOBIG ("PATH: larger than N bytes") past max_bytes; each message names the file. */
+int jb_read_file(const char *path, size_t max_bytes, char **text, size_t *len, struct jb_err *err);
+
 /* Creates dir and its missing parents with mode (before the umask). JB_EIO naming the part
  * that could not be created: "cannot create WHAT PATH: REASON" when what (e.g. "results
  * folder") is given, else "PATH: cannot create: REASON". */

@@ -20,6 +20,7 @@
 #include <sys/types.h>
 
 #include "jb_csvio.h"
+#include "jb_file.h"
 
 #ifndef JB_SOURCE_DIR
 #define JB_SOURCE_DIR "."
@@ -67,29 +68,6 @@ static bool is_country_code(const char *s)
         && isalpha((unsigned char)s[2]);
 }
 
-static int read_whole(const char *path, char **buf, struct jb_err *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return jb_fail(err, errno == ENOENT ? JB_ENOENT : JB_EIO, "%s: cannot open: %s", path,
-            strerror(errno));
-    char *b = malloc(JSON_MAX_BYTES + 1);
-    size_t n = b ? fread(b, 1, JSON_MAX_BYTES + 1, f) : 0;
-    int rc = !b     ? jb_fail(err, JB_ENOMEM, "%s: out of memory", path)
-        : ferror(f) ? jb_fail(err, JB_EIO, "%s: read error", path)
-        : n > JSON_MAX_BYTES
-        ? jb_fail(err, JB_ETOOBIG, "%s: larger than %d bytes", path, JSON_MAX_BYTES)
-        : 0;
-    fclose(f);
-    if (rc) {
-        free(b);
-        return rc;
-    }
-    b[n] = '\0';
-    *buf = b;
-    return 0;
-}
-
 /* "FRA" -> global_energy_mix.json["FRA"].carbon_intensity */
 static int grid_country(
     const char *spec, const char *data_dir, double *g, char *from, size_t len, struct jb_err *err)
@@ -100,7 +78,7 @@ static int grid_country(
     code[3] = '\0';
     snprintf(path, sizeof path, "%s/" ENERGY_MIX_FILE, data_dir);
     char *text = NULL;
-    int rc = read_whole(path, &text, err);
+    int rc = jb_read_file(path, JSON_MAX_BYTES, &text, NULL, err);
     if (rc)
         return rc;
     cJSON *root = cJSON_Parse(text);

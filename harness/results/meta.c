@@ -6,7 +6,6 @@
 #include "jb_results.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +141,8 @@ void jb_meta_command_line(const struct jb_meta *m, char *buf, size_t len)
 
 /* ---- reading ------------------------------------------------------------------------------ */
 
+#define JB_META_MAX_BYTES (64 << 20) /* a sweep of thousands of configurations is a few MiB */
+
 static void get_str(const cJSON *o, const char *key, char *dst, size_t len)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -249,44 +250,14 @@ static int read_root(const cJSON *root, struct jb_meta *m)
     return 0;
 }
 
-/* The whole file as a string (caller frees), or NULL with the reason in err. */
-static char *slurp(const char *path, int *rc, struct jb_err *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        *rc = jb_fail(err, errno == ENOENT ? JB_ENOENT : JB_EIO, "%s: cannot open: %s", path,
-            strerror(errno));
-        return NULL;
-    }
-    size_t len = 0, cap = 65536;
-    char *buf = malloc(cap);
-    for (size_t got; buf && (got = fread(buf + len, 1, cap - len - 1, f)) > 0;) {
-        len += got;
-        char *bigger = len + 1 == cap ? realloc(buf, cap *= 2) : buf;
-        if (!bigger)
-            free(buf);
-        buf = bigger;
-    }
-    *rc = !buf      ? jb_fail(err, JB_ENOMEM, "%s: out of memory", path)
-        : ferror(f) ? jb_fail(err, JB_EIO, "%s: read error", path)
-                    : 0;
-    fclose(f);
-    if (*rc) {
-        free(buf);
-        return NULL;
-    }
-    buf[len] = '\0';
-    return buf;
-}
-
 int jb_meta_read(const char *dir, struct jb_meta *m, struct jb_err *err)
 {
     char path[PATH_MAX + 16];
     int rc;
     memset(m, 0, sizeof *m);
     snprintf(path, sizeof path, "%s/meta.json", dir);
-    char *text = slurp(path, &rc, err);
-    if (!text)
+    char *text;
+    if ((rc = jb_read_file(path, JB_META_MAX_BYTES, &text, NULL, err)))
         return rc;
     cJSON *root = cJSON_Parse(text);
     free(text);
