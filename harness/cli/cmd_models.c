@@ -72,10 +72,7 @@ int jb_cmd_models(int argc, char **argv)
     }
     struct jb_model_list list;
     struct jb_err err;
-    int rc = jb_models_list(jb_models_dir(), &list, &err);
-    for (int i = 0; i < list.n_skipped; i++)
-        fprintf(stderr, "joulebench: skipping model %s: %s\n", list.skipped[i].name,
-            list.skipped[i].msg);
+    int rc = jb_models_ladder(&list, &err);
     if (rc) {
         jb_models_list_free(&list);
         jb_errorf("%s", err.msg);

@@ -87,9 +87,7 @@ static int ladder_models(struct known_models *k, struct jb_err *err)
     struct jb_model_list list;
     struct jb_err why;
     int rc = 0;
-    if (jb_models_list(jb_models_dir(), &list, &why) == 0) {
-        for (int i = 0; i < list.n_skipped; i++)
-            jb_errorf("skipping model %s: %s", list.skipped[i].name, list.skipped[i].msg);
+    if (jb_models_ladder(&list, &why) == 0) {
         for (int i = 0; !rc && i < list.count; i++) {
             struct jb_config c;
             if (model_config(list.names[i], &c, &why) == 0)

@@ -1,16 +1,11 @@
 /*
- * options.c — helpers every command shares: error lines, option values, exit codes.
+ * options.c — helpers every command shares: option values and exit codes.
  */
-#define _GNU_SOURCE
 #include "jb_cli.h"
 
 #include <errno.h>
 #include <math.h>
-#include <sched.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 int jb_exit_code(int rc)
 {

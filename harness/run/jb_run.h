@@ -22,6 +22,10 @@
 
 /* The folder model NAMEs resolve in: $JOULEBENCH_MODELS_DIR, else the source tree's models/. */
 const char *jb_models_dir(void);
+/* The ladder: every model folder under jb_models_dir() whose config loads, smallest first;
+ * each one that does not is named on stderr ("joulebench: skipping model NAME: why"). Free
+ * with jb_models_list_free, also on error. */
+int jb_models_ladder(struct jb_model_list *out, struct jb_err *err);
 /* $JOULEBENCH_MEM_LIMIT in bytes (a number of bytes, or with a K/M/G/T suffix, powers of 1024);
  * 0 when unset or not a size. */
 uint64_t jb_mem_limit_bytes(void);

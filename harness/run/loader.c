@@ -19,6 +19,14 @@ const char *jb_models_dir(void)
     return env && *env ? env : JB_SOURCE_DIR "/models";
 }
 
+int jb_models_ladder(struct jb_model_list *out, struct jb_err *err)
+{
+    const int rc = jb_models_list(jb_models_dir(), out, err);
+    for (int i = 0; i < out->n_skipped; i++)
+        jb_errorf("skipping model %s: %s", out->skipped[i].name, out->skipped[i].msg);
+    return rc;
+}
+
 uint64_t jb_parse_size(const char *s)
 {
     char *end;
