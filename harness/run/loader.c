@@ -110,8 +110,11 @@ int jb_load(struct jb_loaded *L, const struct jb_load_opts *o, struct jb_err *er
     if ((rc = jb_fit_check(&L->cfg, o->dtype, &L->plan, err)))
         return rc;
 
-    const struct jb_model_opts mo
-        = { o->dtype, o->seed, o->ops, o->random_weights, jb_mem_limit_bytes() };
+    const struct jb_model_opts mo = { .dtype = o->dtype,
+        .seed = o->seed,
+        .ops = o->ops,
+        .random_weights = o->random_weights,
+        .mem_limit_bytes = jb_mem_limit_bytes() };
     if ((rc = jb_model_init(&L->model, &L->cfg, L->dir, &mo, err)))
         return rc;
     if ((rc = jb_state_init(&L->state, &L->model, n_seqs, ctx, batch, err)))
