@@ -5,6 +5,7 @@
 #include "jb_file.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,28 +14,85 @@
 
 int jb_read_text(const char *path, char *buf, size_t len)
 {
-    FILE *f = fopen(path, "r");
-    if (!f)
+    /* O_NONBLOCK: a FIFO or a device put where a sysfs file should be cannot block us; a
+     * regular file ignores the flag. One bounded read: sysfs hands a value over in one. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
         return -errno;
-    errno = 0;
-    size_t n = fread(buf, 1, len - 1, f);
-    int e = ferror(f) ? (errno ? -errno : -EIO) : 0;
-    fclose(f);
-    buf[n] = '\0';
+    struct stat st;
+    ssize_t n = 0;
+    int e = 0;
+    if (fstat(fd, &st) != 0)
+        e = -errno;
+    else if (!S_ISREG(st.st_mode))
+        e = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+    else if ((n = read(fd, buf, len - 1)) < 0)
+        e = -errno;
+    close(fd);
+    buf[n > 0 ? n : 0] = '\0';
     buf[strcspn(buf, "\r\n")] = '\0';
     return e;
+}
+
+int jb_open_input(const char *path, int *fd_out, struct jb_err *err)
+{
+    *fd_out = -1;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return jb_fail(err, errno == ENOENT ? JB_ENOENT : JB_EINVAL, "%s: cannot open: %s", path,
+            strerror(errno));
+    struct stat st;
+    const char *kind = NULL;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return jb_fail(err, JB_EIO, "%s: cannot read: %s", path, strerror(e));
+    }
+    if (S_ISDIR(st.st_mode))
+        kind = "a directory";
+    else if (S_ISFIFO(st.st_mode))
+        kind = "a FIFO";
+    else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
+        kind = "a device";
+    else if (S_ISSOCK(st.st_mode))
+        kind = "a socket";
+    else if (!S_ISREG(st.st_mode))
+        kind = "not a regular file";
+    if (kind) {
+        close(fd);
+        return jb_fail(err, JB_EINVAL, "%s: is %s, not a regular file", path, kind);
+    }
+    /* Back to blocking reads: the flag only kept open() itself from waiting on a FIFO. */
+    int flags = fcntl(fd, F_GETFL);
+    if (flags >= 0)
+        fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    *fd_out = fd;
+    return 0;
+}
+
+FILE *jb_fopen_input(const char *path, struct jb_err *err, int *rc)
+{
+    int fd;
+    *rc = jb_open_input(path, &fd, err);
+    if (*rc)
+        return NULL;
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        *rc = jb_fail(err, JB_ENOMEM, "%s: cannot read: %s", path, strerror(errno));
+    }
+    return f;
 }
 
 int jb_read_file(const char *path, size_t max_bytes, char **text, size_t *len, struct jb_err *err)
 {
     *text = NULL;
-    FILE *f = fopen(path, "rb");
+    int rc;
+    FILE *f = jb_fopen_input(path, err, &rc);
     if (!f)
-        return jb_fail(err, errno == ENOENT ? JB_ENOENT : JB_EIO, "%s: cannot open: %s", path,
-            strerror(errno));
+        return rc;
     size_t n = 0, cap = 4096;
     char *buf = malloc(cap);
-    int rc = 0;
     for (size_t got = 1; buf && got > 0 && n <= max_bytes; n += got) {
         if (n + 1 == cap) {
             char *bigger = realloc(buf, cap *= 2);
@@ -49,9 +107,9 @@ int jb_read_file(const char *path, size_t max_bytes, char **text, size_t *len, s
     if (!buf)
         rc = jb_fail(err, JB_ENOMEM, "%s: out of memory", path);
     else if (ferror(f))
-        rc = jb_fail(err, JB_EIO, "%s: read error", path);
+        rc = jb_fail(err, JB_EIO, "%s: read error: %s", path, strerror(errno));
     else if (n > max_bytes)
-        rc = jb_fail(err, JB_ETOOBIG, "%s: larger than %zu bytes", path, max_bytes);
+        rc = jb_fail(err, JB_ERANGE, "%s: larger than %zu bytes", path, max_bytes);
     fclose(f);
     if (rc) {
         free(buf);

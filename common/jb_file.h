@@ -11,13 +11,24 @@
 
 #include "jb_error.h"
 
-/* Reads a small text file into buf (len bytes, NUL-terminated), cut at its first line end.
- * 0, or -errno when it cannot be opened or read (a read error is never a short success). */
+/* Reads a small text file into buf (len bytes, NUL-terminated), cut at its first line end, in
+ * one bounded, non-blocking read (sysfs, /proc): a FIFO or device in its place cannot hang the
+ * caller. 0, or -errno when it cannot be opened or read (-EISDIR, -EINVAL: not a regular file);
+ * a read error is never a short success. */
 int jb_read_text(const char *path, char *buf, size_t len);
 
-/* Reads a whole file into *text (NUL-terminated, caller frees; *len bytes when len is not
- * NULL). JB_ENOENT when it does not exist, JB_EIO when it cannot be opened or read,
- * JB_ETOOBIG ("PATH: larger than N bytes") past max_bytes; each message names the file. */
+/* Opens an input file that will be read whole: regular files only, so a FIFO, a device
+ * (/dev/zero) or a directory is refused at once instead of blocking or reading forever.
+ * JB_ENOENT when it does not exist; JB_EINVAL ("PATH: cannot open: <strerror>", "PATH: is a
+ * FIFO, not a regular file") for every other reason it cannot be input (permissions, a loop of
+ * links, the wrong kind of file): both are input errors, exit 2. *fd is blocking, O_CLOEXEC. */
+int jb_open_input(const char *path, int *fd, struct jb_err *err);
+/* jb_open_input as a stdio stream ("rb"); NULL with *rc set and err filled on failure. */
+FILE *jb_fopen_input(const char *path, struct jb_err *err, int *rc);
+
+/* Reads a whole input file (jb_open_input's rules) into *text (NUL-terminated, caller frees;
+ * *len bytes when len is not NULL). JB_ERANGE ("PATH: larger than N bytes") past max_bytes,
+ * an input error; JB_EIO when a read fails. Each message names the file. */
 int jb_read_file(const char *path, size_t max_bytes, char **text, size_t *len, struct jb_err *err);
 
 /* Creates dir and its missing parents with mode (before the umask). JB_EIO naming the part
