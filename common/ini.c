@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "jb_ini.h"
 
+#include <errno.h>
 #include <ini.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -17,7 +18,8 @@ struct jb_ini {
     char *buf; /* getline's */
     size_t cap;
     int line;
-    bool indented; /* the line starts with a blank: inih takes it as a continuation */
+    int read_errno; /* why getline failed, when it did */
+    bool indented;  /* the line starts with a blank: inih takes it as a continuation */
     int err_line, err_code;
     const char *keys;
     size_t stride;
@@ -102,10 +104,20 @@ static void strip_hash_comment(char *line)
 static char *read_line(char *str, int num, void *stream)
 {
     struct jb_ini *ini = stream;
+    errno = 0;
     ssize_t n = getline(&ini->buf, &ini->cap, ini->f);
-    if (n < 0)
+    if (n < 0) {
+        ini->read_errno = errno;
         return NULL;
+    }
     ini->line++;
+    const char *nul = memchr(ini->buf, '\0', (size_t)n);
+    if (nul) { /* "requests = 1\0x" would read as 1: the rest of the line would be lost */
+        jb_ini_fail(ini, JB_EPARSE, "a NUL byte at column %d (an INI file is text)",
+            (int)(nul - ini->buf) + 1);
+        snprintf(str, (size_t)num, "\n");
+        return str;
+    }
     ini->indented = ini->buf[0] == ' ' || ini->buf[0] == '\t';
     const char first = ini->buf[strspn(ini->buf, " \t")];
     const bool comment = first == ';' || first == '#';
@@ -187,7 +199,8 @@ int jb_ini_parse(FILE *f, const char *path, const void *keys, size_t stride, int
     else if (line < 0)
         rc = jb_fail(err, JB_ENOMEM, "%s: out of memory", path);
     else if (ferror(f))
-        rc = jb_fail(err, JB_EIO, "%s: read error", path);
+        rc = jb_fail(err, JB_EIO, "%s: read error: %s", path,
+            strerror(ini.read_errno ? ini.read_errno : EIO));
     free(ini.buf);
     return rc;
 }

@@ -3,7 +3,8 @@
  * in every error. libinih parses; this adds line tracking, "# comment" after a blank (as inih
  * does for ";"), and the checks every format wants: an unknown section or key, a key in the
  * wrong section or outside any, a key set twice, an indented line inih would silently take as
- * a continuation, an over-long line, and a line that is none of key, section or comment.
+ * a continuation, an over-long line, a NUL byte (which would cut the line short), and a line
+ * that is none of key, section or comment.
  */
 #ifndef JB_INI_H
 #define JB_INI_H
@@ -25,9 +26,10 @@ struct jb_ini;
  * result of jb_ini_fail. */
 typedef int (*jb_ini_key_fn)(struct jb_ini *ini, int key, const char *value, void *user);
 
-/* Parses f (named path in messages). keys: n_keys elements of `stride` bytes; lines[k] gets the
- * line of key k (0: absent; the caller zeroes it). Returns 0 or the first error's code, its
- * message "PATH:LINE: ..." in err. */
+/* Parses f (named path in messages; open a file the user names with jb_fopen_input, so that a
+ * FIFO or a device is refused instead of read). keys: n_keys elements of `stride` bytes;
+ * lines[k] gets the line of key k (0: absent; the caller zeroes it). Returns 0 or the first
+ * error's code, its message "PATH:LINE: ..." in err. */
 int jb_ini_parse(FILE *f, const char *path, const void *keys, size_t stride, int n_keys, int *lines,
     jb_ini_key_fn on_key, void *user, struct jb_err *err);
 

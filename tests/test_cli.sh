@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_cli.sh — the command line as a user meets it: the model ladder, generation, the memory
-# refusal of the large references, exit codes and one-line errors, and the kernel benchmark's
-# report. Usage: test_cli.sh PATH/TO/joulebench SOURCE_DIR
+# refusal of the large references, exit codes and one-line errors, run's refusals of hostile
+# input (FIFOs, folders, absurd replays, over-long --out, commas in paths), and the kernel
+# benchmark's report. Usage: test_cli.sh PATH/TO/joulebench SOURCE_DIR
 set -u
 jb=$1
 src=$2
@@ -100,6 +101,84 @@ run bad_cmd 2 frobnicate && expect_in bad_cmd err 'unknown command "frobnicate"'
 mkdir -p "$tmp/broken" && echo '{"hidden_size": 0}' >"$tmp/broken/config.json"
 run broken_cfg 2 generate --model "$tmp/broken" --prompt-ids 1 --max-tokens 1 \
     && expect_in broken_cfg err "$tmp/broken/config.json: field \"hidden_size\"" && one_error_line broken_cfg
+
+# --- hostile input to run: FIFOs, folders, absurd replays, over-long --out, commas in paths
+export JOULEBENCH_WORKLOADS_DIR="$src/workloads"
+quick=(--reps 1 --warmup 0 --idle-s 0 --energy none)
+# guarded NAME EXPECTED_EXIT ARGS...: run under a timeout, so a hang fails (exit 124) instead of
+# stalling the suite
+guarded() {
+    local name=$1 want=$2
+    shift 2
+    timeout -k 5 60 "$jb" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
+    local got=$?
+    [ "$got" -eq "$want" ] && return 0
+    fail "$name: exit $got, expected $want (joulebench $*)"
+    sed 's/^/    /' "$tmp/$name.err" | head -5
+    return 1
+}
+mkfifo "$tmp/fifo.csv"
+printf '; trace in a FIFO\n[workload]\nrequests = 2\ntrace = fifo.csv\n' >"$tmp/fifo-trace.ini"
+guarded fifo_trace 2 run --model tiny --workload "$tmp/fifo-trace.ini" "${quick[@]}" --out "$tmp/o-fifo" \
+    && expect_in fifo_trace err 'fifo-trace.ini:4: key "trace": ' && expect_in fifo_trace err "fifo.csv: is a FIFO, not a regular file" \
+    && one_error_line fifo_trace
+guarded fifo_workload 2 run --model tiny --workload "$tmp/fifo.csv" "${quick[@]}" --out "$tmp/o-fifo" \
+    && expect_in fifo_workload err "fifo.csv: is a FIFO, not a regular file" && one_error_line fifo_workload
+mkdir "$tmp/dir.csv"
+printf '; trace is a folder\n[workload]\nrequests = 2\ntrace = dir.csv\n' >"$tmp/dir-trace.ini"
+run dir_trace 2 run --model tiny --workload "$tmp/dir-trace.ini" "${quick[@]}" --out "$tmp/o-dir" \
+    && expect_in dir_trace err 'dir-trace.ini:4: key "trace": ' && expect_in dir_trace err "dir.csv: is a directory, not a regular file" \
+    && one_error_line dir_trace
+[ ! -e "$tmp/o-fifo" ] && [ ! -e "$tmp/o-dir" ] && ok "refused inputs create no results folder" \
+    || fail "a results folder was created for refused input"
+
+# rows 53 years apart: refused before anything runs, with the way out; --time-scale brings it
+# in; --max-replay-s allows it (the run then starts, says how long it will take, and is stopped)
+printf 'TIMESTAMP,ContextTokens,GeneratedTokens\n1970-01-01 00:00:00,8,2\n2023-01-01 00:00:00,8,2\n' >"$tmp/epoch.csv"
+run long_replay 2 run --model tiny --workload "$tmp/epoch.csv" "${quick[@]}" --out "$tmp/o-long" \
+    && expect_in long_replay err "epoch.csv: the arrivals span 53.0 years" \
+    && expect_in long_replay err "more than the 24.0 h (86400 s) a replay may take" \
+    && expect_in long_replay err "--time-scale 5.16e-05 or less" && one_error_line long_replay
+[ ! -e "$tmp/o-long" ] && ok "long_replay: no results folder" || fail "long_replay: results folder created"
+run long_scaled 0 run --model tiny --workload "$tmp/epoch.csv" "${quick[@]}" --time-scale 1e-9 --out "$tmp/o-scaled" \
+    && [ "$(($(wc -l <"$tmp/o-scaled/requests.csv") - 1))" -eq 2 ] && ok "long_scaled: --time-scale brings it in, both requests run" \
+    || fail "long_scaled: requests.csv: $(head -3 "$tmp/o-scaled/requests.csv" 2>&1)"
+run long_limit 2 run --model tiny --workload "$tmp/epoch.csv" "${quick[@]}" --time-scale 1e-3 --max-replay-s 1e6 \
+    --out "$tmp/o-limit" && expect_in long_limit err "more than the 11.6 days (1e+06 s)"
+"$jb" run --model tiny --workload "$tmp/epoch.csv" "${quick[@]}" --max-replay-s 2e9 --out "$tmp/o-allowed" \
+    >"$tmp/long_allowed.out" 2>"$tmp/long_allowed.err" &
+pid=$!
+for _ in $(seq 1 600); do # until the run has started (meta.json written) or ended
+    [ -f "$tmp/o-allowed/meta.json" ] || ! kill -0 "$pid" 2>/dev/null && break
+    sleep 0.1
+done
+kill -INT "$pid" 2>/dev/null
+wait "$pid"
+got=$?
+[ "$got" -eq 130 ] && [ -f "$tmp/o-allowed/meta.json" ] && ok "long_allowed: --max-replay-s lets the replay start" \
+    || fail "long_allowed: exit $got, expected 130 once started: $(head -3 "$tmp/long_allowed.err")"
+[ "$(head -1 "$tmp/long_allowed.err")" = "joulebench: the replay takes at least 53.0 years: the arrivals of epoch span 53.0 years per repetition, 1 repetition" ] \
+    && ok "long_allowed: the duration is said first" || fail "long_allowed: first line: $(head -1 "$tmp/long_allowed.err")"
+
+# --out: a path or a name the system cannot take is refused first, its reason in full
+long_out=$(printf 'a%.0s' $(seq 1 4000))
+run out_path_max 2 run --model tiny --workload chat "${quick[@]}" --out "$tmp/$long_out" \
+    && expect_in out_path_max err "option --out: the path is $((${#tmp} + 4001)) characters long" \
+    && expect_in out_path_max err "limit of 4096 (PATH_MAX)" && one_error_line out_path_max
+run out_name_max 2 run --model tiny --workload chat "${quick[@]}" --out "$tmp/x/${long_out:0:300}/y" \
+    && expect_in out_name_max err "is 300 characters long, more than the 255 a file name may have (NAME_MAX)" \
+    && one_error_line out_name_max
+[ ! -e "$tmp/x" ] && ok "out_name_max: nothing created" || fail "out_name_max: $tmp/x created"
+
+# a comma inside a model or workload path: an existing path is taken whole, not as a list
+ln -s "$src/models/tiny" "$tmp/ti,ny"
+cp "$src/workloads/chat.ini" "$tmp/ch,at.ini"
+run comma_path 0 run --model "$tmp/ti,ny" --workload "$tmp/ch,at.ini" --requests 1 "${quick[@]}" --out "$tmp/o-comma" \
+    && [ "$(($(wc -l <"$tmp/o-comma/runs.csv") - 1))" -eq 1 ] && ok "comma_path: the model and workload paths with a comma run" \
+    || fail "comma_path: $(head -3 "$tmp/comma_path.err")"
+run comma_list 2 run --model "tiny,$tmp/ti,ny" --workload chat "${quick[@]}" --out "$tmp/o-list" \
+    && expect_in comma_list err "run: one model" && one_error_line comma_list
+run help_commas 0 run --help && expect_in help_commas out "names an existing file or folder is taken whole"
 
 # --- bench-kernels: prints its limits beside its results (figures are not asserted)
 if run bench 0 bench-kernels --quick --no-kernels; then

@@ -3,7 +3,9 @@
  * within its declared bounds; the Azure trace (excerpt, and the full file when present) loads
  * unchanged; options, scales and seeds give the hand-computed, reproducible lists; gamma
  * arrivals and length distributions have the stated moments; every malformed INI file and
- * trace gives one error naming the file, the line and the key or column.
+ * trace gives one error naming the file, the line and the key or column; FIFOs and folders are
+ * refused without blocking, NUL bytes are errors, and an absurdly long replay is measured and
+ * refused with the time scale that brings it in.
  */
 #include "jb_test.h"
 
@@ -827,8 +829,7 @@ static const struct {
     { HEAD "requests = 4\noutput_tokens = fixed 5\n", JB_EPARSE,
         "bad.ini: key \"prompt_tokens\": missing: give a length distribution" },
     { HEAD LENGTHS, JB_EPARSE, "bad.ini: key \"requests\": missing" },
-    { HEAD "requests = 4\ntrace = missing.csv\n", JB_ENOENT,
-        "bad.ini:4: key \"trace\": cannot open" },
+    { HEAD "requests = 4\ntrace = missing.csv\n", JB_ENOENT, "bad.ini:4: key \"trace\": " },
 };
 
 static void test_bad_inis(void **state)
@@ -958,7 +959,198 @@ static void test_missing_files(void **state)
         "missing path");
     expect_error("gone.csv", NULL, JB_ENOENT, "gone.csv: No such file", "missing csv");
     expect_error("", NULL, JB_EINVAL, "no workload given", "empty name");
-    expect_error(tmp_dir, NULL, JB_EINVAL, "not a file", "a folder");
+    expect_error(tmp_dir, NULL, JB_EINVAL, "is a directory, not a regular file", "a folder");
+}
+
+/* ---- hostile input: FIFOs, folders, NUL bytes, absurd replays ------------------------------ */
+
+/* Writes len bytes (NULs included) to tmp_dir/name; returns the path (valid until the next
+ * call). */
+static const char *write_bytes(const char *name, const char *data, size_t len)
+{
+    static char path[4400];
+    snprintf(path, sizeof path, "%s/%s", tmp_dir, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    fclose(f);
+    return path;
+}
+
+/* A FIFO where a definition or a trace is read is refused at once, never opened for a read that
+ * blocks until a writer comes. The alarm turns a regression (a hang) into a failure. */
+static void test_fifo_inputs(void **state)
+{
+    (void)state;
+    char fifo[4300], ini[4300];
+    snprintf(fifo, sizeof fifo, "%s/fifo.csv", tmp_dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    alarm(20);
+    expect_error(fifo, NULL, JB_EINVAL, "fifo.csv: is a FIFO, not a regular file", "FIFO trace");
+    snprintf(ini, sizeof ini, "%s/fifo.ini", tmp_dir);
+    assert_int_equal(mkfifo(ini, 0600), 0);
+    expect_error(ini, NULL, JB_EINVAL, "fifo.ini: is a FIFO, not a regular file", "FIFO .ini");
+    const char *path = write_file("fifo-trace.ini", HEAD "requests = 4\ntrace = fifo.csv\n");
+    expect_error(
+        path, NULL, JB_EINVAL, "fifo-trace.ini:4: key \"trace\": ", "FIFO as key \"trace\"");
+    expect_error(path, NULL, JB_EINVAL, "fifo.csv: is a FIFO, not a regular file",
+        "FIFO as key \"trace\", the reason");
+    alarm(0);
+    unlink(fifo);
+    unlink(ini);
+}
+
+/* A folder as a trace is an input error with the real reason, not a "read error". */
+static void test_folder_as_trace(void **state)
+{
+    (void)state;
+    char dir[4300];
+    snprintf(dir, sizeof dir, "%s/traces.csv", tmp_dir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    const char *path = write_file("dir-trace.ini", HEAD "requests = 4\ntrace = traces.csv\n");
+    expect_error(
+        path, NULL, JB_EINVAL, "dir-trace.ini:4: key \"trace\": ", "folder as key \"trace\"");
+    expect_error(path, NULL, JB_EINVAL, "traces.csv: is a directory, not a regular file",
+        "folder as key \"trace\", the reason");
+    expect_error(dir, NULL, JB_EINVAL, "traces.csv: is a directory, not a regular file",
+        "folder as --workload");
+    rmdir(dir);
+}
+
+#define NUL_TRACE_HEAD "TIMESTAMP,ContextTokens,GeneratedTokens\r\n2023-11-16 18:15:46,374,44\r\n"
+
+/* A NUL byte inside a field would cut it short ("12\0999" read as 12): the row is malformed,
+ * named by its line and column. */
+static void test_nul_in_trace(void **state)
+{
+    (void)state;
+    static const char row[] = NUL_TRACE_HEAD "2023-11-16 18:15:47,374,12\0999\r\n";
+    const char *path = write_bytes("nul.csv", row, sizeof row - 1);
+    expect_error(path, NULL, JB_EPARSE,
+        "nul.csv:3: column \"GeneratedTokens\": a NUL byte inside the field (after \"12\")",
+        "NUL in a token count");
+
+    static const char ts[] = NUL_TRACE_HEAD "2023-11-16 18:15:47\0junk,374,12\r\n";
+    path = write_bytes("nul.csv", ts, sizeof ts - 1);
+    expect_error(path, NULL, JB_EPARSE,
+        "nul.csv:3: column \"TIMESTAMP\": a NUL byte inside the field (after \"2023-11-16 "
+        "18:15:47\")",
+        "NUL in a timestamp");
+
+    static const char extra[] = "TIMESTAMP,ContextTokens,GeneratedTokens,Note\n"
+                                "2023-11-16 18:15:46,374,44,ok\n"
+                                "2023-11-16 18:15:47,374,44,a\0b\n";
+    path = write_bytes("nul.csv", extra, sizeof extra - 1);
+    expect_error(path, NULL, JB_EPARSE, "nul.csv:3: a NUL byte inside field 4", "NUL elsewhere");
+
+    static const char header[] = "TIMESTAMP,ContextTokens,GeneratedTokens\0x\n"
+                                 "2023-11-16 18:15:46,374,44\n";
+    path = write_bytes("nul.csv", header, sizeof header - 1);
+    struct jb_workload_opts o = { .skip_bad_rows = true };
+    expect_error(path, &o, JB_EPARSE, "nul.csv:1: a NUL byte inside field 3 of the header",
+        "NUL in the header, even when skipping");
+
+    /* a malformed row like any other: --skip-bad-rows counts it */
+    struct jb_workload w;
+    path = write_bytes("nul.csv", row, sizeof row - 1);
+    load_ok(path, &o, &w);
+    assert_int_equal(w.n_requests, 1);
+    assert_int_equal(w.bad_rows_skipped, 1);
+    jb_workload_free(&w);
+}
+
+/* The same in a definition: "requests = 1\0x" is not 1 requests but an error on its line. */
+static void test_nul_in_ini(void **state)
+{
+    (void)state;
+    static const char value[] = HEAD "requests = 1\0x\n" LENGTHS;
+    expect_error(write_bytes("nul.ini", value, sizeof value - 1), NULL, JB_EPARSE,
+        "nul.ini:3: a NUL byte at column 13", "NUL in a value");
+    static const char comment[] = HEAD "requests = 1\n" LENGTHS "; a note\0\n";
+    expect_error(write_bytes("nul.ini", comment, sizeof comment - 1), NULL, JB_EPARSE,
+        "nul.ini:6: a NUL byte at column 9", "NUL in a comment");
+}
+
+static void test_duration_format(void **state)
+{
+    (void)state;
+    static const struct {
+        double s;
+        const char *words;
+    } cases[] = {
+        { 0, "0 s" },
+        { 45, "45 s" },
+        { 119, "119 s" },
+        { 120, "2.0 min" },
+        { 750, "12.5 min" },
+        { 7200, "2.0 h" },
+        { 86400, "24.0 h" },
+        { 2 * 86400, "2.0 days" },
+        { 1672531200, "53.0 years" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[32];
+        jb_duration_format(cases[i].s, buf, sizeof buf);
+        if (strcmp(buf, cases[i].words) != 0)
+            fail_msg("%.17g s: got \"%s\", expected \"%s\"", cases[i].s, buf, cases[i].words);
+    }
+}
+
+/* Reads the --time-scale an over-long replay's error suggests. */
+static double suggested_time_scale(const char *msg)
+{
+    const char *p = strstr(msg, "--time-scale ");
+    assert_non_null(p);
+    return strtod(p + strlen("--time-scale "), NULL);
+}
+
+/* Rows 53 years apart, and rate = 1e-6: the span is what one replay waits at least; beyond the
+ * limit it is refused with the --time-scale that brings it in, and that scale does. */
+static void test_replay_span(void **state)
+{
+    (void)state;
+    struct jb_workload w;
+    struct jb_err err = { 0 };
+    const char *path = write_file("epoch.csv",
+        "TIMESTAMP,ContextTokens,GeneratedTokens\n"
+        "1970-01-01 00:00:00,10,5\n"
+        "2023-01-01 00:00:00,10,5\n");
+    load_ok(path, NULL, &w);
+    ASSERT_CLOSE(jb_workload_span_s(&w), 1672531200.0, 0);
+    assert_int_equal(jb_workload_check_span(&w, JB_REPLAY_MAX_S_DEFAULT, &err), JB_ERANGE);
+    assert_int_equal(err.code, JB_ERANGE);
+    if (!strstr(err.msg, "epoch.csv: the arrivals span 53.0 years")
+        || !strstr(err.msg, "more than the 24.0 h")
+        || !strstr(err.msg, "--max-replay-s 1672531200"))
+        fail_msg("message: \"%s\"", err.msg);
+    const double scale = suggested_time_scale(err.msg);
+    ASSERT_LE(scale * 1672531200.0, JB_REPLAY_MAX_S_DEFAULT);
+    ASSERT_LE(JB_REPLAY_MAX_S_DEFAULT * 0.99, scale * 1672531200.0); /* not needlessly small */
+    assert_int_equal(jb_workload_check_span(&w, 2e9, &err), 0);      /* a larger limit allows it */
+    jb_workload_free(&w);
+
+    struct jb_workload_opts o = { .time_scale = scale };
+    load_ok(path, &o, &w);
+    assert_int_equal(jb_workload_check_span(&w, JB_REPLAY_MAX_S_DEFAULT, &err), 0);
+    jb_workload_free(&w);
+
+    /* synthetic arrivals: 8 requests at 1e-6 per second are months apart */
+    path = write_file("slow.ini", HEAD "scenario = server\nrate = 1e-6\nrequests = 8\n" LENGTHS);
+    load_ok(path, NULL, &w);
+    ASSERT_LE(1e6, jb_workload_span_s(&w));
+    assert_int_equal(jb_workload_check_span(&w, JB_REPLAY_MAX_S_DEFAULT, &err), JB_ERANGE);
+    assert_non_null(strstr(err.msg, "slow.ini: the arrivals span"));
+    o = (struct jb_workload_opts) { .time_scale = suggested_time_scale(err.msg) };
+    jb_workload_free(&w);
+    load_ok(path, &o, &w);
+    assert_int_equal(jb_workload_check_span(&w, JB_REPLAY_MAX_S_DEFAULT, &err), 0);
+    jb_workload_free(&w);
+
+    /* without arrival times a replay runs at the model's pace: no span */
+    load_ok("chat", NULL, &w);
+    ASSERT_CLOSE(jb_workload_span_s(&w), 0, 0);
+    assert_int_equal(jb_workload_check_span(&w, 1, &err), 0);
+    jb_workload_free(&w);
 }
 
 int main(int argc, char **argv)
@@ -983,6 +1175,12 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_bad_traces),
         cmocka_unit_test(test_skip_bad_rows),
         cmocka_unit_test(test_missing_files),
+        cmocka_unit_test(test_fifo_inputs),
+        cmocka_unit_test(test_folder_as_trace),
+        cmocka_unit_test(test_nul_in_trace),
+        cmocka_unit_test(test_nul_in_ini),
+        cmocka_unit_test(test_duration_format),
+        cmocka_unit_test(test_replay_span),
     };
     if (jb_test_args(argc, argv))
         return 2;

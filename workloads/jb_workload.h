@@ -8,6 +8,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "jb_error.h"
@@ -97,6 +98,24 @@ const char *jb_workloads_root(void);
 int jb_workload_load(const char *name_or_path, const struct jb_workload_opts *o,
     struct jb_workload *w, struct jb_err *err);
 void jb_workload_free(struct jb_workload *w);
+
+/* ---- how long a replay takes ------------------------------------------------------------- */
+
+/* The longest arrival span a run replays unless told otherwise (--max-replay-s): 24 hours. */
+#define JB_REPLAY_MAX_S_DEFAULT 86400.0
+
+/* Seconds from the first arrival to the last, time_scale applied: the least time one pass over
+ * w's requests takes however fast the model is. 0 unless the scenario is server (the others
+ * offer every request at once or when the previous one ends, at the model's own pace). */
+double jb_workload_span_s(const struct jb_workload *w);
+
+/* 0 when w's arrivals span at most max_s seconds. Else JB_ERANGE, one line naming the file, the
+ * span and the limit, and the two ways in: the --time-scale that brings the span within max_s,
+ * or a larger --max-replay-s. */
+int jb_workload_check_span(const struct jb_workload *w, double max_s, struct jb_err *err);
+
+/* Seconds in words for people: "45 s", "12.5 min", "3.2 h", "4.1 days", "53.0 years". */
+void jb_duration_format(double s, char *buf, size_t len);
 
 /* Names (file stems) of the workloads under the root, sorted; caller frees each and the array. */
 int jb_workloads_list(char ***names, int *count, struct jb_err *err);

@@ -9,6 +9,7 @@
  */
 #include "jb_workload.h"
 
+#include "jb_file.h"
 #include "jb_ini.h"
 
 #include <csv.h>
@@ -22,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -487,6 +487,7 @@ struct csv_reader {
     int n_cols;         /* fields in the header */
     int col[COL_COUNT]; /* where each needed column is in the header; -1: absent */
     int n_fields;       /* fields of the current record so far */
+    int nul_field;      /* the first field of the current record holding a NUL byte; -1: none */
     char field[COL_COUNT][FIELD_MAX];
     bool too_long[COL_COUNT];
     char header[256]; /* the header as read, for messages */
@@ -588,6 +589,8 @@ static void csv_on_field(void *data, size_t len, void *user)
         return;
     if (c->n_fields == 0)
         c->row_line = c->line;
+    if (c->nul_field < 0 && len > 0 && memchr(s, '\0', len))
+        c->nul_field = c->n_fields; /* "12\0999" would read as 12 */
     if (!c->have_header)
         header_field(c, s);
     for (int j = 0; c->have_header && j < COL_COUNT; j++)
@@ -598,8 +601,23 @@ static void csv_on_field(void *data, size_t len, void *user)
     c->n_fields++;
 }
 
+/* A NUL byte inside a field: text after it would be silently dropped, so the row is malformed.
+ * Names the column when it is one of ours, with what comes before the NUL. */
+static int nul_fail(const struct csv_reader *c, struct jb_err *err)
+{
+    for (int j = 0; c->have_header && j < COL_COUNT; j++)
+        if (c->col[j] == c->nul_field)
+            return jb_fail(err, JB_EPARSE,
+                "%s:%lld: column \"%s\": a NUL byte inside the field (after \"%s\")", c->path,
+                (long long)c->row_line, trace_columns[j], c->field[j]);
+    return jb_fail(err, JB_EPARSE, "%s:%lld: a NUL byte inside field %d%s", c->path,
+        (long long)c->row_line, c->nul_field + 1, c->have_header ? "" : " of the header");
+}
+
 static int header_check(struct csv_reader *c)
 {
+    if (c->nul_field >= 0)
+        return nul_fail(c, c->err);
     for (int j = 0; j < COL_COUNT; j++)
         if (c->col[j] < 0)
             return jb_fail(c->err, JB_EPARSE,
@@ -644,6 +662,8 @@ static int tokens_parse(const struct csv_reader *c, struct jb_err *err, int j, i
 static int row_parse(const struct csv_reader *c, struct trace_row *row, struct jb_err *err)
 {
     int rc;
+    if (c->nul_field >= 0)
+        return nul_fail(c, err);
     if (c->n_fields != c->n_cols)
         return field_count_fail(c, err);
     if (c->too_long[COL_TIMESTAMP]
@@ -700,6 +720,7 @@ static void csv_on_row(int terminator, void *user)
     if (!c->rc)
         c->rc = c->have_header ? trace_row(c) : header_check(c);
     c->n_fields = 0;
+    c->nul_field = -1;
     memset(c->too_long, 0, sizeof c->too_long);
 }
 
@@ -728,8 +749,9 @@ static int trace_parse(FILE *f, struct csv_reader *c)
         if (csv_parse(&p, line, (size_t)n, csv_on_field, csv_on_row, c) != (size_t)n && !c->rc)
             c->rc = csv_syntax_fail(c, &p);
     }
+    const int read_errno = errno;
     if (!c->rc && ferror(f))
-        c->rc = jb_fail(c->err, JB_EIO, "%s: read error", c->path);
+        c->rc = jb_fail(c->err, JB_EIO, "%s: read error: %s", c->path, strerror(read_errno));
     if (!c->rc && csv_fini(&p, csv_on_field, csv_on_row, c) != 0 && !c->rc)
         c->rc = csv_syntax_fail(c, &p);
     csv_free(&p);
@@ -737,22 +759,32 @@ static int trace_parse(FILE *f, struct csv_reader *c)
     return c->rc;
 }
 
+/* Opens the trace: a regular file only, so a FIFO, a device or a folder named by key "trace"
+ * is refused at once (and named with the key's line) instead of blocking or failing to read. */
+static FILE *trace_open(const struct settings *s, int *rc, struct jb_err *err)
+{
+    FILE *f = jb_fopen_input(s->trace, err, rc);
+    if (!f && s->line[K_TRACE]) {
+        char why[JB_ERR_MSG_LEN];
+        snprintf(why, sizeof why, "%s", err ? err->msg : "cannot open");
+        *rc = jb_fail(err, *rc, "%s:%d: key \"trace\": %s", s->path, s->line[K_TRACE], why);
+    }
+    return f;
+}
+
 /* Reads the trace named by the settings into t (which the caller frees). */
 static int trace_read(
     const struct settings *s, bool skip_bad_rows, struct trace *t, struct jb_err *err)
 {
-    struct csv_reader c = { .path = s->trace, .skip_bad_rows = skip_bad_rows, .t = t, .err = err };
-    FILE *f = fopen(s->trace, "rb");
-    if (!f && s->line[K_TRACE])
-        return jb_fail(err, errno == ENOENT ? JB_ENOENT : JB_EIO,
-            "%s:%d: key \"trace\": cannot open %s: %s", s->path, s->line[K_TRACE], s->trace,
-            strerror(errno));
+    struct csv_reader c
+        = { .path = s->trace, .skip_bad_rows = skip_bad_rows, .t = t, .err = err, .nul_field = -1 };
+    int rc;
+    FILE *f = trace_open(s, &rc, err);
     if (!f)
-        return jb_fail(err, errno == ENOENT ? JB_ENOENT : JB_EIO, "%s: cannot open: %s", s->trace,
-            strerror(errno));
+        return rc;
     for (int j = 0; j < COL_COUNT; j++)
         c.col[j] = -1;
-    int rc = trace_parse(f, &c);
+    rc = trace_parse(f, &c);
     fclose(f);
     if (!rc && !c.have_header)
         rc = jb_fail(err, JB_EPARSE,
@@ -1130,14 +1162,17 @@ static int requests_build(struct jb_workload *w, const struct settings *s, const
 /* ==== loading ================================================================================= */
 
 /* NAME -> ROOT/NAME.ini; anything with a '/' or ending in .ini or .csv is a path. */
+static bool names_a_path(const char *name_or_path)
+{
+    return strchr(name_or_path, '/') || ends_with(name_or_path, ".ini")
+        || ends_with(name_or_path, ".csv");
+}
+
 static int resolve(const char *name_or_path, struct jb_workload *w, struct jb_err *err)
 {
-    struct stat st;
     if (!name_or_path || !*name_or_path)
         return jb_fail(err, JB_EINVAL, "no workload given (" RUN_LIST_HINT ")");
-    bool is_path = strchr(name_or_path, '/') || ends_with(name_or_path, ".ini")
-        || ends_with(name_or_path, ".csv");
-    int n = is_path
+    int n = names_a_path(name_or_path)
         ? snprintf(w->path, sizeof w->path, "%s", name_or_path)
         : snprintf(w->path, sizeof w->path, "%s/%s.ini", jb_workloads_root(), name_or_path);
     if (n < 0 || (size_t)n >= sizeof w->path)
@@ -1147,18 +1182,23 @@ static int resolve(const char *name_or_path, struct jb_workload *w, struct jb_er
     size_t stem = dot && dot != base ? (size_t)(dot - base) : strlen(base);
     snprintf(w->name, sizeof w->name, "%.*s",
         (int)(stem < sizeof w->name ? stem : sizeof w->name - 1), base);
-    if (stat(w->path, &st) != 0) {
-        int e = errno;
-        if (!is_path)
-            return jb_fail(err, JB_ENOENT,
-                "unknown workload \"%s\": no file %s (" RUN_LIST_HINT ")", name_or_path, w->path);
-        return jb_fail(err, e == ENOENT || e == ENOTDIR ? JB_ENOENT : JB_EIO,
-            "%s: %s (" RUN_LIST_HINT ", or give the path of an .ini file or a trace .csv)", w->path,
-            strerror(e));
-    }
-    if (!S_ISREG(st.st_mode))
-        return jb_fail(err, JB_EINVAL, "%s: not a file", w->path);
     return 0;
+}
+
+/* Opens the definition: a regular file only (a FIFO or a device would block or never end), so
+ * every reason it cannot be read is an input error naming it. */
+static FILE *definition_open(
+    const char *name_or_path, const char *path, int *rc, struct jb_err *err)
+{
+    FILE *f = jb_fopen_input(path, err, rc);
+    if (*rc == JB_ENOENT && !names_a_path(name_or_path))
+        *rc = jb_fail(err, JB_ENOENT, "unknown workload \"%s\": no file %s (" RUN_LIST_HINT ")",
+            name_or_path, path);
+    else if (*rc == JB_ENOENT)
+        *rc = jb_fail(err, JB_ENOENT,
+            "%s: %s (" RUN_LIST_HINT ", or give the path of an .ini file or a trace .csv)", path,
+            strerror(ENOENT));
+    return f;
 }
 
 /* A trace is told by its header, whatever the file is called. */
@@ -1172,15 +1212,15 @@ static bool looks_like_trace(FILE *f)
 }
 
 /* The definition at path: an INI file, or a trace replayed as it is (scenario server). */
-static int definition_read(const char *path, struct settings *s, struct jb_err *err)
+static int definition_read(
+    const char *name_or_path, const char *path, struct settings *s, struct jb_err *err)
 {
+    int rc;
     settings_init(s, path);
-    FILE *f = fopen(path, "rb");
+    FILE *f = definition_open(name_or_path, path, &rc, err);
     if (!f)
-        return jb_fail(err, errno == ENOENT ? JB_ENOENT : JB_EIO, "%s: cannot open: %s (%s)", path,
-            strerror(errno), RUN_LIST_HINT);
+        return rc;
     bool trace = ends_with(path, ".csv") || (!ends_with(path, ".ini") && looks_like_trace(f));
-    int rc = 0;
     if (trace) {
         const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
         s->scenario = JB_SCENARIO_SERVER;
@@ -1230,7 +1270,7 @@ int jb_workload_load(const char *name_or_path, const struct jb_workload_opts *o,
     memset(w, 0, sizeof *w);
     int rc = resolve(name_or_path, w, err);
     if (rc == 0)
-        rc = definition_read(w->path, &s, err);
+        rc = definition_read(name_or_path, w->path, &s, err);
     if (rc == 0 && o)
         rc = opts_apply(&s, o, err);
     if (rc == 0 && (rc = check_settings(&s, err)) == 0)
@@ -1254,6 +1294,59 @@ void jb_workload_free(struct jb_workload *w)
     free(w->requests);
     w->requests = NULL;
     w->n_requests = 0;
+}
+
+/* ==== how long a replay takes ================================================================= */
+
+double jb_workload_span_s(const struct jb_workload *w)
+{
+    double span_s = 0;
+    for (int64_t i = 0; w->scenario == JB_SCENARIO_SERVER && i < w->n_requests; i++)
+        if (w->requests[i].arrival_s > span_s)
+            span_s = w->requests[i].arrival_s;
+    return span_s;
+}
+
+void jb_duration_format(double s, char *buf, size_t len)
+{
+    static const struct {
+        double unit_s, from_s; /* shown in this unit from from_s seconds on */
+        const char *name;
+    } units[] = {
+        { 365.25 * 86400, 2 * 365.25 * 86400, "years" },
+        { 86400, 2 * 86400, "days" },
+        { 3600, 2 * 3600, "h" },
+        { 60, 120, "min" },
+    };
+    for (size_t i = 0; i < ARRAY_LEN(units); i++)
+        if (s >= units[i].from_s) {
+            snprintf(buf, len, "%.1f %s", s / units[i].unit_s, units[i].name);
+            return;
+        }
+    snprintf(buf, len, "%.0f s", s);
+}
+
+/* x rounded down to 3 significant digits, so that the value printed is never above x. */
+static double floor_3_digits(double x)
+{
+    const double step = pow(10, floor(log10(x)) - 2);
+    return floor(x * (1 - 1e-12) / step) * step;
+}
+
+int jb_workload_check_span(const struct jb_workload *w, double max_s, struct jb_err *err)
+{
+    const double span_s = jb_workload_span_s(w);
+    if (span_s <= max_s)
+        return 0;
+    char span[32], limit[32];
+    jb_duration_format(span_s, span, sizeof span);
+    jb_duration_format(max_s, limit, sizeof limit);
+    const double scale = w->time_scale > 0 ? w->time_scale : 1;
+    return jb_fail(err, JB_ERANGE,
+        "%s: the arrivals span %s (%.6g s at time scale %g), more than the %s (%g s) a replay may "
+        "take: compress them with --time-scale %.3g or less, or allow it with --max-replay-s %.0f",
+        w->path, span, span_s, scale, limit, max_s, floor_3_digits(scale * max_s / span_s),
+        ceil(span_s));
 }
 
 /* ==== listing ================================================================================= */

@@ -1,7 +1,8 @@
 /*
  * cmd_run.c — `joulebench run` and `joulebench sweep`: options in, the plan (run/plan.c) and
  * the session that runs it (run/session.c) called, exit status out: 0, 1 when a configuration
- * failed or did not fit (run), 2 for bad input, 130 when interrupted.
+ * failed or did not fit (run), 2 for bad input (a replay longer than --max-replay-s too),
+ * 130 when interrupted.
  */
 #define _GNU_SOURCE
 #include "jb_cli.h"
@@ -9,10 +10,18 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+/* Characters the files inside a results folder add to its path ("/report/data/NAME.log",
+ * "/requests.csv.tmp.PID"), with room to spare: an --out longer than PATH_MAX less this is
+ * refused before anything is created. */
+#define OUT_INSIDE_MAX 128
 
 struct list {
     char *item[JB_SWEEP_MAX];
@@ -25,15 +34,27 @@ struct run_opts {
     struct jb_sweep s;
     struct list models, workloads, dtypes, threads, batches;
     const char *cpus;
+    double max_replay_s; /* --max-replay-s: the longest arrival span a configuration may have */
 };
 
 /* ---- options ------------------------------------------------------------------------------ */
 
-static int split(struct list *l, const char *s, const char *opt)
+/* "a,b,c" -> a list. With paths set, a value that names an existing file or folder is taken
+ * whole, so that a model folder or workload file with a comma in its name is not cut up. */
+static int split(struct list *l, const char *s, const char *opt, bool paths)
 {
+    struct stat st;
     free(l->buf);
     memset(l, 0, sizeof *l);
     l->buf = strdup(s);
+    if (!l->buf) {
+        jb_errorf("option %s: out of memory", opt);
+        return -1;
+    }
+    if (paths && *s && stat(s, &st) == 0) {
+        l->item[l->n++] = l->buf;
+        return 0;
+    }
     for (char *save = NULL, *tok = strtok_r(l->buf, ",", &save); tok;
          tok = strtok_r(NULL, ",", &save)) {
         if (l->n == JB_SWEEP_MAX) {
@@ -60,6 +81,8 @@ static void usage(FILE *f, bool sweep)
             "usage: joulebench run --model NAME|DIR --workload NAME|FILE [--dtype f32|bf16|q8_0]\n"
             "           [--threads N] [--batch N] [options]\n");
     fprintf(f,
+        "  a --model or --workload value that names an existing file or folder is taken whole,\n"
+        "  commas and all; any other is a list split at its commas\n"
         "options:\n"
         "  --reps N            measured repetitions (default 3)\n"
         "  --warmup N          unrecorded warm-up passes over the first batch of requests (default "
@@ -72,6 +95,8 @@ static void usage(FILE *f, bool sweep)
         "  --token-scale F     scale prompt and output lengths   --time-scale F   scale arrival "
         "times\n"
         "  --skip-bad-rows     skip malformed trace rows (counted) instead of failing\n"
+        "  --max-replay-s S    refuse a replay whose arrivals span more than S seconds (default\n"
+        "                      86400: 24 h; --time-scale compresses them)\n"
         "  --scenario NAME     single-stream|offline|server|concurrency|pp|tg\n"
         "  --concurrency N     closed loop of N users    --rate R   server arrivals per second\n"
         "  --depth D           tokens already in the KV cache before each request\n"
@@ -95,11 +120,11 @@ static int parse_option(int o, struct run_opts *r)
     int64_t v;
     double d;
     switch (o) {
-    case 'm': return split(&r->models, optarg, "--model");
-    case 'w': return split(&r->workloads, optarg, "--workload");
-    case 'd': return split(&r->dtypes, optarg, "--dtype");
-    case 't': return split(&r->threads, optarg, "--threads");
-    case 'b': return split(&r->batches, optarg, "--batch");
+    case 'm': return split(&r->models, optarg, "--model", true);
+    case 'w': return split(&r->workloads, optarg, "--workload", true);
+    case 'd': return split(&r->dtypes, optarg, "--dtype", false);
+    case 't': return split(&r->threads, optarg, "--threads", false);
+    case 'b': return split(&r->batches, optarg, "--batch", false);
     case 'R': return jb_parse_i64("--reps", optarg, 1, 100000, &r->s.reps);
     case 'W': return jb_parse_i64("--warmup", optarg, 0, 1000, &r->s.warmup);
     case 'o': r->s.out = optarg; return 0;
@@ -114,6 +139,7 @@ static int parse_option(int o, struct run_opts *r)
     case 'T': return parse_f("--token-scale", optarg, 1e-6, 1e6, &r->s.wo.token_scale);
     case 'M': return parse_f("--time-scale", optarg, 1e-9, 1e9, &r->s.wo.time_scale);
     case 'k': r->s.wo.skip_bad_rows = true; return 0;
+    case 'Y': return parse_f("--max-replay-s", optarg, 1, 1e12, &r->max_replay_s);
     case 'c': r->s.wo.scenario = optarg; return 0;
     case 'C': return jb_parse_i64("--concurrency", optarg, 1, 4096, &r->s.wo.concurrency);
     case 'r': return parse_f("--rate", optarg, 1e-9, 1e9, &r->s.wo.rate);
@@ -180,6 +206,7 @@ static int parse_args(int argc, char **argv, struct run_opts *r)
         { "requests", required_argument, NULL, 'n' }, { "sample", required_argument, NULL, 'S' },
         { "seed", required_argument, NULL, 's' }, { "token-scale", required_argument, NULL, 'T' },
         { "time-scale", required_argument, NULL, 'M' }, { "skip-bad-rows", no_argument, NULL, 'k' },
+        { "max-replay-s", required_argument, NULL, 'Y' },
         { "scenario", required_argument, NULL, 'c' },
         { "concurrency", required_argument, NULL, 'C' }, { "rate", required_argument, NULL, 'r' },
         { "depth", required_argument, NULL, 'D' }, { "weights-seed", required_argument, NULL, 'X' },
@@ -215,6 +242,72 @@ static int parse_args(int argc, char **argv, struct run_opts *r)
 }
 
 /* ---- the command ---------------------------------------------------------------------------- */
+
+/* --out: refused (exit 2) before anything is created when the folder's path, or that of a file
+ * in it, would pass PATH_MAX, or one of its names NAME_MAX: the error would otherwise come from
+ * deep inside, its reason cut off behind the long path. */
+static int check_out(const char *out)
+{
+    const size_t len = strlen(out);
+    if (len + OUT_INSIDE_MAX >= PATH_MAX) {
+        jb_errorf("option --out: the path is %zu characters long; with the files in the folder "
+                  "(up to %d more) it would pass the system's limit of %d (PATH_MAX): \"%.40s...\"",
+            len, OUT_INSIDE_MAX, PATH_MAX, out);
+        return -1;
+    }
+    for (const char *p = out; *p; p += strspn(p, "/")) {
+        const size_t name = strcspn(p, "/");
+        if (name > NAME_MAX) {
+            jb_errorf("option --out: the name \"%.40s...\" is %zu characters long, more than the "
+                      "%d a file name may have (NAME_MAX)",
+                p, name, NAME_MAX);
+            return -1;
+        }
+        p += name;
+    }
+    return 0;
+}
+
+/* Announces on stderr how long the arrivals make a run wait (when a minute or more) before it
+ * starts, and refuses a configuration whose arrivals span more than --max-replay-s. Returns 0
+ * or an exit code. */
+static int check_replays(const struct run_opts *r, const struct jb_sweep_config *c, int n)
+{
+    struct jb_err err = { 0 };
+    double total_s = 0, longest_s = 0;
+    int longest = -1, runs = 0;
+    for (int i = 0; i < n; i++) {
+        const double span_s = jb_workload_span_s(&c[i].w);
+        int rc = jb_workload_check_span(&c[i].w, r->max_replay_s, &err);
+        if (rc) {
+            jb_errorf("%s", err.msg);
+            return jb_exit_code(rc);
+        }
+        if (c[i].skip[0])
+            continue;
+        runs++;
+        total_s += span_s * (double)r->s.reps;
+        if (longest < 0 || span_s > longest_s) {
+            longest = i;
+            longest_s = span_s;
+        }
+    }
+    if (total_s < 60)
+        return 0;
+    char total[32], span[32];
+    jb_duration_format(total_s, total, sizeof total);
+    jb_duration_format(longest_s, span, sizeof span);
+    char times[64];
+    snprintf(
+        times, sizeof times, "%lld repetition%s", (long long)r->s.reps, r->s.reps == 1 ? "" : "s");
+    if (runs > 1)
+        jb_appendf(times, sizeof times, " of %d configurations", runs);
+    fprintf(stderr,
+        "joulebench: the replay takes at least %s: the arrivals of %s span %s per repetition, "
+        "%s\n",
+        total, c[longest].w.name, span, times);
+    return 0;
+}
 
 /* --cpus "0-3,6": pins the process (and the threads it will start) to those CPUs. */
 static int set_affinity(const char *cpus)
@@ -293,14 +386,15 @@ static int run_command(int argc, char **argv, bool sweep)
                               .idle_s = 3,
                               .cv_warn = 0.10,
                               .argc = argc,
-                              .argv = argv } };
+                              .argv = argv },
+        .max_replay_s = JB_REPLAY_MAX_S_DEFAULT };
     struct jb_sweep_config *c = NULL;
     int n = 0, code;
     struct jb_err err = { 0 };
     char out[PATH_MAX];
 
     const int parsed = parse_args(argc, argv, &r);
-    if (parsed || (r.cpus && set_affinity(r.cpus))) {
+    if (parsed || (r.s.out && check_out(r.s.out)) || (r.cpus && set_affinity(r.cpus))) {
         code = parsed == JB_PARSE_HELP ? JB_EXIT_OK : JB_EXIT_USAGE;
         goto done;
     }
@@ -321,6 +415,8 @@ static int run_command(int argc, char **argv, bool sweep)
         code = JB_EXIT_FAIL;
         goto done;
     }
+    if ((code = check_replays(&r, c, n)))
+        goto done;
     if (r.s.out)
         snprintf(out, sizeof out, "%s", r.s.out);
     else
