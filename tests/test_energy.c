@@ -1,12 +1,15 @@
 /*
  * test_energy.c — the energy layer on fake hardware: a powercap sysfs tree built by the test
- * (zones, sub-zones, mmio duplicates, a wrapping counter, unreadable and garbage files), the
- * perf power PMU's sysfs files, a scripted NVML library, and a scripted source whose joules
- * are a known function of time, so phase attribution and per-token figures come out exactly.
+ * (zones, sub-zones, mmio duplicates, a wrapping counter, unreadable and garbage files, FIFOs),
+ * the perf power PMU's sysfs files, a scripted NVML library, and scripted sources whose joules
+ * are a known function of time, so phase attribution and per-token figures come out exactly,
+ * and a stopped counter, a long idle baseline and a Ctrl-C during it are reproducible.
  */
 #include "jb_test.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -155,6 +158,72 @@ static void test_powercap_reads_and_wraps(void **state)
     fresh_root("empty");
     assert_int_not_equal(jb_energy_powercap.probe(NULL, err.msg, sizeof err.msg), 0);
     assert_non_null(strstr(err.msg, "no RAPL zones"));
+}
+
+/* A FIFO (or a directory) where sysfs has a file: every read returns at once with the reason,
+ * never blocks. The probe says the source does not work here, auto passes it over, and a
+ * counter that turns into a FIFO mid-run leaves the energy empty with the reason. alarm() turns
+ * a hang into a failure. */
+static void test_powercap_fifo(void **state)
+{
+    (void)state;
+    struct jb_err err = { 0 };
+    char path[700];
+    alarm(60);
+    setenv("JOULEBENCH_PERF_PMU_ROOT", "/nonexistent", 1);
+    setenv("JOULEBENCH_NVML_LIB", "/nonexistent", 1);
+    const char *root = fresh_root("fifo");
+    make_zone(root, "intel-rapl:0", "package-0", 1000, 262143328850ull, 0);
+    make_zone(root, "intel-rapl:0:0", "dram", 10, 262143328850ull, 0);
+    snprintf(path, sizeof path, "%s/intel-rapl:0:0/energy_uj", root);
+    unlink(path);
+    assert_int_equal(mkfifo(path, 0644), 0); /* the second zone: the probe reads every zone */
+    char why[512] = "";
+    assert_int_equal(jb_energy_powercap.probe(NULL, why, sizeof why), JB_ENOTSUP);
+    assert_non_null(strstr(why, "intel-rapl:0:0/energy_uj: cannot read: not a regular file"));
+    void *ctx = NULL;
+    struct jb_energy_info info;
+    assert_int_equal(jb_energy_powercap.open(NULL, &ctx, &info, &err), JB_EIO);
+    assert_non_null(strstr(err.msg, "not a regular file"));
+    struct jb_meter *m;
+    const struct jb_meter_opts autoo = { .energy = "auto" };
+    assert_int_equal(jb_meter_open(&m, &autoo, &err), 0);
+    assert_non_null(strstr(jb_meter_choice(m), "powercap not available ("));
+    assert_non_null(strstr(jb_meter_choice(m), "energy_uj: cannot read: not a regular file"));
+    assert_true(strncmp(jb_meter_describe(m), "powercap", 8) != 0);
+    jb_meter_close(m);
+
+    /* a FIFO as a zone's name: the zones are there but unusable, said as such */
+    unlink(path);
+    write_file(root, "intel-rapl:0:0/energy_uj", "10\n");
+    snprintf(path, sizeof path, "%s/intel-rapl:0:0/name", root);
+    unlink(path);
+    assert_int_equal(mkfifo(path, 0644), 0);
+    assert_int_equal(jb_energy_powercap.probe(NULL, why, sizeof why), JB_ENOTSUP);
+    assert_non_null(strstr(why, "RAPL zones present but unusable"));
+    assert_non_null(strstr(why, "intel-rapl:0:0/name: cannot read: not a regular file"));
+    unlink(path);
+    write_file(root, "intel-rapl:0:0/name", "dram\n");
+
+    /* energy_uj turns into a FIFO during a run: a read error, never a hang, never 0 */
+    struct jb_meter_result r;
+    const struct jb_meter_opts forced = { .energy = "powercap", .sample_ms = 1000 };
+    assert_int_equal(jb_meter_open(&m, &forced, &err), 0);
+    jb_meter_begin(m, JB_PHASE_PREFILL, "fifo");
+    snprintf(path, sizeof path, "%s/intel-rapl:0/energy_uj", root);
+    unlink(path);
+    assert_int_equal(mkfifo(path, 0644), 0);
+    jb_meter_phase(m, JB_PHASE_DECODE);
+    jb_meter_end(m, &r);
+    assert_true(isnan(r.energy_j));
+    assert_true(isnan(r.phase_j[JB_PHASE_PREFILL]));
+    assert_non_null(strstr(r.reason, "an energy read failed mid-run"));
+    assert_non_null(strstr(r.reason, "intel-rapl:0/energy_uj: cannot read: not a regular file"));
+    jb_meter_close(m);
+    unlink(path);
+    alarm(0);
+    unsetenv("JOULEBENCH_PERF_PMU_ROOT");
+    unsetenv("JOULEBENCH_NVML_LIB");
 }
 
 static void test_counter_delta(void **state)
@@ -458,6 +527,238 @@ static void test_run_energy_columns(void **state)
     jb_unload(&L);
 }
 
+/* ---- a source the test steers: power that steps, a counter that stops, a Ctrl-C ---------------- */
+
+/* Power w0 from t0 until step_s, then w1 (0: the counter stops advancing); a read at or after
+ * stop_after_s sets *stop, as a SIGINT handler would. Joules are a pure function of the time
+ * since t0, so the meter's sampler thread may read concurrently. */
+static struct {
+    struct timespec t0;
+    double w0, w1, step_s, update_s, stop_after_s;
+    volatile sig_atomic_t *stop;
+} g_knob;
+
+static void knob_set(double w0, double w1, double step_s, double update_s)
+{
+    memset(&g_knob, 0, sizeof g_knob);
+    g_knob.w0 = w0;
+    g_knob.w1 = w1;
+    g_knob.step_s = step_s;
+    g_knob.update_s = update_s;
+    clock_gettime(CLOCK_MONOTONIC, &g_knob.t0);
+}
+
+static int knob_open(
+    const struct jb_energy_opts *o, void **ctx, struct jb_energy_info *info, struct jb_err *err)
+{
+    (void)o, (void)err;
+    memset(info, 0, sizeof *info);
+    info->n_domains = 1;
+    info->domains[0] = (struct jb_energy_domain) { "package-0", JB_DOMAIN_PACKAGE, true };
+    info->method = JB_METHOD_MEASURED;
+    info->update_s = g_knob.update_s;
+    snprintf(info->detail, sizeof info->detail, "steered by the test");
+    *ctx = &g_knob;
+    return 0;
+}
+
+static int knob_read(void *ctx, struct jb_energy_reading *out, struct jb_err *err)
+{
+    (void)ctx, (void)err;
+    const double t = since(&g_knob.t0);
+    if (g_knob.stop && t >= g_knob.stop_after_s)
+        *g_knob.stop = 1;
+    memset(out, 0, sizeof *out);
+    out->joules[0] = t < g_knob.step_s
+        ? g_knob.w0 * t
+        : g_knob.w0 * g_knob.step_s + g_knob.w1 * (t - g_knob.step_s);
+    return 0;
+}
+
+static void knob_close(void *ctx)
+{
+    (void)ctx;
+}
+
+static const struct jb_energy_source knob_source = {
+    .name = "knob",
+    .what = "a source steered by the test",
+    .probe = script_probe,
+    .open = knob_open,
+    .read = knob_read,
+    .close = knob_close,
+};
+
+/* The idle baseline's power rows: how many, and the latest time. */
+struct idle_rows {
+    int n;
+    double last_t_s;
+};
+
+static void collect_idle(void *ctx, const struct jb_power_sample *s)
+{
+    struct idle_rows *x = ctx;
+    if (strcmp(s->domain, "total") != 0 || strncmp(s->run_id, "idle:", 5) != 0)
+        return;
+    x->n++;
+    x->last_t_s = s->t_s > x->last_t_s ? s->t_s : x->last_t_s;
+}
+
+/* More windows than the old fixed array held (64): the baseline covers the whole length. The
+ * power steps from 10 W to 30 W 0.15 s in; over 0.4 s in 2 ms windows the mean is about
+ * (0.15 x 10 + 0.25 x 30) / 0.4 = 22.5 W, where the first 64 windows alone (0.128 s) read 10 W. */
+static void test_idle_baseline_whole_length(void **state)
+{
+    (void)state;
+    struct jb_meter *m;
+    struct jb_err err = { 0 };
+    struct idle_rows rows = { 0 };
+    const struct jb_meter_opts o = { .sample_ms = 1 };
+    alarm(60);
+    knob_set(10, 30, 0.15, 1e-3);
+    assert_int_equal(jb_meter_open_source(&m, &knob_source, &o, &err), 0);
+    jb_meter_idle_window(m, 0.002);
+    jb_meter_power_sink(m, collect_idle, &rows);
+    double mean = 0, sd = 0;
+    assert_int_equal(jb_meter_idle(m, 0.4, "idle:long", &mean, &sd, &err), 0);
+    jb_meter_power_sink(m, NULL, NULL);
+    ASSERT_CLOSE(mean, 22.5, 6.0); /* wide: a stalled machine shifts windows, not to 10 W */
+    ASSERT_LE(5.0, sd);            /* windows of 10 W and of 30 W */
+    ASSERT_LE(0.3, rows.last_t_s); /* samples to (nearly) the end, labelled as the baseline */
+    ASSERT_LE(64, rows.n);
+    /* a length that is not one is refused, not measured */
+    assert_int_equal(jb_meter_idle(m, NAN, "idle:nan", &mean, &sd, &err), JB_EINVAL);
+    assert_true(isnan(mean) && isnan(sd));
+    jb_meter_close(m);
+    alarm(0);
+}
+
+/* Ctrl-C during an hour-long idle baseline: the flag is set from the source's read 50 ms in,
+ * and the baseline ends within a sampling period with JB_EINTR and no figures. alarm() turns
+ * a baseline that ignores the flag into a failure instead of an hour's wait. */
+static void test_idle_baseline_interrupted(void **state)
+{
+    (void)state;
+    struct jb_meter *m;
+    struct jb_meter_result r;
+    struct jb_err err = { 0 };
+    struct idle_rows rows = { 0 };
+    volatile sig_atomic_t stop = 0;
+    const struct jb_meter_opts o = { .sample_ms = 5 };
+    alarm(60);
+    knob_set(10, 10, 1e9, 1e-3);
+    g_knob.stop = &stop;
+    g_knob.stop_after_s = 0.05;
+    assert_int_equal(jb_meter_open_source(&m, &knob_source, &o, &err), 0);
+    jb_meter_stop_flag(m, &stop);
+    jb_meter_power_sink(m, collect_idle, &rows);
+    double mean = 0, sd = 0;
+    assert_int_equal(jb_meter_idle(m, 3600, "idle:int", &mean, &sd, &err), JB_EINTR);
+    jb_meter_power_sink(m, NULL, NULL);
+    assert_int_equal(stop, 1);
+    assert_true(isnan(mean) && isnan(sd));
+    assert_non_null(strstr(err.msg, "idle baseline: interrupted after"));
+    ASSERT_LE(1, rows.n); /* it was sampling, labelled as the baseline, when the flag came */
+    /* already set: refused at once; the meter still measures afterwards */
+    assert_int_equal(jb_meter_idle(m, 3600, "idle:int", &mean, &sd, &err), JB_EINTR);
+    g_knob.stop = NULL;
+    jb_meter_stop_flag(m, NULL);
+    jb_meter_begin(m, JB_PHASE_DECODE, "after");
+    sleep_s(0.06);
+    jb_meter_end(m, &r);
+    ASSERT_CLOSE(r.energy_j, 10 * r.phase_s[JB_PHASE_DECODE], 0.01);
+    jb_meter_close(m);
+    alarm(0);
+}
+
+/* A counter that stops over a busy window is not 0 J measured: the energy is empty and the
+ * reason names the counter, the window and its length; likewise a counter that never moves,
+ * over a run shorter than a second, and the idle baseline over one. */
+static void test_stuck_counter(void **state)
+{
+    (void)state;
+    struct jb_meter *m;
+    struct jb_meter_result r;
+    struct jb_err err = { 0 };
+    const struct jb_meter_opts o = { .sample_ms = 10 };
+
+    /* moving through prefill, stopped through decode (0.1 s, 100 updates of 1 ms) */
+    knob_set(10, 0, 0.06, 1e-3);
+    assert_int_equal(jb_meter_open_source(&m, &knob_source, &o, &err), 0);
+    jb_meter_begin(m, JB_PHASE_PREFILL, "stuck-decode");
+    sleep_s(0.08);
+    jb_meter_phase(m, JB_PHASE_DECODE);
+    sleep_s(0.1);
+    jb_meter_end(m, &r);
+    assert_true(isnan(r.energy_j));
+    for (int p = 0; p < JB_PHASE_COUNT; p++)
+        assert_true(isnan(r.phase_j[p]));
+    assert_true(isnan(r.kind_j[JB_DOMAIN_PACKAGE]));
+    assert_non_null(strstr(r.reason,
+        "the energy counter package-0 (knob) did not advance over "
+        "a busy window of "));
+    assert_non_null(strstr(r.reason, "(decode)"));
+    assert_non_null(strstr(r.reason, "stuck or virtualised counter"));
+    assert_string_equal(r.method, "measured"); /* the source's method; the energy is empty */
+    jb_meter_close(m);
+
+    /* never moving, over a busy window of 0.2 s: under the one second the old check needed */
+    knob_set(0, 0, 0, 1e-3);
+    assert_int_equal(jb_meter_open_source(&m, &knob_source, &o, &err), 0);
+    jb_meter_begin(m, JB_PHASE_IDLE, "stuck-all");
+    jb_meter_phase(m, JB_PHASE_PREFILL);
+    sleep_s(0.2);
+    jb_meter_end(m, &r);
+    assert_true(isnan(r.energy_j));
+    assert_non_null(strstr(r.reason, "did not advance over a busy window of "));
+    assert_non_null(strstr(r.reason, "(prefill)"));
+    double mean = 0, sd = 0;
+    assert_int_equal(jb_meter_idle(m, 0.2, "idle:stuck", &mean, &sd, &err), 0);
+    assert_true(isnan(mean) && isnan(sd)); /* measured nothing: empty, not 0 W */
+    jb_meter_close(m);
+}
+
+/* A whole repetition on a counter that never moves: the run row has no joules, no per-token
+ * figures, and the reason in energy_reason. */
+static void test_run_stuck_counter(void **state)
+{
+    (void)state;
+    struct jb_err err = { 0 };
+    struct jb_workload w;
+    struct jb_request req[4];
+    memset(&w, 0, sizeof w);
+    w.scenario = JB_SCENARIO_OFFLINE;
+    w.batch = 2;
+    w.requests = req;
+    w.n_requests = 4;
+    for (int i = 0; i < 4; i++)
+        req[i] = (struct jb_request) { i, 0, 20, 10 };
+    int64_t n_seqs, ctx, bt;
+    assert_int_equal(jb_run_shape(&w, 1024, &n_seqs, &ctx, &bt, &err), 0);
+    struct jb_loaded L;
+    const struct jb_load_opts lo = { "tiny", JB_DTYPE_F32, 1, true, NULL, n_seqs, ctx, bt };
+    assert_int_equal(jb_load(&L, &lo, &err), 0);
+    struct jb_meter *m;
+    const struct jb_meter_opts mo = { .sample_ms = 50 };
+    knob_set(0, 0, 0, 1e-6); /* updates every microsecond: any forward call is long enough */
+    assert_int_equal(jb_meter_open_source(&m, &knob_source, &mo, &err), 0);
+    struct jb_run_record run;
+    struct jb_request_record rec[4];
+    memset(&run, 0, sizeof run);
+    const struct jb_rep_opts o = { 1, NULL, NULL, NULL, 0, "r" };
+    assert_int_equal(jb_run_rep(&L, &w, m, &o, &run, rec, &err), 0);
+    assert_int_equal(run.gen_tokens, 40); /* the latency figures stand */
+    assert_true(isnan(run.energy_j) && isnan(run.energy_decode_j) && isnan(run.j_per_token));
+    assert_true(isnan(run.j_per_output_token) && isnan(run.avg_power_w));
+    assert_non_null(strstr(run.energy_reason,
+        "the energy counter package-0 (knob) did not "
+        "advance over a busy window of "));
+    jb_run_apply_idle(&run, 2.0, 0.1);
+    assert_true(isnan(run.energy_net_j));
+    jb_meter_close(m);
+    jb_unload(&L);
+}
+
 /* ---- choosing a source ------------------------------------------------------------------------ */
 
 static void test_auto_prefers_measured(void **state)
@@ -566,12 +867,17 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_powercap_zones),
         cmocka_unit_test(test_powercap_reads_and_wraps),
+        cmocka_unit_test(test_powercap_fifo),
         cmocka_unit_test(test_counter_delta),
         cmocka_unit_test(test_perf_pmu_parsing),
         cmocka_unit_test(test_nvml_scripted),
         cmocka_unit_test(test_nvml_added_beside),
         cmocka_unit_test(test_phase_attribution),
         cmocka_unit_test(test_run_energy_columns),
+        cmocka_unit_test(test_idle_baseline_whole_length),
+        cmocka_unit_test(test_idle_baseline_interrupted),
+        cmocka_unit_test(test_stuck_counter),
+        cmocka_unit_test(test_run_stuck_counter),
         cmocka_unit_test(test_auto_prefers_measured),
         cmocka_unit_test(test_untrustworthy_intervals),
     };

@@ -2,11 +2,15 @@
  * test_runner.c — the scheduler's promises, checked on the tiny model with workloads built in
  * the test: every request gets exactly its output length; single-stream runs one request at a
  * time; offline, server and concurrency never exceed their batch; TTFT includes queueing;
- * TPOT and ITL follow their definitions; SLO accounting; the stop flag abandons a repetition.
+ * TPOT and ITL follow their definitions; SLO accounting; the stop flag abandons a repetition,
+ * also one waiting an hour for its next arrival.
  */
 #include "jb_test.h"
 
+#include <pthread.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "jb_cli.h"
 #include "jb_run.h"
@@ -36,7 +40,8 @@ static void make_workload(struct fixture *f, enum jb_scenario sc, int64_t n, int
         f->req[i] = (struct jb_request) { i, 0.0, 5 + (i * 7) % 23, 2 + (i * 3) % 9 };
 }
 
-static void run(struct fixture *f, volatile sig_atomic_t *stop, int want_rc)
+static void run_watched(struct fixture *f, volatile sig_atomic_t *stop, jb_progress_fn progress,
+    void *progress_ctx, int want_rc)
 {
     struct jb_err err = { 0 };
     int64_t n_seqs, ctx, bt;
@@ -46,13 +51,18 @@ static void run(struct fixture *f, volatile sig_atomic_t *stop, int want_rc)
         fail_msg("%s", err.msg);
     const struct jb_meter_opts mo = { .energy = "none" };
     assert_int_equal(jb_meter_open(&f->meter, &mo, &err), 0);
-    const struct jb_rep_opts o = { 42, stop, NULL, NULL, 0, "test" };
+    const struct jb_rep_opts o = { 42, stop, progress, progress_ctx, 0, "test" };
     memset(&f->run, 0, sizeof f->run);
     int rc = jb_run_rep(&f->L, &f->w, f->meter, &o, &f->run, f->rec, &err);
     if (rc != want_rc)
         fail_msg("jb_run_rep returned %d (%s), expected %d", rc, err.msg, want_rc);
     jb_meter_close(f->meter);
     jb_unload(&f->L);
+}
+
+static void run(struct fixture *f, volatile sig_atomic_t *stop, int want_rc)
+{
+    run_watched(f, stop, NULL, NULL, want_rc);
 }
 
 /* Largest number of requests in flight at once (admitted, not yet finished). */
@@ -218,6 +228,49 @@ static void test_stop_flag(void **state)
     run(&f, &stop, JB_EINTR);
 }
 
+/* Sets the stop flag from another thread 50 ms after the first request completes, as a signal
+ * handler running there would: no signal interrupts the runner's sleep, so only its own checks
+ * of the flag can see it. */
+struct stopper {
+    volatile sig_atomic_t stop, armed;
+};
+
+static void *stop_later(void *arg)
+{
+    struct stopper *x = arg;
+    while (!x->armed)
+        nanosleep(&(struct timespec) { 0, 1000000 }, NULL);
+    nanosleep(&(struct timespec) { 0, 50000000 }, NULL);
+    x->stop = 1;
+    return NULL;
+}
+
+static void arm_stopper(void *ctx, int64_t done, int64_t total)
+{
+    (void)total;
+    if (done == 1)
+        ((struct stopper *)ctx)->armed = 1;
+}
+
+/* A server workload whose second request arrives an hour in: the stop flag set during the wait
+ * for it abandons the repetition (JB_EINTR) instead of sleeping out the hour. alarm() turns a
+ * wait that does not check the flag into a failure. */
+static void test_stop_flag_during_arrival_wait(void **state)
+{
+    (void)state;
+    struct fixture f;
+    static struct stopper x; /* outlives the test, whatever happens to it */
+    pthread_t t;
+    make_workload(&f, JB_SCENARIO_SERVER, 2, 1);
+    f.req[1].arrival_s = 3600;
+    alarm(120);
+    assert_int_equal(pthread_create(&t, NULL, stop_later, &x), 0);
+    run_watched(&f, &x.stop, arm_stopper, &x, JB_EINTR);
+    x.armed = 1; /* lets the thread end if the run failed before arming it */
+    pthread_join(t, NULL);
+    alarm(0);
+}
+
 static void test_shape_refuses_long_requests(void **state)
 {
     (void)state;
@@ -247,6 +300,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_pp_and_tg),
         cmocka_unit_test(test_slo_accounting),
         cmocka_unit_test(test_stop_flag),
+        cmocka_unit_test(test_stop_flag_during_arrival_wait),
         cmocka_unit_test(test_shape_refuses_long_requests),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
 #ifndef JB_METER_H
 #define JB_METER_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -92,11 +93,17 @@ void jb_meter_phase(struct jb_meter *m, enum jb_phase p);
 void jb_meter_mark(struct jb_meter *m, enum jb_mark k);
 /* Ends the interval and fills r. */
 void jb_meter_end(struct jb_meter *m, struct jb_meter_result *r);
-/* Measures idle power for `seconds` (in windows of about half a second, at least two): mean and sample
- * standard deviation over the windows, NAN when energy is not measured. Power rows carry
- * `label` as their run_id. */
+/* Measures idle power for `seconds`, however long, in windows of about half a second (at least
+ * two): mean and sample standard deviation over the windows (running sums, nothing kept per
+ * window); NAN when energy is not measured or a counter did not move. Power rows carry `label`
+ * as their run_id. JB_EINTR (mean and sd NAN) within a sampling period of the stop flag being
+ * set (jb_meter_stop_flag); JB_EIO when a read fails; JB_EINVAL for a length that is not finite
+ * or over a million seconds. */
 int jb_meter_idle(struct jb_meter *m, double seconds, const char *label, double *mean_w,
     double *sd_w, struct jb_err *err);
+/* The flag (set by the program's SIGINT/SIGTERM handler) that cuts the idle baseline short;
+ * NULL: none. The flag is the caller's and must outlive the meter. */
+void jb_meter_stop_flag(struct jb_meter *m, volatile sig_atomic_t *stop);
 /* One line: the source(s), method and detail, and how it was chosen. */
 const char *jb_meter_describe(const struct jb_meter *m);
 /* Why each source `auto` tried before the chosen one was passed over ("" when forced). */
@@ -104,6 +111,9 @@ const char *jb_meter_choice(const struct jb_meter *m);
 /* The sampler thread's CPU time over its lifetime, as a share of one core, and its samples. */
 double jb_meter_sampler_load(const struct jb_meter *m, long *samples);
 
+/* For tests: the idle baseline's window (s) instead of half a second, so that a baseline of
+ * many windows stays short. */
+void jb_meter_idle_window(struct jb_meter *m, double window_s);
 /* For tests: a meter on the given source (not in the table), e.g. a scripted one. */
 int jb_meter_open_source(struct jb_meter **m, const struct jb_energy_source *src,
     const struct jb_meter_opts *o, struct jb_err *err);

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -21,6 +22,14 @@
 #define MAX_SOURCES 2
 #define MAX_DOMAINS (MAX_SOURCES * JB_ENERGY_MAX_DOMAINS)
 #define LOW_CONFIDENCE_UPDATES 50 /* a phase shorter than this many counter updates */
+/* A window at least this many updates long in which a summed counter did not move: the counter
+ * is stuck (or virtualised), not measuring. A working counter changes every update. */
+#define STUCK_UPDATES LOW_CONFIDENCE_UPDATES
+#define STUCK_UNKNOWN_S 1.0      /* the same, for a source that does not say how often it updates */
+#define IDLE_WINDOW_S 0.5        /* the idle baseline's default window */
+#define IDLE_MAX_S 1e6           /* the longest idle baseline accepted (11 days) */
+#define STOP_POLL_MIN_NS 1000000 /* the idle baseline checks the stop flag every sampling */
+#define STOP_POLL_MAX_NS 100000000 /* period, kept within [1 ms, 100 ms] */
 
 struct combined {
     double j[MAX_DOMAINS];
@@ -34,6 +43,7 @@ struct jb_meter {
     struct jb_energy_info info[MAX_SOURCES];
     int n_src, n_dom;
     struct jb_energy_domain dom[MAX_DOMAINS];
+    int dom_src[MAX_DOMAINS]; /* the source each domain comes from */
     enum jb_energy_method method;
     double update_s;
     char describe[768];
@@ -45,6 +55,8 @@ struct jb_meter {
     pthread_t sampler;
     bool sampler_running, stop;
     int64_t period_ns;
+    double idle_window_s;
+    volatile sig_atomic_t *stop_flag; /* cuts the idle baseline short; NULL: none */
     jb_power_sink_fn power_fn; /* where samples go; NULL: nowhere */
     void *power_ctx;
     long samples;
@@ -191,7 +203,15 @@ static int start_sampler(struct jb_meter *m, struct jb_err *err)
     pthread_condattr_destroy(&ca);
     if (m->n_src == 0)
         return 0;
+    /* Ctrl-C and SIGTERM go to the other threads, where they cut sleeps short (the idle
+     * baseline, the runner's waits); the sampler never takes them. */
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
     int rc = pthread_create(&m->sampler, NULL, sampler_main, m);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc)
         return jb_fail(err, JB_EIO, "cannot start the energy sampler: %s", strerror(rc));
     m->sampler_running = true;
@@ -208,8 +228,10 @@ static int add_source(struct jb_meter *m, const struct jb_energy_source *s,
     if (rc)
         return rc;
     m->src[m->n_src++] = s;
-    for (int d = 0; d < info->n_domains; d++)
+    for (int d = 0; d < info->n_domains; d++) {
+        m->dom_src[m->n_dom] = m->n_src - 1;
         m->dom[m->n_dom++] = info->domains[d];
+    }
     /* the row's method is the weakest of its sources: measured < integrated < estimated */
     if (m->n_src == 1 || info->method > m->method)
         m->method = info->method;
@@ -283,6 +305,7 @@ static int meter_init(struct jb_meter **out, const struct jb_meter_opts *o, stru
     pthread_mutex_init(&m->lock, NULL);
     const double ms = o && o->sample_ms > 0 ? o->sample_ms : 100.0;
     m->period_ns = (int64_t)(ms * 1e6);
+    m->idle_window_s = IDLE_WINDOW_S;
     if (o && o->counters && jb_counters_open(&m->counters, err))
         m->counters = NULL; /* reported as empty with the reason */
     *out = m;
@@ -499,11 +522,66 @@ static void join_sources(const struct jb_meter *m, struct jb_meter_result *r)
         snprintf(r->uncertainty, sizeof r->uncertainty, "%s", m->info[s].uncertainty);
 }
 
+/* How long a window must be for a summed counter of domain d that did not move over it to be
+ * stuck: STUCK_UPDATES of its source's updates. 0 for an estimate, which is never stuck. */
+static double stuck_after_s(const struct jb_meter *m, int d)
+{
+    const struct jb_energy_info *info = &m->info[m->dom_src[d]];
+    if (!m->dom[d].in_total || info->method == JB_METHOD_ESTIMATED)
+        return 0;
+    return info->update_s > 0 ? STUCK_UPDATES * info->update_s : STUCK_UNKNOWN_S;
+}
+
+static void stuck_reason(const struct jb_meter *m, int d, const char *window, double window_s,
+    const char *what, char *reason, size_t len)
+{
+    snprintf(reason, len,
+        "the energy counter %s (%s) did not advance over %s%.3g s (%s), at least %d of its "
+        "updates: a stuck or virtualised counter, as virtual machines expose; the energy is "
+        "left empty rather than reported as 0 J measured",
+        m->dom[d].name, m->src[m->dom_src[d]]->name, window, window_s, what, STUCK_UPDATES);
+}
+
+/* A summed counter that did not move over a window long enough that a working one must have:
+ * a busy phase (setup, prefill, decode), the busy phases together, or the whole interval.
+ * Writes the reason and returns true. Lock held. */
+static bool stuck_counter(const struct jb_meter *m, struct jb_meter_result *r)
+{
+    for (int d = 0; d < m->n_dom; d++) {
+        const double need_s = stuck_after_s(m, d);
+        if (need_s <= 0)
+            continue;
+        double busy_s = 0, busy_j = 0, all_s = 0, all_j = 0;
+        for (int p = 0; p < JB_PHASE_COUNT; p++) {
+            const double j = fabs(m->phase_j[p][d]);
+            all_s += r->phase_s[p];
+            all_j += j;
+            if (p == JB_PHASE_IDLE)
+                continue;
+            busy_s += r->phase_s[p];
+            busy_j += j;
+            if (r->phase_s[p] >= need_s && j == 0) {
+                stuck_reason(m, d, "a busy window of ", r->phase_s[p], jb_phase_name(p), r->reason,
+                    sizeof r->reason);
+                return true;
+            }
+        }
+        if (busy_s >= need_s && busy_j == 0) {
+            stuck_reason(m, d, "a busy window of ", busy_s, "setup, prefill and decode together",
+                r->reason, sizeof r->reason);
+            return true;
+        }
+        if (all_s >= need_s && all_j == 0) {
+            stuck_reason(
+                m, d, "", all_s, "the whole interval, idle included", r->reason, sizeof r->reason);
+            return true;
+        }
+    }
+    return false;
+}
+
 static void fill_energy(const struct jb_meter *m, struct jb_meter_result *r)
 {
-    double duration = 0;
-    for (int p = 0; p < JB_PHASE_COUNT; p++)
-        duration += r->phase_s[p];
     join_sources(m, r);
     r->reads = m->reads;
     r->wraps = m->last.wraps - m->first.wraps;
@@ -519,19 +597,12 @@ static void fill_energy(const struct jb_meter *m, struct jb_meter_result *r)
             (long long)r->gaps);
         return;
     }
+    if (stuck_counter(m, r))
+        return;
     double total = 0;
     for (int p = 0; p < JB_PHASE_COUNT; p++) {
         r->phase_j[p] = total_of(m, m->phase_j[p]);
         total += r->phase_j[p];
-    }
-    if (m->method != JB_METHOD_ESTIMATED && total == 0 && duration > 1.0) {
-        for (int p = 0; p < JB_PHASE_COUNT; p++)
-            r->phase_j[p] = NAN;
-        snprintf(r->reason, sizeof r->reason,
-            "the energy counters did not advance over %.1f s "
-            "(an empty power PMU, as virtual machines expose)",
-            duration);
-        return;
     }
     r->energy_j = total;
     for (int k = 0; k < JB_DOMAIN_COUNT; k++) {
@@ -604,48 +675,126 @@ void jb_meter_end(struct jb_meter *m, struct jb_meter_result *r)
     pthread_mutex_unlock(&m->lock);
 }
 
-int jb_meter_idle(struct jb_meter *m, double seconds, const char *label, double *mean_w,
-    double *sd_w, struct jb_err *err)
+/* ---- the idle baseline ------------------------------------------------------------------------ */
+
+void jb_meter_stop_flag(struct jb_meter *m, volatile sig_atomic_t *stop)
 {
-    *mean_w = *sd_w = NAN;
-    if (m->n_src == 0 || seconds <= 0)
-        return 0;
-    const int windows = seconds < 1.0 ? 2 : (int)lround(seconds / 0.5); /* sd needs two */
-    const double wdur = seconds / windows;
-    double w[64], sum = 0;
-    int n = windows < 64 ? windows : 64;
-    pthread_mutex_lock(&m->lock);
+    m->stop_flag = stop;
+}
+
+void jb_meter_idle_window(struct jb_meter *m, double window_s)
+{
+    m->idle_window_s = window_s > 0 ? window_s : IDLE_WINDOW_S;
+}
+
+static bool stop_requested(const struct jb_meter *m)
+{
+    return m->stop_flag && *m->stop_flag;
+}
+
+/* Mean and variance updated one window at a time (Welford): nothing is kept per window, so a
+ * baseline of any length fits. */
+struct running {
+    int64_t n;
+    double mean, m2;
+};
+
+static void running_add(struct running *r, double x)
+{
+    r->n++;
+    const double d = x - r->mean;
+    r->mean += d / (double)r->n;
+    r->m2 += d * (x - r->mean);
+}
+
+/* Sleeps until the monotonic time until_ns, waking every sampling period to check the stop
+ * flag; false when it is set. Lock not held. */
+static bool idle_sleep(const struct jb_meter *m, int64_t until_ns)
+{
+    int64_t step = m->period_ns;
+    step = step < STOP_POLL_MIN_NS ? STOP_POLL_MIN_NS : step;
+    step = step > STOP_POLL_MAX_NS ? STOP_POLL_MAX_NS : step;
+    for (int64_t now = jb_now_ns(); now < until_ns && !stop_requested(m); now = jb_now_ns()) {
+        const int64_t t = until_ns - now > step ? now + step : until_ns;
+        const struct timespec ts = { (time_t)(t / 1000000000), (long)(t % 1000000000) };
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL); /* EINTR: checked above */
+    }
+    return !stop_requested(m);
+}
+
+/* Starts the idle interval: its label, the idle phase and the first reading. Lock held. */
+static void idle_begin(struct jb_meter *m, const char *label)
+{
     m->error[0] = '\0';
     charge(m);
-    snprintf(m->run_id, sizeof m->run_id, "%s", label);
+    snprintf(m->run_id, sizeof m->run_id, "%s", label ? label : "");
     m->phase = JB_PHASE_IDLE;
     m->t0_ns = jb_now_ns();
     m->sample_last = m->last;
     m->active = true;
+}
+
+/* True when a summed counter did not move from `from` to m->last over a window long enough
+ * that a working one must have: the baseline then measured nothing. Lock held. */
+static bool idle_stuck(const struct jb_meter *m, const struct combined *from)
+{
+    const double s = (double)(m->last.t_ns - from->t_ns) * 1e-9;
+    for (int d = 0; d < m->n_dom; d++) {
+        const double need_s = stuck_after_s(m, d);
+        if (need_s > 0 && s >= need_s && m->last.j[d] == from->j[d])
+            return true;
+    }
+    return false;
+}
+
+int jb_meter_idle(struct jb_meter *m, double seconds, const char *label, double *mean_w,
+    double *sd_w, struct jb_err *err)
+{
+    *mean_w = *sd_w = NAN;
+    if (m->n_src == 0 || seconds == 0)
+        return 0;
+    if (!(seconds > 0 && seconds <= IDLE_MAX_S))
+        return jb_fail(err, JB_EINVAL, "idle baseline: %g s is not a length between 0 and %g s",
+            seconds, IDLE_MAX_S);
+    if (stop_requested(m))
+        return jb_fail(err, JB_EINTR, "idle baseline: interrupted before it began");
+    int64_t windows = llround(seconds / m->idle_window_s);
+    windows = windows < 2 ? 2 : windows; /* a standard deviation needs two */
+    struct running w = { 0 };
+    bool stopped = false;
+    pthread_mutex_lock(&m->lock);
+    idle_begin(m, label);
+    const struct combined first = m->last;
     struct combined prev = m->last;
-    for (int i = 0; i < n; i++) {
+    for (int64_t i = 0; i < windows && !m->error[0] && !stopped; i++) {
+        /* window ends on a fixed grid from the start, so late wake-ups do not add up */
+        const int64_t end = m->t0_ns + (int64_t)(seconds * 1e9 * (double)(i + 1) / (double)windows);
         pthread_mutex_unlock(&m->lock);
-        nanosleep(&(struct timespec) { (time_t)wdur, (long)((wdur - floor(wdur)) * 1e9) }, NULL);
+        stopped = !idle_sleep(m, end);
         pthread_mutex_lock(&m->lock);
+        if (stopped)
+            break;
         charge(m);
-        w[i] = (total_of(m, m->last.j) - total_of(m, prev.j))
-            / ((double)(m->last.t_ns - prev.t_ns) * 1e-9);
+        const double dt = (double)(m->last.t_ns - prev.t_ns) * 1e-9;
+        if (!m->error[0] && dt > 0)
+            running_add(&w, (total_of(m, m->last.j) - total_of(m, prev.j)) / dt);
         prev = m->last;
-        sum += w[i];
     }
     m->active = false;
-    const bool failed = m->error[0] != '\0';
+    const double done_s = (double)(jb_now_ns() - m->t0_ns) * 1e-9;
+    const bool stuck = idle_stuck(m, &first);
     char msg[600];
     snprintf(msg, sizeof msg, "%s", m->error);
     pthread_mutex_unlock(&m->lock);
-    if (failed)
+    if (msg[0])
         return jb_fail(err, JB_EIO, "idle baseline: %s", msg);
-    *mean_w = sum / n;
-    if (n > 1) {
-        double ss = 0;
-        for (int i = 0; i < n; i++)
-            ss += (w[i] - *mean_w) * (w[i] - *mean_w);
-        *sd_w = sqrt(ss / (n - 1));
-    }
+    if (stopped)
+        return jb_fail(
+            err, JB_EINTR, "idle baseline: interrupted after %.3g of %.3g s", done_s, seconds);
+    if (stuck || w.n == 0)
+        return 0; /* a counter that did not move measured nothing: empty, not 0 W */
+    *mean_w = w.mean;
+    if (w.n > 1)
+        *sd_w = sqrt(w.m2 / (double)(w.n - 1));
     return 0;
 }

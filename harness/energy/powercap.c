@@ -41,6 +41,16 @@ static int parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
+/* Why jb_read_text could not read a sysfs file, in words. */
+static const char *read_error(int e)
+{
+    if (e == -EISDIR)
+        return "a directory where sysfs has a file";
+    if (e == -EINVAL)
+        return "not a regular file (a FIFO or device where sysfs has a file)";
+    return strerror(-e);
+}
+
 static int read_u64(const char *dir, const char *file, uint64_t *out, struct jb_err *err)
 {
     char path[PATH_MAX + 64], text[64];
@@ -50,7 +60,7 @@ static int read_u64(const char *dir, const char *file, uint64_t *out, struct jb_
         return jb_fail(err, JB_EIO, "%s: permission denied: energy_uj is readable by root only "
             "since Linux 5.10 (CVE-2020-8694); run as root or `sudo chmod o+r %s`", path, path);
     if (e)
-        return jb_fail(err, JB_EIO, "%s: cannot read: %s", path, strerror(-e));
+        return jb_fail(err, JB_EIO, "%s: cannot read: %s", path, read_error(e));
     if (parse_u64(text, out))
         return jb_fail(err, JB_EPARSE, "%s: expected an unsigned integer, got \"%s\"", path, text);
     return 0;
@@ -82,7 +92,7 @@ static int add_zone(struct jb_powercap_tree *t, const char *root, const char *en
     snprintf(path, sizeof path, "%s/name", z->dir);
     int e = jb_read_text(path, name, sizeof name);
     if (e)
-        return jb_fail(err, JB_EIO, "%s: cannot read: %s", path, strerror(-e));
+        return jb_fail(err, JB_EIO, "%s: cannot read: %s", path, read_error(e));
     if (!kind_of(name, &z->domain.kind))
         return 0; /* a zone we do not know how to place: left out */
     if (z->domain.kind == JB_DOMAIN_PACKAGE || z->domain.kind == JB_DOMAIN_PSYS)
@@ -194,22 +204,30 @@ static bool is_vm(void)
     return vm;
 }
 
+/* Works when the zones are there and every zone's energy_uj reads (open reads them all). */
 static int pc_probe(const struct jb_energy_opts *o, char *why, size_t len)
 {
     (void)o;
     struct jb_powercap_tree t;
     struct jb_err err;
     const char *root = jb_powercap_root();
-    if (jb_powercap_scan(root, &t, &err)) {
+    int rc = jb_powercap_scan(root, &t, &err);
+    if (rc == JB_ENOENT) {
         snprintf(why, len, "%s: no RAPL zones (%s)%s", root, err.msg,
             is_vm() ? "; this is a virtual machine: hypervisors rarely pass RAPL through"
                     : "; load the intel_rapl_msr driver, or the CPU has no RAPL");
         return JB_ENOTSUP;
     }
-    uint64_t uj;
-    if (jb_powercap_read_uj(&t.zones[0], &uj, &err)) {
-        snprintf(why, len, "%s", err.msg);
+    if (rc) {
+        snprintf(why, len, "%s: RAPL zones present but unusable: %s", root, err.msg);
         return JB_ENOTSUP;
+    }
+    for (int i = 0; i < t.n; i++) {
+        uint64_t uj;
+        if (jb_powercap_read_uj(&t.zones[i], &uj, &err)) {
+            snprintf(why, len, "%s", err.msg);
+            return JB_ENOTSUP;
+        }
     }
     return 0;
 }

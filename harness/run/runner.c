@@ -20,6 +20,8 @@
 
 #include "jb_stats.h"
 
+#define STOP_POLL_S 0.1 /* the longest nap between checks of the stop flag */
+
 struct slot {
     int64_t req;         /* index into the workload's requests; -1 when free */
     int64_t prompt_done; /* prompt tokens already in the cache */
@@ -208,15 +210,18 @@ static bool any_active(const struct sched *s)
     return false;
 }
 
-/* Sleeps until the next request arrives (open loop, or nothing in flight). */
+/* Sleeps until the next request arrives (open loop, or nothing in flight), at most
+ * STOP_POLL_S at a time: the loop checks the stop flag between naps, so Ctrl-C acts within
+ * one even when the signal lands on another thread or the next arrival is an hour away. */
 static void wait_for_arrival(struct sched *s)
 {
-    const double wait = s->ready[s->next] - now_s(s);
+    double wait = s->ready[s->next] - now_s(s);
     if (wait <= 0)
         return;
     jb_meter_phase(s->meter, JB_PHASE_IDLE);
+    wait = wait < STOP_POLL_S ? wait : STOP_POLL_S;
     struct timespec ts = { (time_t)wait, (long)((wait - floor(wait)) * 1e9) };
-    nanosleep(&ts, NULL); /* a signal cuts it short; the loop checks the stop flag */
+    nanosleep(&ts, NULL); /* a signal cuts it short too */
 }
 
 /* Chunks for this step: prompt pieces first; when no prompt is pending, one decode token per
