@@ -5,10 +5,11 @@
  * MistralConfig and Phi3Config. Every rejected value names the file, the field and what was
  * expected, so a typo in a hand-written config is one line to fix.
  */
+#include "jb_file.h"
 #include "jb_model.h"
+#include "layout.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,8 +57,41 @@ static int bad(const struct reader *r, const char *key, const char *expected, co
         expected, json_type(got));
 }
 
+static int by_key(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Refuses an object (r->root, named prefix, "" at the top level) holding a key twice: cJSON
+ * would hand back the first value where Hugging Face's loader (Python's json) keeps the last,
+ * so the file means different things to the two; one of them is a mistake. */
+static int check_unique_keys(const struct reader *r, const char *prefix)
+{
+    size_t n = 0, i = 0;
+    for (const cJSON *k = r->root->child; k; k = k->next)
+        n++;
+    if (n < 2)
+        return 0;
+    const char **keys = malloc(n * sizeof *keys);
+    if (!keys)
+        return jb_fail(r->err, JB_ENOMEM, "%s: out of memory", r->source);
+    for (const cJSON *k = r->root->child; k; k = k->next)
+        keys[i++] = k->string ? k->string : "";
+    qsort(keys, n, sizeof *keys, by_key);
+    int rc = 0;
+    for (i = 1; i < n && !rc; i++)
+        if (strcmp(keys[i - 1], keys[i]) == 0)
+            rc = jb_fail(r->err, JB_EPARSE,
+                "%s: field \"%s%s\": given more than once (Hugging Face keeps the last value, "
+                "joulebench would read the first: remove the one that is wrong)",
+                r->source, prefix, keys[i]);
+    free(keys);
+    return rc;
+}
+
 /* An integer in [min, max]; absent: def when optional, an error when required. The maxima are
- * far above any published model and keep every size product within 64 bits. */
+ * far above any published model and keep each product of two fields within 64 bits; what the
+ * fields describe together is bounded by check_size. */
 static int get_int(const struct reader *r, const char *key, bool required, int64_t def,
     int64_t min, int64_t max, int64_t *out)
 {
@@ -168,6 +202,8 @@ static int read_rope_scaling(const struct reader *r, struct jb_config *c)
     struct reader sub = { rs, r->source, r->err };
     char key[64];
     int kind, rc;
+    if ((rc = check_unique_keys(&sub, "rope_scaling.")))
+        return rc;
     const char *type_key = field(&sub, "rope_type") ? "rope_type" : "type";
     snprintf(key, sizeof key, "rope_scaling.%s", type_key);
     if (!field(&sub, type_key))
@@ -240,6 +276,34 @@ static int read_shape(const struct reader *r, struct jb_config *c)
     return 0;
 }
 
+/* Every field is within its range, but together they may still describe weights no machine
+ * holds and sizes that would wrap past 64 bits: refused at JB_MODEL_MAX_BYTES in the storage
+ * type that takes most (f32, or q8_0 for rows of under 12 weights), naming the fields. */
+static int check_size(const struct reader *r, const struct jb_config *c)
+{
+    uint64_t most = 0;
+    enum jb_dtype worst = JB_DTYPE_F32;
+    for (int t = 0; t < JB_DTYPE_COUNT; t++) {
+        const uint64_t bytes = jb__weight_bytes(c, (enum jb_dtype)t);
+        if (bytes > most) {
+            most = bytes;
+            worst = (enum jb_dtype)t;
+        }
+    }
+    if (most <= JB_MODEL_MAX_BYTES)
+        return 0;
+    char size[JB_FMT_BYTES_LEN];
+    return jb_fail(r->err, JB_ERANGE,
+        "%s: fields \"hidden_size\" (%lld), \"intermediate_size\" (%lld), "
+        "\"num_hidden_layers\" (%lld), \"num_attention_heads\" (%lld), "
+        "\"num_key_value_heads\" (%lld), \"head_dim\" (%lld), \"vocab_size\" (%lld): the "
+        "weights would take %s in %s, more than the 64 PiB a model may have",
+        r->source, (long long)c->hidden_size, (long long)c->intermediate_size,
+        (long long)c->n_layers, (long long)c->n_heads, (long long)c->n_kv_heads,
+        (long long)c->head_dim, (long long)c->vocab_size, jb_fmt_bytes(most, size, sizeof size),
+        jb_dtype_name(worst));
+}
+
 static int read_config(const struct reader *r, struct jb_config *c)
 {
     int rc, mt;
@@ -247,7 +311,8 @@ static int read_config(const struct reader *r, struct jb_config *c)
     int ignored;
     double eps;
 
-    if ((rc = get_choice(r, "model_type", model_types, MT_LLAMA, &mt)))
+    if ((rc = check_unique_keys(r, ""))
+        || (rc = get_choice(r, "model_type", model_types, MT_LLAMA, &mt)))
         return rc;
     snprintf(c->model_type, sizeof c->model_type, "%s", model_types[mt]);
     if ((rc = read_shape(r, c)) || (rc = read_activation(r, mt, c))
@@ -265,7 +330,16 @@ static int read_config(const struct reader *r, struct jb_config *c)
     c->embed_scale_sqrt_dim = mt == MT_GEMMA;
     c->norm_plus_one = mt == MT_GEMMA;
     c->fused_checkpoint = mt == MT_PHI3;
-    return 0;
+    return check_size(r, c);
+}
+
+/* The line (from 1) byte off of json is on. */
+static int line_of(const char *json, size_t off)
+{
+    int line = 1;
+    for (size_t i = 0; i < off; i++)
+        line += json[i] == '\n';
+    return line;
 }
 
 int jb_config_parse(
@@ -275,14 +349,18 @@ int jb_config_parse(
     cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, false);
     if (!root) {
         size_t off = end && end >= json ? (size_t)(end - json) : 0;
-        int line = 1;
-        for (size_t i = 0; i < off && i < len; i++)
-            line += json[i] == '\n';
-        return jb_fail(err, JB_EPARSE, "%s:%d: not valid JSON (near byte %zu)", source, line, off);
+        return jb_fail(err, JB_EPARSE, "%s:%d: not valid JSON (near byte %zu)", source,
+            line_of(json, off < len ? off : len), off);
     }
     memset(out, 0, sizeof *out);
     int rc;
-    if (!cJSON_IsObject(root))
+    size_t rest = end && end >= json ? (size_t)(end - json) : len;
+    while (rest < len && strchr(" \t\r\n", json[rest]) && json[rest] != '\0')
+        rest++;
+    if (rest < len)
+        rc = jb_fail(err, JB_EPARSE, "%s:%d: unexpected text after the JSON object (byte %zu)",
+            source, line_of(json, rest), rest);
+    else if (!cJSON_IsObject(root))
         rc = jb_fail(err, JB_EPARSE, "%s: expected a JSON object at the top level", source);
     else
         rc = read_config(&(struct reader) { root, source, err }, out);
@@ -292,53 +370,39 @@ int jb_config_parse(
 
 int jb_config_load(const char *path, const char *name, struct jb_config *out, struct jb_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return jb_fail(err, JB_ENOENT, "%s: cannot open: %s", path, strerror(errno));
-    char *buf = NULL;
-    size_t len = 0, cap = 0, got;
-    int rc = 0;
-    do {
-        if (len + 4096 > cap) {
-            cap = cap ? 2 * cap : 16384;
-            char *nb = realloc(buf, cap);
-            if (!nb) {
-                rc = jb_fail(err, JB_ENOMEM, "%s: out of memory reading the file", path);
-                goto out;
-            }
-            buf = nb;
-        }
-        got = fread(buf + len, 1, cap - len, f);
-        len += got;
-    } while (got > 0 && len <= (1u << 24));
-    if (ferror(f) || len > (1u << 24)) {
-        rc = jb_fail(err, JB_EIO, "%s: %s", path, ferror(f) ? "read error" : "larger than 16 MiB");
-        goto out;
-    }
-    rc = jb_config_parse(buf, len, path, out, err);
+    char *text;
+    size_t len;
+    int rc = jb_read_file(path, JB_CONFIG_MAX_BYTES, &text, &len, err);
+    if (rc)
+        return rc;
+    rc = jb_config_parse(text, len, path, out, err);
+    free(text);
     if (rc == 0)
         snprintf(out->name, sizeof out->name, "%s", name ? name : "");
-out:
-    free(buf);
-    fclose(f);
     return rc;
 }
 
+/* Counted in 64 bits without wrapping (jb__mul, jb__add): a config jb_config_parse accepted
+ * is far from the limit (JB_MODEL_MAX_BYTES), a hand-made one gets INT64_MAX. */
 int64_t jb_config_params(const struct jb_config *c)
 {
-    const int64_t d = c->hidden_size, f = c->intermediate_size;
-    const int64_t q = c->n_heads * c->head_dim, kv = c->n_kv_heads * c->head_dim;
-    int64_t layer = 2 * d          /* input and post-attention norms */
-        + (q + 2 * kv) * d + q * d /* q, k, v, o projections */
-        + 3 * f * d;               /* gate, up, down */
+    const uint64_t d = jb__count(c->hidden_size), f = jb__count(c->intermediate_size);
+    const uint64_t hd = jb__count(c->head_dim);
+    const uint64_t q = jb__mul(jb__count(c->n_heads), hd),
+                   kv = jb__mul(jb__count(c->n_kv_heads), hd);
+    const uint64_t qkv = jb__add(q, jb__mul(2, kv));
+    uint64_t layer = jb__mul(2, d);                      /* input and post-attention norms */
+    layer = jb__add(layer, jb__mul(jb__add(qkv, q), d)); /* q, k, v, o projections */
+    layer = jb__add(layer, jb__mul(jb__mul(3, f), d));   /* gate, up, down */
     if (c->qkv_bias)
-        layer += q + 2 * kv;
+        layer = jb__add(layer, qkv);
     if (c->o_bias)
-        layer += d;
+        layer = jb__add(layer, d);
     if (c->mlp_bias)
-        layer += 2 * f + d;
-    int64_t total = c->vocab_size * d + c->n_layers * layer + d;
+        layer = jb__add(layer, jb__add(jb__mul(2, f), d));
+    const uint64_t embed = jb__mul(jb__count(c->vocab_size), d);
+    uint64_t total = jb__add(jb__add(embed, jb__mul(jb__count(c->n_layers), layer)), d);
     if (!c->tie_word_embeddings)
-        total += c->vocab_size * d;
-    return total;
+        total = jb__add(total, embed);
+    return total > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)total;
 }

@@ -38,7 +38,7 @@ int jb_state_init(struct jb_state *s, const struct jb_model *m, int64_t n_seqs, 
     struct jb_mem_plan plan;
     jb_mem_plan(c, m->dtype, n_seqs, ctx, max_tokens, s->n_threads, &plan);
     plan.weight_bytes = 0; /* already allocated: only what this call adds must fit */
-    plan.total_bytes = plan.kv_bytes + plan.act_bytes;
+    plan.total_bytes = jb__add(plan.kv_bytes, plan.act_bytes);
     int rc
         = jb_mem_check(c, m->dtype, &plan, jb_mem_available_bytes(m->mem_limit_bytes), NULL, err);
     if (rc)
@@ -48,14 +48,18 @@ int jb_state_init(struct jb_state *s, const struct jb_model *m, int64_t n_seqs, 
     for (int pass = 0; pass < 2; pass++) { /* count, then place */
         l.off = 0;
         jb__lay_out_state(c, m->dtype, n_seqs, ctx, max_tokens, s->n_threads, &l, s);
+        if (pass == 0 && l.off == JB_BYTES_OVERFLOW) /* the plan was a hair under 2^64 */
+            return jb_fail(err, JB_ERANGE,
+                "%s: %lld sequence(s) x %lld positions is too large to count", c->name,
+                (long long)n_seqs, (long long)ctx);
         if (pass == 0) {
+            char size[JB_FMT_BYTES_LEN];
             s->arena_bytes = l.off;
             l.base = s->arena = jb__map(l.off);
             if (!s->arena)
                 return jb_fail(err, JB_ENOMEM,
-                    "%s: cannot allocate %.2f GiB for the KV cache "
-                    "and activations",
-                    c->name, (double)l.off / (1024.0 * 1024.0 * 1024.0));
+                    "%s: cannot allocate %s for the KV cache and activations", c->name,
+                    jb_fmt_bytes(l.off, size, sizeof size));
         }
     }
     s->m = m;

@@ -57,13 +57,25 @@ struct jb_config {
     int64_t rope_original_max_pos;
 };
 
-/* Parses a Hugging Face config.json held in memory; `source` names it in error messages. */
+/* The most a model's weights may take in any storage type: 2^56 bytes (64 PiB), some 40 000
+ * times the largest published model, so that every size computed from a config (tensors,
+ * parameter counts, offsets) stays far inside 64 bits. */
+#define JB_MODEL_MAX_BYTES (1ull << 56)
+/* The largest config.json read (bigger is an input error, JB_ERANGE). */
+#define JB_CONFIG_MAX_BYTES (16u << 20)
+
+/* Parses a Hugging Face config.json held in memory; `source` names it in error messages. The
+ * document is one JSON object and nothing after it; a key given twice (at the top level or in
+ * rope_scaling) is refused, naming it; a shape whose weights would exceed JB_MODEL_MAX_BYTES
+ * in some storage type is JB_ERANGE naming its fields. */
 int jb_config_parse(
     const char *json, size_t len, const char *source, struct jb_config *out, struct jb_err *err);
-/* Reads and parses path (a config.json). name is copied into out->name (may be NULL). */
+/* Reads (jb_read_file: a regular file of at most JB_CONFIG_MAX_BYTES) and parses path (a
+ * config.json). name is copied into out->name (may be NULL). */
 int jb_config_load(const char *path, const char *name, struct jb_config *out, struct jb_err *err);
 
-/* Exact parameter count, as Hugging Face's model.num_parameters() counts it (tied once). */
+/* Exact parameter count, as Hugging Face's model.num_parameters() counts it (tied once);
+ * INT64_MAX for a hand-made config whose count would not fit (never one jb_config_parse gave). */
 int64_t jb_config_params(const struct jb_config *c);
 
 /* ---- model folders ------------------------------------------------------------------------ */
@@ -118,10 +130,20 @@ struct jb_mem_plan {
     int64_t n_seqs, ctx, batch_tokens;
 };
 
+/* A byte count too large for 64 bits: the sizes of a plan saturate at it, never wrap. */
+#define JB_BYTES_OVERFLOW UINT64_MAX
+
 /* What a model needs: weights in dtype t, a KV cache of n_seqs sequences of ctx positions,
- * and activations for forward calls of up to batch_tokens tokens on n_threads threads. */
+ * and activations for forward calls of up to batch_tokens tokens on n_threads threads. A
+ * figure that does not fit in 64 bits is JB_BYTES_OVERFLOW (so is the total then), which
+ * jb_mem_check refuses. */
 void jb_mem_plan(const struct jb_config *c, enum jb_dtype t, int64_t n_seqs, int64_t ctx,
     int64_t batch_tokens, int n_threads, struct jb_mem_plan *out);
+/* bytes in the unit that shows it (B, KiB, MiB, GiB, TiB, PiB, EiB; three significant
+ * digits), e.g. "512 B", "1.00 KiB", "29.9 GiB", "over 16 EiB" for JB_BYTES_OVERFLOW. Writes
+ * into buf (JB_FMT_BYTES_LEN bytes suffice) and returns it. */
+#define JB_FMT_BYTES_LEN 24
+const char *jb_fmt_bytes(uint64_t bytes, char *buf, size_t len);
 /* Memory this process may still use: MemAvailable, lowered by a cgroup limit and by
  * limit_bytes (0: no limit of the caller's). 0 when none of these is known. */
 uint64_t jb_mem_available_bytes(uint64_t limit_bytes);
@@ -136,7 +158,10 @@ struct jb_mem_fit {
 
 /* 0 when plan fits in avail_bytes (always when avail_bytes is 0, unknown); else JB_ETOOBIG with
  * the facts in err: "<model> in <dtype> needs X GiB (weights .. + KV cache .. + activations ..)
- * but only Y GiB is available". fit (may be NULL) receives the figures either way. */
+ * but only Y GiB is available" (units from jb_fmt_bytes). A plan with a JB_BYTES_OVERFLOW
+ * figure is JB_ERANGE, an input error naming the sequences, positions and tokens asked for. The
+ * total is recomputed from the parts (plan->total_bytes is not trusted). fit (may be NULL)
+ * receives the figures either way. */
 int jb_mem_check(const struct jb_config *c, enum jb_dtype t, const struct jb_mem_plan *plan,
     uint64_t avail_bytes, struct jb_mem_fit *fit, struct jb_err *err);
 
@@ -242,7 +267,14 @@ int jb_decode(const struct jb_model *m, struct jb_state *s, const int64_t *seqs,
 /* Fills m's weights from dir/model.safetensors or dir/model.safetensors.index.json (F32, BF16
  * or F16 tensors under Hugging Face names), converting to m->dtype. Files are mmap'd. */
 int jb_model_load_safetensors(struct jb_model *m, const char *dir, struct jb_err *err);
-/* True when dir holds model.safetensors or model.safetensors.index.json. */
+/* Checks dir's checkpoint against config c as jb_model_load_safetensors would, converting
+ * nothing (the headers are parsed, the data only mmap'd): every file regular, its header and
+ * data_offsets well formed (no overflow, overlap or gap), every tensor c implies present with a
+ * readable dtype and c's shape, none it does not imply. 0, or the error loading would give
+ * (JB_EPARSE, JB_ERANGE, JB_EINVAL, JB_ENOENT, JB_ENOTSUP: bad input; JB_EIO, JB_ENOMEM). */
+int jb_safetensors_check(const struct jb_config *c, const char *dir, struct jb_err *err);
+/* True when dir has an entry named model.safetensors or model.safetensors.index.json, of any
+ * kind: one that cannot be read is then an error, never a silent fall back to random weights. */
 bool jb_safetensors_present(const char *dir);
 
 #endif

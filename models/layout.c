@@ -24,12 +24,18 @@ static void place(
     t->dtype = dt;
     t->rows = rows;
     t->cols = cols;
-    t->data = jb__take(l, (uint64_t)rows * jb_dtype_row_bytes(dt, cols));
+    t->data = jb__take(l, jb__mul(jb__count(rows), jb_dtype_row_bytes(dt, cols)));
 }
 
 static float *take_f32(struct jb__layout *l, int64_t n, bool wanted)
 {
-    return wanted ? jb__take(l, (uint64_t)n * sizeof(float)) : NULL;
+    return wanted ? jb__take(l, jb__mul(jb__count(n), sizeof(float))) : NULL;
+}
+
+/* n x a x b floats (activation buffers are f32). */
+static uint64_t floats3(int64_t n, int64_t a, int64_t b)
+{
+    return jb__mul(jb__mul(jb__count(n), jb__count(a)), jb__mul(jb__count(b), sizeof(float)));
 }
 
 uint64_t jb__lay_out_weights(
@@ -41,7 +47,7 @@ uint64_t jb__lay_out_weights(
     struct jb_layer_weights scratch;
 
     place(&l, &m->embed, t, c->vocab_size, d);
-    for (int64_t i = 0; i < c->n_layers; i++) {
+    for (int64_t i = 0; i < c->n_layers && l.off != JB_BYTES_OVERFLOW; i++) {
         struct jb_layer_weights *w = m->layers ? &m->layers[i] : &scratch;
         w->attn_norm = take_f32(&l, d, true);
         place(&l, &w->wqkv, t, q + 2 * kv, d);
@@ -71,13 +77,24 @@ uint64_t jb__weight_bytes(const struct jb_config *c, enum jb_dtype t)
 
 /* ---- states ------------------------------------------------------------------------------- */
 
-static size_t max_size(size_t a, size_t b)
+static uint64_t max_u64(uint64_t a, uint64_t b)
 {
     return a > b ? a : b;
 }
 
+/* An upper bound of jb_matmul_scratch_bytes (kernels/matmul.c: q8_0 activations of n rows, and
+ * one f32 panel of PANEL_MAX_ROWS = 256 rows per thread; 4096 here leaves room for retuning),
+ * counted without wrapping: the kernel's own size_t arithmetic is only asked when this fits. */
+static uint64_t matmul_scratch_bound(const struct jb_tensor *w, int64_t n, int threads)
+{
+    const uint64_t blocks = jb__count(w->cols / 32 + 1);
+    const uint64_t x_q8 = jb__mul(jb__mul(jb__count(n), blocks), sizeof(jb_block_q8_x));
+    const uint64_t panel = jb__add(jb__mul(jb__mul(4096, jb__count(w->cols)), sizeof(float)), 64);
+    return jb__add(jb__add(x_q8, 64), jb__mul(jb__count(threads), panel));
+}
+
 /* The largest scratch any of the model's matmuls needs for n activation rows. */
-static size_t matmul_scratch(const struct jb_config *c, enum jb_dtype t, int64_t n, int threads)
+static uint64_t matmul_scratch(const struct jb_config *c, enum jb_dtype t, int64_t n, int threads)
 {
     const int64_t d = c->hidden_size, f = c->intermediate_size;
     const int64_t q = c->n_heads * c->head_dim, kv = c->n_kv_heads * c->head_dim;
@@ -88,10 +105,23 @@ static size_t matmul_scratch(const struct jb_config *c, enum jb_dtype t, int64_t
         { t, d, f, NULL },
         { t, c->vocab_size, d, NULL },
     };
-    size_t s = 0;
-    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
-        s = max_size(s, jb_matmul_scratch_bytes(&shapes[i], n, threads));
+    uint64_t s = 0;
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        if (matmul_scratch_bound(&shapes[i], n, threads) == JB_BYTES_OVERFLOW)
+            return JB_BYTES_OVERFLOW;
+        s = max_u64(s, jb_matmul_scratch_bytes(&shapes[i], n, threads));
+    }
     return s;
+}
+
+/* jb_attention_scratch_floats (threads x 64 query rows x ctx floats), or JB_BYTES_OVERFLOW
+ * when that product would not fit (checked before the kernel computes it in size_t). */
+static uint64_t attention_scratch(int64_t T, int64_t ctx, int threads)
+{
+    const uint64_t bound = jb__mul(jb__mul(jb__count(threads), 64), jb__count(ctx));
+    if (jb__mul(bound, sizeof(float)) == JB_BYTES_OVERFLOW)
+        return JB_BYTES_OVERFLOW;
+    return jb_attention_scratch_floats(T, ctx, threads);
 }
 
 /* Places (or counts) the activation buffers of s for forward calls of T tokens. */
@@ -100,32 +130,46 @@ static void lay_out_activations(const struct jb_config *c, enum jb_dtype t, int6
 {
     const int64_t d = c->hidden_size, f = c->intermediate_size, hd = c->head_dim;
     const int64_t q = c->n_heads * hd, kv = c->n_kv_heads * hd;
-    s->x = jb__take(l, (uint64_t)T * d * sizeof(float));
-    s->xn = jb__take(l, (uint64_t)T * d * sizeof(float));
-    s->qkv = jb__take(l, (uint64_t)T * (q + 2 * kv) * sizeof(float));
-    s->attn = jb__take(l, (uint64_t)T * q * sizeof(float));
-    s->proj = jb__take(l, (uint64_t)T * d * sizeof(float));
-    s->ffn = jb__take(l, (uint64_t)T * 2 * f * sizeof(float));
-    s->hidden = jb__take(l, (uint64_t)T * f * sizeof(float));
-    s->rope_cos = jb__take(l, (uint64_t)T * (hd / 2) * sizeof(float));
-    s->rope_sin = jb__take(l, (uint64_t)T * (hd / 2) * sizeof(float));
-    s->last = jb__take(l, (uint64_t)T * d * sizeof(float));
-    s->chunks = jb__take(l, (uint64_t)T * sizeof(struct jb_chunk));
-    s->attn_scratch_floats = jb_attention_scratch_floats(T, ctx, threads);
-    s->attn_scratch = jb__take(l, s->attn_scratch_floats * sizeof(float));
-    s->mm_scratch_bytes = matmul_scratch(c, t, T, threads);
-    s->mm_scratch = jb__take(l, s->mm_scratch_bytes);
+    const uint64_t attn_floats = attention_scratch(T, ctx, threads);
+    const uint64_t mm_bytes = matmul_scratch(c, t, T, threads);
+    s->x = jb__take(l, floats3(T, d, 1));
+    s->xn = jb__take(l, floats3(T, d, 1));
+    s->qkv = jb__take(l, floats3(T, q + 2 * kv, 1));
+    s->attn = jb__take(l, floats3(T, q, 1));
+    s->proj = jb__take(l, floats3(T, d, 1));
+    s->ffn = jb__take(l, floats3(T, 2, f));
+    s->hidden = jb__take(l, floats3(T, f, 1));
+    s->rope_cos = jb__take(l, floats3(T, hd / 2, 1));
+    s->rope_sin = jb__take(l, floats3(T, hd / 2, 1));
+    s->last = jb__take(l, floats3(T, d, 1));
+    s->chunks = jb__take(l, jb__mul(jb__count(T), sizeof(struct jb_chunk)));
+    s->attn_scratch_floats = (size_t)(attn_floats < SIZE_MAX ? attn_floats : SIZE_MAX);
+    s->attn_scratch = jb__take(l, jb__mul(attn_floats, sizeof(float)));
+    s->mm_scratch_bytes = (size_t)(mm_bytes < SIZE_MAX ? mm_bytes : SIZE_MAX);
+    s->mm_scratch = jb__take(l, mm_bytes);
+}
+
+/* The keys (or the values) of n_seqs sequences of ctx positions: (layers, seqs, kv heads, ctx,
+ * head_dim) floats. */
+static uint64_t cache_bytes_of(const struct jb_config *c, int64_t n_seqs, int64_t ctx)
+{
+    const uint64_t per_pos = floats3(c->n_layers, c->n_kv_heads, c->head_dim);
+    return jb__mul(jb__mul(per_pos, jb__count(n_seqs)), jb__count(ctx));
 }
 
 void jb__lay_out_state(const struct jb_config *c, enum jb_dtype t, int64_t n_seqs, int64_t ctx,
     int64_t max_tokens, int n_threads, struct jb__layout *l, struct jb_state *s)
 {
-    const uint64_t cache_floats
-        = (uint64_t)c->n_layers * n_seqs * c->n_kv_heads * ctx * c->head_dim;
-    s->seq_len = jb__take(l, (uint64_t)n_seqs * sizeof(int64_t));
-    s->k_cache = jb__take(l, cache_floats * sizeof(float));
-    s->v_cache = jb__take(l, cache_floats * sizeof(float));
+    const uint64_t cache_bytes = cache_bytes_of(c, n_seqs, ctx);
+    s->seq_len = jb__take(l, jb__mul(jb__count(n_seqs), sizeof(int64_t)));
+    s->k_cache = jb__take(l, cache_bytes);
+    s->v_cache = jb__take(l, cache_bytes);
     lay_out_activations(c, t, max_tokens, ctx, n_threads, l, s);
+}
+
+uint64_t jb__kv_bytes(const struct jb_config *c, int64_t n_seqs, int64_t ctx)
+{
+    return jb__mul(cache_bytes_of(c, n_seqs, ctx), 2);
 }
 
 uint64_t jb__act_bytes(

@@ -9,8 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define GIB (1024.0 * 1024.0 * 1024.0)
-
 void jb_mem_plan(const struct jb_config *c, enum jb_dtype t, int64_t n_seqs, int64_t ctx,
     int64_t batch_tokens, int n_threads, struct jb_mem_plan *out)
 {
@@ -19,11 +17,31 @@ void jb_mem_plan(const struct jb_config *c, enum jb_dtype t, int64_t n_seqs, int
     out->ctx = ctx;
     out->batch_tokens = batch_tokens;
     out->weight_bytes = jb__weight_bytes(c, t);
-    out->kv_bytes = 2ull * (uint64_t)c->n_layers * (uint64_t)n_seqs * (uint64_t)c->n_kv_heads
-        * (uint64_t)ctx * (uint64_t)c->head_dim * sizeof(float);
+    out->kv_bytes = jb__kv_bytes(c, n_seqs, ctx);
     if (batch_tokens > 0)
         out->act_bytes = jb__act_bytes(c, t, batch_tokens, ctx, n_threads);
-    out->total_bytes = out->weight_bytes + out->kv_bytes + out->act_bytes;
+    out->total_bytes = jb__add(jb__add(out->weight_bytes, out->kv_bytes), out->act_bytes);
+}
+
+const char *jb_fmt_bytes(uint64_t bytes, char *buf, size_t len)
+{
+    static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+    if (bytes == JB_BYTES_OVERFLOW) {
+        snprintf(buf, len, "over 16 EiB");
+        return buf;
+    }
+    if (bytes < 1024) {
+        snprintf(buf, len, "%u B", (unsigned)bytes);
+        return buf;
+    }
+    double v = (double)bytes;
+    int u = 0;
+    while (v >= 1024.0 && u < 6) {
+        v /= 1024.0;
+        u++;
+    }
+    snprintf(buf, len, v < 10.0 ? "%.2f %s" : v < 100.0 ? "%.1f %s" : "%.0f %s", v, units[u]);
+    return buf;
 }
 
 static uint64_t read_u64_file(const char *path)
@@ -62,25 +80,49 @@ uint64_t jb_mem_available_bytes(uint64_t limit_bytes)
     return avail;
 }
 
+/* A plan some figure of which did not fit in 64 bits: an input error naming what was asked. */
+static int refuse_overflow(
+    const struct jb_config *c, enum jb_dtype t, const struct jb_mem_plan *p, struct jb_err *err)
+{
+    const char *name = c->name[0] ? c->name : "model";
+    char w[JB_FMT_BYTES_LEN], kv[JB_FMT_BYTES_LEN], act[JB_FMT_BYTES_LEN];
+    if (p->weight_bytes == JB_BYTES_OVERFLOW) /* only a config jb_config_parse did not check */
+        return jb_fail(err, JB_ERANGE, "%s in %s: the weights are too large to count (over 16 EiB)",
+            name, jb_dtype_name(t));
+    return jb_fail(err, JB_ERANGE,
+        "%s in %s: %lld sequence(s) x %lld positions with forward calls of %lld tokens is "
+        "too large to count (weights %s + KV cache %s + activations %s exceed 16 EiB); use "
+        "fewer sequences, positions or tokens per call",
+        name, jb_dtype_name(t), (long long)p->n_seqs, (long long)p->ctx, (long long)p->batch_tokens,
+        jb_fmt_bytes(p->weight_bytes, w, sizeof w), jb_fmt_bytes(p->kv_bytes, kv, sizeof kv),
+        jb_fmt_bytes(p->act_bytes, act, sizeof act));
+}
+
 int jb_mem_check(const struct jb_config *c, enum jb_dtype t, const struct jb_mem_plan *p,
     uint64_t avail_bytes, struct jb_mem_fit *fit, struct jb_err *err)
 {
     struct jb_mem_fit f = { .available_bytes = avail_bytes };
+    const uint64_t need_rest = jb__add(p->kv_bytes, p->act_bytes);
+    const uint64_t total = jb__add(p->weight_bytes, need_rest);
     for (int d = 0; d < JB_DTYPE_COUNT; d++) {
         f.weight_bytes[d] = jb__weight_bytes(c, (enum jb_dtype)d);
-        f.fits_as[d]
-            = !avail_bytes || f.weight_bytes[d] + p->kv_bytes + p->act_bytes <= avail_bytes;
+        const uint64_t as_d = jb__add(f.weight_bytes[d], need_rest);
+        f.fits_as[d] = as_d != JB_BYTES_OVERFLOW && (!avail_bytes || as_d <= avail_bytes);
     }
     f.kv_bytes_per_pos = p->ctx > 0 ? (double)p->kv_bytes / (double)p->ctx : 0.0;
     if (fit)
         *fit = f;
-    if (!avail_bytes || p->total_bytes <= avail_bytes)
+    if (total == JB_BYTES_OVERFLOW)
+        return refuse_overflow(c, t, p, err);
+    if (!avail_bytes || total <= avail_bytes)
         return 0;
+    char all[JB_FMT_BYTES_LEN], w[JB_FMT_BYTES_LEN], kv[JB_FMT_BYTES_LEN], act[JB_FMT_BYTES_LEN],
+        avail[JB_FMT_BYTES_LEN];
     return jb_fail(err, JB_ETOOBIG,
-        "%s in %s needs %.1f GiB (weights %.1f GiB + KV cache %.2f "
-        "GiB for %lld sequence(s) x %lld positions + activations %.2f GiB) but only %.1f GiB "
-        "is available",
-        c->name[0] ? c->name : "model", jb_dtype_name(t), p->total_bytes / GIB,
-        p->weight_bytes / GIB, p->kv_bytes / GIB, (long long)p->n_seqs, (long long)p->ctx,
-        p->act_bytes / GIB, avail_bytes / GIB);
+        "%s in %s needs %s (weights %s + KV cache %s for %lld sequence(s) x %lld positions + "
+        "activations %s) but only %s is available",
+        c->name[0] ? c->name : "model", jb_dtype_name(t), jb_fmt_bytes(total, all, sizeof all),
+        jb_fmt_bytes(p->weight_bytes, w, sizeof w), jb_fmt_bytes(p->kv_bytes, kv, sizeof kv),
+        (long long)p->n_seqs, (long long)p->ctx, jb_fmt_bytes(p->act_bytes, act, sizeof act),
+        jb_fmt_bytes(avail_bytes, avail, sizeof avail));
 }

@@ -17,8 +17,6 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#define GIB (1024.0 * 1024.0 * 1024.0)
-
 /* ---- cost accounting --------------------------------------------------------------------- */
 
 void jb_forward_cost(const struct jb_config *c, enum jb_dtype t, int64_t n_tokens, int64_t pos0,
@@ -168,9 +166,10 @@ int jb_model_init(struct jb_model *m, const struct jb_config *cfg, const char *d
     m->arena_bytes = plan.weight_bytes;
     m->arena = jb__map(m->arena_bytes);
     if (!m->layers || !m->arena) {
+        char size[JB_FMT_BYTES_LEN];
         jb_model_free(m);
-        return jb_fail(err, JB_ENOMEM, "%s: cannot allocate %.2f GiB of weights", cfg->name,
-            plan.weight_bytes / GIB);
+        return jb_fail(err, JB_ENOMEM, "%s: cannot allocate %s of weights", cfg->name,
+            jb_fmt_bytes(plan.weight_bytes, size, sizeof size));
     }
     jb__lay_out_weights(cfg, o->dtype, m->arena, m);
     rope_frequencies(cfg, m->rope_inv_freq);

@@ -3,9 +3,11 @@
  * The folder NAMEs resolve in is the caller's to choose (the harness reads it from the
  * environment); folders that cannot be listed are reported back, never printed.
  */
+#include "jb_file.h"
 #include "jb_model.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +31,9 @@ int jb_model_resolve(
         snprintf(dir, dir_len, "%s", name_or_dir);
     else
         snprintf(dir, dir_len, "%s/%s", models_dir, name_or_dir);
+    struct stat st;
+    if (stat(dir, &st) != 0 && errno != ENOENT && errno != ENOTDIR) /* EACCES, ELOOP */
+        return jb_fail(err, JB_EINVAL, "model folder %s: %s", dir, strerror(errno));
     if (!is_dir(dir))
         return jb_fail(err, JB_ENOENT,
             strchr(name_or_dir, '/')
@@ -36,9 +41,12 @@ int jb_model_resolve(
                 : "unknown model \"%s\": no folder %s (see `joulebench models`)",
             name_or_dir, dir);
     snprintf(config, sizeof config, "%s/config.json", dir);
-    if (access(config, R_OK) != 0)
+    int fd, rc = jb_open_input(config, &fd, err); /* unreadable, a loop, a folder: said so */
+    if (rc == JB_ENOENT)
         return jb_fail(err, JB_ENOENT, "%s: missing (a model folder needs a config.json)", config);
-    return 0;
+    if (rc == 0)
+        close(fd);
+    return rc;
 }
 
 static const char *base_name(const char *dir)
@@ -112,8 +120,8 @@ int jb_models_list(const char *models_dir, struct jb_model_list *out, struct jb_
         if (de->d_name[0] == '.')
             continue;
         snprintf(path, sizeof path, "%s/%s/config.json", models_dir, de->d_name);
-        if (access(path, R_OK) != 0)
-            continue;
+        if (access(path, F_OK) != 0 && (errno == ENOENT || errno == ENOTDIR))
+            continue; /* not a model folder; one whose config cannot be read is skipped, saying why */
         if (jb_config_load(path, de->d_name, &c, &e2) != 0) {
             if (note_skip(out, &skip_cap, de->d_name, e2.msg) != 0) {
                 rc = jb_fail(err, JB_ENOMEM, "out of memory");

@@ -383,9 +383,42 @@ static void test_engine_ignores_mem_limit_env(void **state)
         .batch_tokens = 8 };
     assert_int_equal(jb_load(&L, &lo, &err), JB_ETOOBIG);
     assert_non_null(strstr(err.msg, "tiny in f32 needs "));
-    assert_non_null(strstr(err.msg, "but only 0.0 GiB is available; "));
+    assert_non_null(strstr(err.msg, "but only 1.00 MiB is available; ")); /* not "0.0 GiB" */
     unsetenv("JOULEBENCH_MEM_LIMIT");
     assert_int_equal(jb_mem_limit_bytes(), 0);
+}
+
+/* A state too large to count (many sequences of a long context of a wide model) is refused as
+ * an input error before anything is mapped, whether or not the machine's memory is known; the
+ * KV cache figure is never a wrapped, small one that would be mapped and overrun. */
+static void test_state_size_overflow_refused(void **state)
+{
+    (void)state;
+    struct jb_config c;
+    struct jb_model m;
+    struct jb_state s;
+    struct jb_err err = { 0 };
+    char dir[4096];
+    struct jb_model_opts o = { JB_DTYPE_F32, 1, NULL, true, 0 };
+    assert_int_equal(jb_model_config(jb_models_dir(), "tiny", &c, dir, sizeof dir, &err), 0);
+    assert_int_equal(jb_model_init(&m, &c, NULL, &o, &err), 0);
+    /* what the forward pass sees as the model may be widened by hand: 2^62 sequences */
+    assert_int_equal(jb_state_init(&s, &m, INT64_C(1) << 62, 1024, 8, &err), JB_ERANGE);
+    assert_null(s.arena);
+    assert_non_null(
+        strstr(err.msg, "tiny in f32: 4611686018427387904 sequence(s) x 1024 positions"));
+    assert_non_null(strstr(err.msg, "too large to count"));
+    assert_int_equal(jb_state_init(&s, &m, 1, 1024, INT64_C(1) << 62, &err), JB_ERANGE);
+    assert_null(s.arena);
+    assert_non_null(strstr(err.msg, "activations over 16 EiB"));
+    /* and the figures of a state that does fit are the ones it maps */
+    assert_int_equal(jb_state_init(&s, &m, 2, 64, 8, &err), 0);
+    struct jb_mem_plan plan;
+    jb_mem_plan(&c, JB_DTYPE_F32, 2, 64, 8, s.n_threads, &plan);
+    ASSERT_LE(plan.kv_bytes + plan.act_bytes, s.arena_bytes);
+    ASSERT_LE(s.arena_bytes, plan.kv_bytes + plan.act_bytes + 64 * 3);
+    jb_state_free(&s);
+    jb_model_free(&m);
 }
 
 int main(int argc, char **argv)
@@ -401,6 +434,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_kernel_paths_and_threads_agree),
         cmocka_unit_test(test_bad_batches),
         cmocka_unit_test(test_engine_ignores_mem_limit_env),
+        cmocka_unit_test(test_state_size_overflow_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

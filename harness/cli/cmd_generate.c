@@ -211,7 +211,7 @@ int jb_cmd_generate(int argc, char **argv)
         if (!rc)
             rc = generate(&g, &L, &err);
         jb_unload(&L);
-    } else if (rc == JB_ERANGE && g.load.ctx > 0) {
+    } else if (rc == JB_ERANGE && g.load.ctx > 0 && strstr(err.msg, "max_position_embeddings")) {
         jb_errorf("%s (the prompt has %lld tokens and --max-tokens is %lld)", err.msg,
             (long long)g.n_prompt, (long long)g.max_tokens);
         free(g.prompt);

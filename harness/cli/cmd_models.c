@@ -33,7 +33,7 @@ static void print_row(const struct jb_config *c, int64_t ctx, uint64_t avail)
     for (int t = 0; t < JB_DTYPE_COUNT; t++) {
         jb_mem_plan(c, (enum jb_dtype)t, 1, use_ctx, 0, 1, &plan);
         gib[t] = plan.weight_bytes / GIB;
-        if (plan.weight_bytes + plan.kv_bytes <= avail) {
+        if (plan.weight_bytes <= avail && plan.kv_bytes <= avail - plan.weight_bytes) {
             size_t n = 0;
             while (fits[n])
                 n++;
@@ -72,13 +72,19 @@ int jb_cmd_models(int argc, char **argv)
     }
     struct jb_model_list list;
     struct jb_err err;
-    int rc = jb_models_ladder(&list, &err);
+    uint64_t limit;
+    int rc = jb_mem_limit(&limit, &err);
+    if (rc) {
+        jb_errorf("%s", err.msg);
+        return jb_exit_code(rc);
+    }
+    rc = jb_models_ladder(&list, &err);
     if (rc) {
         jb_models_list_free(&list);
         jb_errorf("%s", err.msg);
         return jb_exit_code(rc);
     }
-    const uint64_t avail = jb_mem_available_bytes(jb_mem_limit_bytes());
+    const uint64_t avail = jb_mem_available_bytes(limit);
     printf("%-16s %-6s %6s %6s %9s %13s %8s %9s %9s %9s %9s  %s\n", "model", "type", "layers",
         "dim", "heads/kv", "params", "size", "f32_gib", "bf16_gib", "q8_0_gib", "kv_mib/1k",
         "fits");
@@ -89,8 +95,9 @@ int jb_cmd_models(int argc, char **argv)
             print_row(&c, ctx, avail);
     }
     jb_models_list_free(&list);
-    printf("# memory available now: %.1f GiB; \"fits\" counts weights + KV cache of one "
+    char avail_text[JB_FMT_BYTES_LEN];
+    printf("# memory available now: %s; \"fits\" counts weights + KV cache of one "
            "sequence of up to %lld positions\n",
-        avail / GIB, (long long)ctx);
+        avail ? jb_fmt_bytes(avail, avail_text, sizeof avail_text) : "unknown", (long long)ctx);
     return JB_EXIT_OK;
 }

@@ -26,11 +26,19 @@ const char *jb_models_dir(void);
  * each one that does not is named on stderr ("joulebench: skipping model NAME: why"). Free
  * with jb_models_list_free, also on error. */
 int jb_models_ladder(struct jb_model_list *out, struct jb_err *err);
-/* $JOULEBENCH_MEM_LIMIT in bytes (a number of bytes, or with a K/M/G/T suffix, powers of 1024);
- * 0 when unset or not a size. */
+/* $JOULEBENCH_MEM_LIMIT in bytes into *bytes (jb_parse_size's form; 0 when unset or empty).
+ * A value that is set but not a size above 0 ("abc", "-5G", "0.5", "1e400") is JB_EINVAL, one
+ * past 64 bits JB_ERANGE, each naming the variable, its value and the accepted form: an input
+ * error, never a silent "no limit". */
+int jb_mem_limit(uint64_t *bytes, struct jb_err *err);
+/* jb_mem_limit's bytes, 0 when unset or invalid (the error is dropped: a command that reads
+ * the limit calls jb_mem_limit, so that a bad value is refused). */
 uint64_t jb_mem_limit_bytes(void);
-/* Parses a size such as "8G", "512M" or "1048576" into bytes; 0 for anything else. */
-uint64_t jb_parse_size(const char *s);
+/* Parses a size into *bytes: a whole number of bytes ("1048576"), or a number with a K, M, G
+ * or T suffix, either case, powers of 1024, a fraction allowed ("512M", "8g", "1.5T"; rounded
+ * down to whole bytes). 0; JB_EINVAL for anything else (signs, exponents, spaces, other
+ * suffixes, a fraction of a byte); JB_ERANGE when it exceeds 64 bits. */
+int jb_parse_size(const char *s, uint64_t *bytes);
 /* jb_mem_check against the memory available under $JOULEBENCH_MEM_LIMIT, and when the plan does
  * not fit, JB_ETOOBIG with the facts followed by the way out: "try --dtype bf16|q8_0", "try a
  * shorter context or fewer sequences", or "use a smaller model or a machine with more memory". */

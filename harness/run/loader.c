@@ -6,12 +6,11 @@
  */
 #include "jb_run.h"
 
+#include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define GIB (1024.0 * 1024.0 * 1024.0)
 
 const char *jb_models_dir(void)
 {
@@ -27,30 +26,73 @@ int jb_models_ladder(struct jb_model_list *out, struct jb_err *err)
     return rc;
 }
 
-uint64_t jb_parse_size(const char *s)
+/* The digits at *p as a number (saturating at UINT64_MAX past 64 bits); *p moves past them. */
+static uint64_t digits(const char **p, int *count)
 {
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || v < 0)
-        return 0;
-    switch (*end) {
-    case 'T':
-    case 't': v *= 1024.0; /* fall through */
-    case 'G':
-    case 'g': v *= 1024.0; /* fall through */
-    case 'M':
-    case 'm': v *= 1024.0; /* fall through */
-    case 'K':
-    case 'k': v *= 1024.0; break;
-    default: break;
+    uint64_t v = 0;
+    for (*count = 0; **p >= '0' && **p <= '9'; (*p)++, (*count)++)
+        if (__builtin_mul_overflow(v, 10, &v)
+            || __builtin_add_overflow(v, (uint64_t)(**p - '0'), &v))
+            v = UINT64_MAX;
+    return v;
+}
+
+int jb_parse_size(const char *s, uint64_t *bytes)
+{
+    static const char units[] = "KMGT";
+    const char *p = s;
+    int n_whole, n_frac = 0, shift = 0;
+    *bytes = 0;
+    const uint64_t whole = digits(&p, &n_whole);
+    uint64_t frac = 0, frac_den = 1;
+    if (n_whole == 0)
+        return JB_EINVAL;
+    if (*p == '.') {
+        p++;
+        for (; *p >= '0' && *p <= '9'; p++, n_frac++)
+            if (n_frac < 18) { /* finer than 10^-18 of a unit is below a byte */
+                frac = frac * 10 + (uint64_t)(*p - '0');
+                frac_den *= 10;
+            }
+        if (n_frac == 0)
+            return JB_EINVAL;
     }
-    return (uint64_t)v;
+    for (int i = 0; units[i] && !shift; i++)
+        if (*p == units[i] || *p == units[i] + ('a' - 'A')) { /* either case */
+            shift = 10 * (i + 1);
+            p++;
+        }
+    if (*p || (n_frac && !shift)) /* trailing text, or a fraction of a byte */
+        return JB_EINVAL;
+    if (whole == UINT64_MAX || (shift && whole >> (64 - shift)))
+        return JB_ERANGE;
+    const uint64_t part = (uint64_t)(((unsigned __int128)frac << shift) / frac_den);
+    if (__builtin_add_overflow(whole << shift, part, bytes))
+        return JB_ERANGE;
+    return 0;
+}
+
+int jb_mem_limit(uint64_t *bytes, struct jb_err *err)
+{
+    const char *v = getenv("JOULEBENCH_MEM_LIMIT");
+    *bytes = 0;
+    if (!v || !*v)
+        return 0;
+    int rc = jb_parse_size(v, bytes);
+    if (rc == 0 && *bytes > 0)
+        return 0;
+    *bytes = 0;
+    return jb_fail(err, rc ? rc : JB_EINVAL,
+        "JOULEBENCH_MEM_LIMIT: \"%s\" is %s (expected a whole number of bytes above 0, or a "
+        "number with a K, M, G or T suffix, powers of 1024: 512M, 8G, 1.5T)",
+        v, rc == JB_ERANGE ? "too large (16 EiB at most)" : "not a memory size");
 }
 
 uint64_t jb_mem_limit_bytes(void)
 {
-    const char *lim = getenv("JOULEBENCH_MEM_LIMIT");
-    return lim && *lim ? jb_parse_size(lim) : 0;
+    uint64_t bytes;
+    struct jb_err ignored;
+    return jb_mem_limit(&bytes, &ignored) == 0 ? bytes : 0;
 }
 
 /* The way out of a refusal: a smaller storage type when the weights are what does not fit,
@@ -59,20 +101,20 @@ static void word_way_out(
     enum jb_dtype t, const struct jb_mem_plan *p, const struct jb_mem_fit *f, char *buf, size_t len)
 {
     const uint64_t q8 = f->weight_bytes[JB_DTYPE_Q8_0], bf = f->weight_bytes[JB_DTYPE_BF16];
+    char size[JB_FMT_BYTES_LEN];
     if (f->fits_as[JB_DTYPE_Q8_0] && t != JB_DTYPE_Q8_0) {
         bool bf_fits = t == JB_DTYPE_F32 && f->fits_as[JB_DTYPE_BF16];
-        snprintf(buf, len, "try %s (weights %.1f GiB)", bf_fits ? "--dtype bf16" : "--dtype q8_0",
-            (bf_fits ? bf : q8) / GIB);
+        snprintf(buf, len, "try %s (weights %s)", bf_fits ? "--dtype bf16" : "--dtype q8_0",
+            jb_fmt_bytes(bf_fits ? bf : q8, size, sizeof size));
     } else if (p->weight_bytes + p->act_bytes < f->available_bytes && p->kv_bytes > 0) {
         snprintf(buf, len,
-            "try a shorter context or fewer sequences "
-            "(the KV cache takes %.1f MiB per position)",
-            f->kv_bytes_per_pos / 1048576.0);
+            "try a shorter context or fewer sequences (the KV cache takes %s per position)",
+            jb_fmt_bytes((uint64_t)llround(f->kv_bytes_per_pos), size, sizeof size));
     } else {
         snprintf(buf, len,
-            "even its q8_0 weights (%.1f GiB) exceed that: use a "
-            "smaller model or a machine with more memory",
-            q8 / GIB);
+            "even its q8_0 weights (%s) exceed that: use a smaller model or a machine with more "
+            "memory",
+            jb_fmt_bytes(q8, size, sizeof size));
     }
 }
 
@@ -81,8 +123,11 @@ int jb_fit_check(
 {
     struct jb_mem_fit fit;
     struct jb_err facts;
-    const uint64_t avail = jb_mem_available_bytes(jb_mem_limit_bytes());
-    int rc = jb_mem_check(c, t, p, avail, &fit, &facts);
+    uint64_t limit;
+    int rc = jb_mem_limit(&limit, err);
+    if (rc)
+        return rc;
+    rc = jb_mem_check(c, t, p, jb_mem_available_bytes(limit), &fit, &facts);
     if (rc == 0)
         return 0;
     if (rc != JB_ETOOBIG)
@@ -95,8 +140,10 @@ int jb_fit_check(
 int jb_load(struct jb_loaded *L, const struct jb_load_opts *o, struct jb_err *err)
 {
     memset(L, 0, sizeof *L);
-    int rc = jb_model_config(jb_models_dir(), o->model, &L->cfg, L->dir, sizeof L->dir, err);
-    if (rc)
+    uint64_t limit;
+    int rc = jb_mem_limit(&limit, err);
+    if (rc
+        || (rc = jb_model_config(jb_models_dir(), o->model, &L->cfg, L->dir, sizeof L->dir, err)))
         return rc;
     const int64_t ctx = o->ctx > 0 ? o->ctx : L->cfg.max_position_embeddings;
     if (ctx > L->cfg.max_position_embeddings)
@@ -114,7 +161,7 @@ int jb_load(struct jb_loaded *L, const struct jb_load_opts *o, struct jb_err *er
         .seed = o->seed,
         .ops = o->ops,
         .random_weights = o->random_weights,
-        .mem_limit_bytes = jb_mem_limit_bytes() };
+        .mem_limit_bytes = limit };
     if ((rc = jb_model_init(&L->model, &L->cfg, L->dir, &mo, err)))
         return rc;
     if ((rc = jb_state_init(&L->state, &L->model, n_seqs, ctx, batch, err)))
