@@ -11,8 +11,10 @@
 #include "jb_cli.h"
 #include "jb_run.h"
 
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static void test_mann_whitney_exact(void **state)
 {
@@ -121,7 +123,7 @@ static void add_rows(
 }
 
 /* base: A and B, estimated energy, host a. new: C then A (10% slower first tokens, the same
- * decode speed, one more row of empty or non-numeric cells), measured energy, host b. */
+ * decode speed, one more row of empty cells), measured energy, host b. */
 static void write_sides(const char *dir)
 {
     char csv[4096] = HEADER, path[4200];
@@ -134,7 +136,7 @@ static void write_sides(const char *dir)
     snprintf(csv, sizeof csv, HEADER);
     add_rows(csv, sizeof csv, "C", 1.0, "measured");
     add_rows(csv, sizeof csv, "A", 1.10, "measured");
-    jb_appendf(csv, sizeof csv, "A,f32,chat,single-stream,1,2,6,,nan,measured\n");
+    jb_appendf(csv, sizeof csv, "A,f32,chat,single-stream,1,2,6,,,measured\n");
     snprintf(path, sizeof path, "%s/new", dir);
     assert_int_equal(mkdir(path, 0777), 0);
     jb_test_write(path, "runs.csv", csv);
@@ -185,7 +187,7 @@ static void test_compare_sides(void **state)
     ASSERT_CLOSE(a->m[0].change, 0.10, 1e-9);
     assert_string_equal(a->m[3].metric, "decode_tok_s");
     assert_false(a->m[3].lower_is_better);
-    assert_int_equal(a->m[3].n_new, 6); /* "nan" is skipped */
+    assert_int_equal(a->m[3].n_new, 6); /* so is this one */
     assert_int_equal(a->m[3].verdict, JB_VERDICT_NONE);
     assert_int_equal(a->m[1].verdict, JB_VERDICT_MISSING); /* no tpot_ms_p50 column */
     assert_int_equal(b->m[0].verdict, JB_VERDICT_MISSING); /* no rows in new */
@@ -274,6 +276,225 @@ static void test_compare_bad_side(void **state)
     assert_int_equal(r.n_configs, 0);
 }
 
+/* ---- hostile input: nothing in common, bad cells, duplicates, NUL bytes ---------------------- */
+
+/* Writes content (len bytes: it may hold NULs) to tmp/name/runs.csv; returns the folder. */
+static const char *write_side(const char *tmp, const char *name, const char *content, size_t len)
+{
+    static char dirs[2][4200];
+    static int next;
+    char *dir = dirs[next++ % 2];
+    char path[4400];
+    snprintf(dir, sizeof dirs[0], "%s/%s", tmp, name);
+    mkdir(dir, 0777);
+    snprintf(path, sizeof path, "%s/runs.csv", dir);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(content, 1, len, f), len);
+    fclose(f);
+    return dir;
+}
+
+/* jb_compare_run on two folders that must fail with code and a message holding each needle
+ * (NULL-terminated); the message is printed when not. */
+static void expect_failure(const char *base, const char *nw, int code, const char *const *needles)
+{
+    struct jb_compare_result r = { .configs = NULL };
+    struct jb_err err = { .code = 0 };
+    const int rc = jb_compare_run(base, nw, &test_opts, &r, &err);
+    if (rc != code)
+        fail_msg("expected %d, got %d: %s", code, rc, err.msg);
+    for (size_t i = 0; needles[i]; i++)
+        if (!strstr(err.msg, needles[i]))
+            fail_msg("message \"%s\" lacks \"%s\"", err.msg, needles[i]);
+    assert_null(r.configs);
+}
+
+/* Two sets with no configuration in common, or none measured on both sides: nothing was
+ * compared, and that is no "no regression" but an input error naming both sets. */
+static void test_compare_nothing_in_common(void **state)
+{
+    char b_csv[4096] = HEADER, n_csv[4096] = HEADER;
+    add_rows(b_csv, sizeof b_csv, "B", 1.0, "estimated");
+    add_rows(n_csv, sizeof n_csv, "C", 1.0, "estimated");
+    add_rows(n_csv, sizeof n_csv, "D", 1.0, "estimated");
+    char base[4200], nw[4200];
+    snprintf(base, sizeof base, "%s", write_side(*state, "only_b", b_csv, strlen(b_csv)));
+    snprintf(nw, sizeof nw, "%s", write_side(*state, "only_cd", n_csv, strlen(n_csv)));
+    const char *const disjoint[] = { "nothing compared", base, nw, "no configuration",
+        "base has 1 configuration (B f32 chat single-stream 1 2)",
+        "new has 2 configurations (C f32 chat single-stream 1 2, D f32 chat single-stream 1 2)",
+        NULL };
+    expect_failure(base, nw, JB_EINVAL, disjoint);
+
+    /* a header alone: no rows, so nothing in common either */
+    snprintf(nw, sizeof nw, "%s", write_side(*state, "empty", HEADER, strlen(HEADER)));
+    const char *const empty[] = { "nothing compared", "new has no rows", NULL };
+    expect_failure(base, nw, JB_EINVAL, empty);
+
+    /* configuration B on both sides, but ttft measured only in base and decode only in new */
+    snprintf(b_csv, sizeof b_csv, "model,dtype,workload,scenario,batch,threads,rep,ttft_ms_p50\n");
+    snprintf(n_csv, sizeof n_csv, "model,dtype,workload,scenario,batch,threads,rep,decode_tok_s\n");
+    for (int r = 0; r < 6; r++) {
+        jb_appendf(b_csv, sizeof b_csv, "B,f32,chat,single-stream,1,2,%d,%d\n", r, 100 + r);
+        jb_appendf(n_csv, sizeof n_csv, "B,f32,chat,single-stream,1,2,%d,%d\n", r, 50 + r);
+    }
+    snprintf(base, sizeof base, "%s", write_side(*state, "ttft_only", b_csv, strlen(b_csv)));
+    snprintf(nw, sizeof nw, "%s", write_side(*state, "decode_only", n_csv, strlen(n_csv)));
+    const char *const unmeasured[]
+        = { "nothing compared", "share 1 configuration(s) but no metric measured on both", NULL };
+    expect_failure(base, nw, JB_EINVAL, unmeasured);
+}
+
+/* A metric cell that is not a finite number, or a negative energy, time or count, is an error
+ * naming the file, the record and the column, as the report's reader says it; never a value
+ * dropped in silence. */
+static void test_compare_bad_cells(void **state)
+{
+    static const struct {
+        const char *name, *row, *needle;
+    } cases[] = {
+        { "text", "A,f32,chat,single-stream,1,2,6,101,fast,estimated\n",
+            "/text/runs.csv: record 8, column \"decode_tok_s\": \"fast\" is not a number" },
+        { "nan", "A,f32,chat,single-stream,1,2,6,nan,50,estimated\n",
+            "/nan/runs.csv: record 8, column \"ttft_ms_p50\": \"nan\" is not a number" },
+        { "inf", "A,f32,chat,single-stream,1,2,6,101,-inf,estimated\n",
+            "/inf/runs.csv: record 8, column \"decode_tok_s\": \"-inf\" is not a number" },
+        { "negative_time", "A,f32,chat,single-stream,1,2,6,-101,50,estimated\n",
+            "/negative_time/runs.csv: record 8, column \"ttft_ms_p50\": \"-101\" is negative" },
+        { "negative_rep", "A,f32,chat,single-stream,1,2,-6,101,50,estimated\n",
+            "/negative_rep/runs.csv: record 8, column \"rep\": \"-6\" is negative" },
+    };
+    char good[4096] = HEADER, base[4200];
+    add_rows(good, sizeof good, "A", 1.0, "estimated");
+    snprintf(base, sizeof base, "%s", write_side(*state, "good", good, strlen(good)));
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char csv[4096] = HEADER;
+        add_rows(csv, sizeof csv, "A", 1.0, "estimated");
+        jb_appendf(csv, sizeof csv, "%s", cases[i].row);
+        const char *nw = write_side(*state, cases[i].name, csv, strlen(csv));
+        const char *const needles[] = { cases[i].needle, NULL };
+        expect_failure(base, nw, JB_EPARSE, needles);
+    }
+    /* negative joules: j_per_token is one of the compared metrics */
+    char csv[4096] = "model,dtype,workload,scenario,batch,threads,rep,j_per_token\n";
+    for (int r = 0; r < 6; r++)
+        jb_appendf(csv, sizeof csv, "A,f32,chat,single-stream,1,2,%d,%s\n", r,
+            r == 4 ? "-0.0187" : "0.0187");
+    const char *nw = write_side(*state, "negative_joules", csv, strlen(csv));
+    const char *const joules[]
+        = { "/negative_joules/runs.csv: record 6, column \"j_per_token\": \"-0.0187\" is negative",
+              NULL };
+    expect_failure(base, nw, JB_EPARSE, joules);
+}
+
+/* Runs f(arg) with stderr going to a file; returns what it printed (caller frees). */
+static char *stderr_of(void (*f)(void *), void *arg)
+{
+    char path[4300], *text = calloc(1, 8192);
+    snprintf(path, sizeof path, "%s/stderr.txt", tmp_dir);
+    fflush(stderr);
+    const int saved = dup(2), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(saved >= 0 && fd >= 0);
+    dup2(fd, 2);
+    f(arg);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    close(fd);
+    FILE *in = fopen(path, "rb");
+    assert_non_null(in);
+    assert_non_null(text);
+    const size_t got = fread(text, 1, 8191, in);
+    text[got] = '\0';
+    fclose(in);
+    return text;
+}
+
+struct dup_case {
+    const char *base, *nw;
+    struct jb_compare_result r;
+    int rc;
+};
+
+static void compare_dup_case(void *arg)
+{
+    struct dup_case *c = arg;
+    struct jb_err err = { .code = 0 };
+    c->rc = jb_compare_run(c->base, c->nw, &test_opts, &c->r, &err);
+    if (c->rc)
+        fprintf(stderr, "%s\n", err.msg);
+}
+
+#define DUP_HEADER "run_id,model,dtype,workload,scenario,batch,threads,rep,ttft_ms_p50\n"
+
+/* Three repetitions each, the new ones 10% slower: too few for a verdict. Every row copied six
+ * times must still be three repetitions (once eighteen, and p = 2e-5 made it a regression). */
+static void test_compare_duplicate_rows(void **state)
+{
+    static const double ttft[] = { 100, 101, 99 };
+    char b_csv[8192] = DUP_HEADER, n_csv[8192] = DUP_HEADER;
+    for (int copy = 0; copy < 6; copy++)
+        for (int r = 0; r < 3; r++) {
+            jb_appendf(b_csv, sizeof b_csv, "A-r%d,A,f32,chat,single-stream,1,2,%d,%.17g\n", r, r,
+                ttft[r]);
+            jb_appendf(n_csv, sizeof n_csv, "A-r%d,A,f32,chat,single-stream,1,2,%d,%.17g\n", r, r,
+                ttft[r] * 1.1);
+        }
+    struct dup_case c = { .rc = -1 };
+    char base[4200], nw[4200];
+    snprintf(base, sizeof base, "%s", write_side(*state, "copies_b", b_csv, strlen(b_csv)));
+    snprintf(nw, sizeof nw, "%s", write_side(*state, "copies_n", n_csv, strlen(n_csv)));
+    c.base = base;
+    c.nw = nw;
+    char *said = stderr_of(compare_dup_case, &c);
+    assert_int_equal(c.rc, 0);
+    assert_int_equal(c.r.n_configs, 1);
+    assert_int_equal(c.r.configs[0].m[0].n_base, 3);
+    assert_int_equal(c.r.configs[0].m[0].n_new, 3);
+    assert_int_equal(c.r.configs[0].m[0].verdict, JB_VERDICT_TOO_FEW);
+    assert_int_equal(c.r.regressions, 0);
+    if (!strstr(said, "copies_b/runs.csv: 15 row(s) are identical copies of earlier ones")
+        || !strstr(said, "copies_n/runs.csv: 15 row(s)"))
+        fail_msg("no warning about the copies in: %s", said);
+    free(said);
+    jb_compare_result_free(&c.r);
+    char clean[4096] = HEADER;
+    add_rows(clean, sizeof clean, "A", 1.0, "estimated");
+    snprintf(base, sizeof base, "%s", write_side(*state, "dup_clean", clean, strlen(clean)));
+
+    /* one run_id with two different values: which is the repetition? Refused. */
+    snprintf(n_csv, sizeof n_csv,
+        DUP_HEADER "A-r0,A,f32,chat,single-stream,1,2,0,110\nA-r1,A,f32,chat,single-stream,1,2,1,"
+                   "111\nA-r0,A,f32,chat,single-stream,1,2,0,125\n");
+    const char *const conflict[] = { "/conflict/runs.csv: records 2 and 4 are both run_id \"A-r0\" "
+                                     "but differ in column \"ttft_ms_p50\" (\"110\" vs \"125\")",
+        NULL };
+    expect_failure(base, write_side(*state, "conflict", n_csv, strlen(n_csv)), JB_EPARSE, conflict);
+
+    /* without a run_id column, the configuration and rep say which repetition a row is */
+    char csv[4096] = HEADER;
+    add_rows(csv, sizeof csv, "A", 1.0, "estimated");
+    jb_appendf(csv, sizeof csv, "A,f32,chat,single-stream,1,2,2,150,50,estimated\n");
+    const char *const by_rep[] = { "/by_rep/runs.csv: records 4 and 8 are both rep 2 of "
+                                   "\"A f32 chat single-stream 1 2\" but differ in column "
+                                   "\"ttft_ms_p50\"",
+        NULL };
+    expect_failure(base, write_side(*state, "by_rep", csv, strlen(csv)), JB_EPARSE, by_rep);
+}
+
+/* A NUL byte inside a field once cut it short ("1\0x" read as 1): refused, naming the line. */
+static void test_compare_nul_byte(void **state)
+{
+    char good[4096] = HEADER, base[4200];
+    add_rows(good, sizeof good, "A", 1.0, "estimated");
+    snprintf(base, sizeof base, "%s", write_side(*state, "nul_base", good, strlen(good)));
+    static const char nul[] = HEADER "A,f32,chat,single-stream,1,2,0,100,50,estimated\n"
+                                     "A,f32,chat,single-stream,1,2,1,1\0x,50,estimated\n";
+    const char *const needles[] = { "/nul/runs.csv: line 3 (record 3): a NUL byte", NULL };
+    expect_failure(base, write_side(*state, "nul", nul, sizeof nul - 1), JB_EPARSE, needles);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -287,6 +508,10 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_compare_summary),
         cmocka_unit_test(test_compare_markdown_row),
         cmocka_unit_test(test_compare_bad_side),
+        cmocka_unit_test(test_compare_nothing_in_common),
+        cmocka_unit_test(test_compare_bad_cells),
+        cmocka_unit_test(test_compare_duplicate_rows),
+        cmocka_unit_test(test_compare_nul_byte),
     };
     return cmocka_run_group_tests(tests, group_setup, jb_test_tmp_teardown);
 }

@@ -2,7 +2,9 @@
 # test_compare.sh — `joulebench compare` end to end: the fixture pair with a known 10% slowdown
 # is a regression (exit 1), a 2% change inside the noise is not (exit 0), two runs of the same
 # sweep are not, the JSON outputs parse in the formats CI dashboards read, one-sided
-# configurations and machine or method differences are reported, bad input exits 2.
+# configurations and machine or method differences are reported, bad input exits 2 (nothing in
+# common, conflicting rows of one run_id, negative joules, a NUL byte); identical copies of rows
+# count once.
 # Usage: test_compare.sh PATH/TO/joulebench SOURCE_DIR
 set -u
 jb=$1
@@ -80,6 +82,50 @@ rc=$?
 [ $? -eq 2 ] && grep -q "/nonexistent" bad2.err && ok "missing folder: exit 2" || fail "missing folder"
 "$jb" compare "$fx/base" >/dev/null 2>&1
 [ $? -eq 2 ] && ok "one argument: exit 2" || fail "one argument"
+
+# nothing in common: no verdict but an input error naming both sets
+mkdir -p only_tiny only_smol
+grep -v -e SmolLM2 -e Llama "$fx/slower10/runs.csv" >only_tiny/runs.csv
+{ head -1 "$fx/slower10/runs.csv"; grep SmolLM2 "$fx/slower10/runs.csv"; } >only_smol/runs.csv
+"$jb" compare only_tiny only_smol >disjoint.out 2>disjoint.err
+rc=$?
+[ "$rc" -eq 2 ] && grep -q "nothing compared: only_tiny and only_smol have no configuration" disjoint.err \
+    && grep -q "base has 1 configuration (tiny q8_0 chat single-stream 1 2)" disjoint.err \
+    && grep -q "new has 1 configuration (SmolLM2-135M q8_0" disjoint.err \
+    && ok "nothing in common: exit 2 naming both sets" || fail "disjoint: exit $rc $(cat disjoint.err)"
+
+# every row copied six times: still three repetitions a side, too few for a verdict (once 18,
+# and a regression), with a warning about the copies
+head -4 "$fx/base/runs.csv" >copies_base.csv && head -4 "$fx/slower10/runs.csv" >copies_new.csv
+for i in 1 2 3 4 5; do
+    tail -n +2 "$fx/base/runs.csv" | head -3 >>copies_base.csv
+    tail -n +2 "$fx/slower10/runs.csv" | head -3 >>copies_new.csv
+done
+"$jb" compare copies_base.csv copies_new.csv >copies.out 2>copies.err
+rc=$?
+[ "$rc" -eq 0 ] && grep -q "3 and 3 repetitions cannot reach p < alpha" copies.out \
+    && grep -q "copies_new.csv: 15 row(s) are identical copies of earlier ones" copies.err \
+    && ok "copied rows count once, with a warning" || fail "copies: exit $rc $(cat copies.out copies.err)"
+
+# a row of one run_id with other values: refused, naming both records
+{ cat copies_new.csv; head -2 "$fx/slower10/runs.csv" | tail -1 | sed 's/,estimated/,measured/'; } \
+    >conflict.csv
+"$jb" compare "$fx/base" conflict.csv >/dev/null 2>conflict.err
+rc=$?
+[ "$rc" -eq 2 ] && grep -q "conflict.csv: records 2 and 20 are both run_id" conflict.err \
+    && ok "conflicting rows of one run_id: exit 2" || fail "conflict: exit $rc $(cat conflict.err)"
+
+# a negative energy and a NUL byte: exit 2 naming the record or line
+sed -E '3s/^(([^,]*,){15})/\1-/' "$fx/base/runs.csv" >negative.csv
+"$jb" compare "$fx/base" negative.csv >/dev/null 2>negative.err
+rc=$?
+[ "$rc" -eq 2 ] && grep -q 'negative.csv: record 3, column "j_per_token": "-[0-9.]*" is negative' negative.err \
+    && ok "negative joules: exit 2" || fail "negative joules: exit $rc $(cat negative.err)"
+{ head -2 "$fx/base/runs.csv"; printf '2,tiny-q8_0-r9,tiny-q8_0,tiny,q8_0,chat,single-stream,1,2,9,1\0x\r\n'; } >nul.csv
+"$jb" compare "$fx/base" nul.csv >/dev/null 2>nul.err
+rc=$?
+[ "$rc" -eq 2 ] && grep -q "nul.csv: line 3 (record 3): a NUL byte" nul.err \
+    && ok "NUL byte: exit 2 naming the line" || fail "NUL: exit $rc $(cat nul.err)"
 
 # two results folders of the same sweep: no significant change. The folders are filled one
 # repetition at a time, alternately (a resumed sweep adds the missing repetition), so the

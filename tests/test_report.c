@@ -639,6 +639,21 @@ static void test_malformed_results(void **state)
         { "pow-num", "power.csv", 5, "watts", "n/a", JB_EPARSE,
             "/power.csv: record 7, column \"watts\": \"n/a\" is not a number" },
         { "no-runs", "runs.csv", 0, NULL, NULL, JB_ENOENT, ": no runs.csv here" },
+        /* hostile cells: not finite, or a negative energy, time or count */
+        { "nan-num", "runs.csv", 0, "decode_tok_s", "nan", JB_EPARSE,
+            "/runs.csv: record 2, column \"decode_tok_s\": \"nan\" is not a number" },
+        { "neg-energy", "runs.csv", 0, "energy_j", "-0.5", JB_EPARSE,
+            "/runs.csv: record 2, column \"energy_j\": \"-0.5\" is negative" },
+        { "neg-j-query", "runs.csv", 4, "j_per_query", "-0.0187", JB_EPARSE,
+            "/runs.csv: record 6, column \"j_per_query\": \"-0.0187\" is negative" },
+        { "neg-time", "runs.csv", 3, "duration_s", "-2", JB_EPARSE,
+            "/runs.csv: record 5, column \"duration_s\": \"-2\" is negative" },
+        { "neg-tokens", "runs.csv", 1, "gen_tokens", "-100", JB_EPARSE,
+            "/runs.csv: record 3, column \"gen_tokens\": \"-100\" is negative" },
+        { "req-neg", "requests.csv", 0, "ttft_ms", "-1", JB_EPARSE,
+            "/requests.csv: record 2, column \"ttft_ms\": \"-1\" is negative" },
+        { "pow-neg", "power.csv", 5, "watts", "-3", JB_EPARSE,
+            "/power.csv: record 7, column \"watts\": \"-3\" is negative" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *dir
@@ -745,6 +760,180 @@ static void test_command_exit_codes(void **state)
     unsetenv("JOULEBENCH_GNUPLOT");
 }
 
+/* ==== hostile results: duplicates, NUL bytes, the signed columns ============================= */
+
+/* An exact copy of the fixture in tmp_dir/name (a header renamed to itself). */
+static const char *clean_copy(const char *name)
+{
+    return broken_copy(name, "runs.csv", -1, "host", "host");
+}
+
+/* Appends the data rows of dir/file (all but its header line) to it, times times. */
+static void append_copies(const char *dir, const char *file, int times)
+{
+    char path[4400];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    char *text = slurp(path);
+    const char *rows = strchr(text, '\n');
+    assert_non_null(rows);
+    FILE *f = fopen(path, "ab");
+    assert_non_null(f);
+    for (int i = 0; i < times; i++)
+        fputs(rows + 1, f);
+    fclose(f);
+    free(text);
+}
+
+/* Appends raw bytes (they may hold NULs) to dir/file. */
+static void append_bytes(const char *dir, const char *file, const char *bytes, size_t n)
+{
+    char path[4400];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    FILE *f = fopen(path, "ab");
+    assert_non_null(f);
+    assert_int_equal(fwrite(bytes, 1, n, f), n);
+    fclose(f);
+}
+
+static void load(const char *dir, struct jb_report_data *d)
+{
+    struct jb_err err = { 0 };
+    if (jb_report_load(dir, d, &err))
+        fail_msg("%s: %s", dir, err.msg);
+}
+
+/* Identical copies of runs.csv and requests.csv rows count once: the same configurations,
+ * repetitions and requests as the fixture (the report, the summary and compare read through the
+ * same reader). Once each copy was one more repetition. */
+static void test_duplicate_rows_count_once(void **state)
+{
+    (void)state;
+    struct jb_report_data want, got;
+    load(FIXTURE, &want);
+    const char *dir = clean_copy("dups");
+    append_copies(dir, "runs.csv", 5);
+    append_copies(dir, "requests.csv", 2);
+    load(dir, &got);
+    assert_int_equal(got.results.n_runs, want.results.n_runs);
+    assert_int_equal(got.results.n_requests, want.results.n_requests);
+    assert_int_equal(got.n_configs, want.n_configs);
+    for (size_t i = 0; i < want.n_configs; i++) {
+        assert_string_equal(got.configs[i].config_id, want.configs[i].config_id);
+        assert_int_equal(got.configs[i].reps, want.configs[i].reps);
+        ASSERT_REL(got.configs[i].j_per_query, want.configs[i].j_per_query, 0);
+    }
+    jb_report_data_free(&got);
+    jb_report_data_free(&want);
+
+    /* the summary too: the same summary.csv as from the clean copy */
+    struct jb_err err = { 0 };
+    char path[4400];
+    const char *clean = clean_copy("dups-clean");
+    assert_int_equal(jb_summary_write(clean, 0.05, NULL, &err), 0);
+    snprintf(path, sizeof path, "%s/summary.csv", clean);
+    char *a = slurp(path);
+    dir = clean_copy("dups-summary");
+    append_copies(dir, "runs.csv", 1);
+    assert_int_equal(jb_summary_write(dir, 0.05, NULL, &err), 0);
+    snprintf(path, sizeof path, "%s/summary.csv", dir);
+    char *b = slurp(path);
+    assert_string_equal(b, a);
+    free(a);
+    free(b);
+}
+
+/* Two different rows of one repetition (or of one request) are refused, naming both records:
+ * neither can be told to be the right one. */
+static void test_conflicting_duplicates(void **state)
+{
+    (void)state;
+    struct jb_report_result res;
+    struct jb_err err = { 0 };
+    char out[4300], row[8192] = "";
+    /* the fixture's first run row again, its energy changed */
+    const char *dir = broken_copy("conflict-src", "runs.csv", 0, "energy_j", "99");
+    char path[4400];
+    snprintf(path, sizeof path, "%s/runs.csv", dir);
+    char *text = slurp(path);
+    const char *first = strchr(text, '\n') + 1;
+    snprintf(row, sizeof row, "%.*s", (int)(strchr(first, '\n') - first + 1), first);
+    free(text);
+    dir = clean_copy("conflict");
+    append_bytes(dir, "runs.csv", row, strlen(row));
+    snprintf(out, sizeof out, "%s/report", dir);
+    assert_int_equal(run_report(dir, out, "/nonexistent/gnuplot", &res, &err), JB_EPARSE);
+    ASSERT_CONTAINS(err.msg, "/conflict/runs.csv: records 2 and 18 are both run_id \"");
+    ASSERT_CONTAINS(err.msg, "but differ in column \"energy_j\"");
+    ASSERT_CONTAINS(err.msg, "\"99\"): keep one of them");
+
+    /* a request row twice with different times */
+    dir = broken_copy("req-conflict-src", "requests.csv", 0, "ttft_ms", "12345");
+    snprintf(path, sizeof path, "%s/requests.csv", dir);
+    text = slurp(path);
+    first = strchr(text, '\n') + 1;
+    snprintf(row, sizeof row, "%.*s", (int)(strchr(first, '\n') - first + 1), first);
+    free(text);
+    dir = clean_copy("req-conflict");
+    append_bytes(dir, "requests.csv", row, strlen(row));
+    snprintf(out, sizeof out, "%s/report", dir);
+    assert_int_equal(run_report(dir, out, "/nonexistent/gnuplot", &res, &err), JB_EPARSE);
+    ASSERT_CONTAINS(err.msg, "/req-conflict/requests.csv: records 2 and 34 are both request ");
+    ASSERT_CONTAINS(err.msg, "but differ in column \"ttft_ms\"");
+}
+
+/* A NUL byte in a results file is refused naming its line, in each of the three files. */
+static void test_nul_byte(void **state)
+{
+    (void)state;
+    static const char nul_row[] = "2,cut\0short\r\n";
+    static const struct {
+        const char *file, *needle;
+    } cases[] = {
+        { "runs.csv", "/runs.csv: line 18 (record 18): a NUL byte" },
+        { "requests.csv", "/requests.csv: line 34 (record 34): a NUL byte" },
+        { "power.csv", "/power.csv: line 99 (record 99): a NUL byte" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char name[64], out[4300];
+        struct jb_report_result res;
+        struct jb_err err = { 0 };
+        snprintf(name, sizeof name, "nul-%zu", i);
+        const char *dir = clean_copy(name);
+        append_bytes(dir, cases[i].file, nul_row, sizeof nul_row - 1);
+        snprintf(out, sizeof out, "%s/report", dir);
+        assert_int_equal(run_report(dir, out, "/nonexistent/gnuplot", &res, &err), JB_EPARSE);
+        ASSERT_CONTAINS(err.msg, cases[i].needle);
+    }
+}
+
+/* The idle-subtracted energies may be negative (idle measured above the run's average): read. */
+static void test_signed_columns(void **state)
+{
+    (void)state;
+    struct jb_report_data d;
+    const char *dir = broken_copy("net-negative", "runs.csv", 0, "energy_net_j", "-1.5");
+    load(dir, &d);
+    ASSERT_CLOSE(d.results.runs[0].energy_net_j, -1.5, 0);
+    jb_report_data_free(&d);
+    dir = broken_copy("net-per-token-negative", "runs.csv", 1, "net_j_per_token", "-0.002");
+    load(dir, &d);
+    ASSERT_CLOSE(d.results.runs[1].net_j_per_token, -0.002, 0);
+    jb_report_data_free(&d);
+}
+
+/* `joulebench report` on a negative energy: an input error, exit 2. */
+static void test_command_negative_energy(void **state)
+{
+    (void)state;
+    char out[4300];
+    const char *dir = broken_copy("cli-neg", "runs.csv", 2, "energy_j", "-7");
+    snprintf(out, sizeof out, "%s/report", dir);
+    setenv("JOULEBENCH_GNUPLOT", "/nonexistent/gnuplot", 1);
+    const char *args[] = { "report", dir, "--out", out, NULL };
+    assert_int_equal(cmd(args), JB_EXIT_USAGE);
+    unsetenv("JOULEBENCH_GNUPLOT");
+}
+
 int main(int argc, char **argv)
 {
     jb_blas_fix_core(argv);
@@ -761,6 +950,11 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_malformed_results),
         cmocka_unit_test(test_predict_items),
         cmocka_unit_test(test_command_exit_codes),
+        cmocka_unit_test(test_duplicate_rows_count_once),
+        cmocka_unit_test(test_conflicting_duplicates),
+        cmocka_unit_test(test_nul_byte),
+        cmocka_unit_test(test_signed_columns),
+        cmocka_unit_test(test_command_negative_energy),
     };
     if (jb_test_args(argc, argv))
         return 2;

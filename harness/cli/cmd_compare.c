@@ -26,7 +26,8 @@ static void usage(FILE *f)
         "BASE and NEW are results folders or runs.csv files. A metric regresses when it is\n"
         "worse by at least the threshold (default 5%%), a two-sided Mann-Whitney U test gives\n"
         "p < alpha (default 0.05) and the bootstrap 95%% interval of the change excludes 0.\n"
-        "Exit status: 0 no regression, 1 regression, 2 usage or data error.\n");
+        "Exit status: 0 no regression, 1 regression, 2 usage or data error (a bad cell, or\n"
+        "nothing compared: no configuration measured on both sides).\n");
 }
 
 /* One option; returns 0, -1 (error printed) or JB_PARSE_HELP (usage printed). */

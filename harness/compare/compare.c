@@ -128,6 +128,50 @@ static void compare_machines(
         && (strcmp(r->base_cpu, r->new_cpu) || strcmp(r->base_host, r->new_host));
 }
 
+/* The configurations of a side for a message: "2 configurations (A f32 ..., B f32 ...)". */
+static void list_keys(const struct jb_compare_side *s, char *buf, size_t len)
+{
+    const size_t n = jb_compare_side_n_keys(s);
+    buf[0] = '\0';
+    if (!n) {
+        jb_appendf(buf, len, "no rows");
+        return;
+    }
+    jb_appendf(buf, len, "%zu configuration%s (", n, n == 1 ? "" : "s");
+    for (size_t i = 0; i < n && i < 3; i++)
+        jb_appendf(buf, len, "%s%s", i ? ", " : "", jb_compare_side_key(s, i));
+    jb_appendf(buf, len, "%s)", n > 3 ? ", ..." : "");
+}
+
+/* A comparison that compared nothing has no verdict to give: "no regression" would pass a CI
+ * job on two unrelated folders. Fails (JB_EINVAL) naming both sets when no configuration is on
+ * both sides, or none of those has a metric measured on both. */
+static int check_compared(const struct jb_compare_side *b, const struct jb_compare_side *n,
+    const char *base, const char *nw, const struct jb_compare_result *r, struct jb_err *err)
+{
+    size_t common = 0, measured = 0;
+    for (size_t i = 0; i < r->n_configs; i++) {
+        const struct jb_config_cmp *c = &r->configs[i];
+        common += c->in_base && c->in_new;
+        for (size_t m = 0; c->in_base && c->in_new && m < N_METRICS; m++)
+            measured += c->m[m].verdict != JB_VERDICT_MISSING;
+    }
+    if (common && measured)
+        return 0;
+    char lb[200], ln[200];
+    list_keys(b, lb, sizeof lb);
+    list_keys(n, ln, sizeof ln);
+    if (!common)
+        return jb_fail(err, JB_EINVAL,
+            "nothing compared: %s and %s have no configuration (model dtype workload scenario "
+            "batch threads) in common: base has %s; new has %s",
+            base, nw, lb, ln);
+    return jb_fail(err, JB_EINVAL,
+        "nothing compared: %s and %s share %zu configuration(s) but no metric measured on both "
+        "sides (base has %s; new has %s)",
+        base, nw, common, lb, ln);
+}
+
 int jb_compare_run(const char *base, const char *nw, const struct jb_compare_opts *o,
     struct jb_compare_result *r, struct jb_err *err)
 {
@@ -143,6 +187,8 @@ int jb_compare_run(const char *base, const char *nw, const struct jb_compare_opt
         goto out;
     for (size_t i = 0; i < r->n_configs; i++)
         compare_config(b, n, &r->configs[i], o);
+    if ((rc = check_compared(b, n, base, nw, r, err)))
+        goto out;
     r->regressions = count_regressions(r);
     compare_machines(b, n, r);
 out:

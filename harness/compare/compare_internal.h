@@ -17,8 +17,10 @@ struct jb_compare_side;
  * beside it), and finds the columns of the n_metrics metrics named in metrics (read here only;
  * values are then asked for by index into them). Sets *out to the side (caller frees) and
  * returns 0, or returns a negative JB_E* code with err naming the file and column (a key
- * column missing, none of the metrics a column, a cell that is not a number where the
- * column holds numbers) and sets *out to NULL. A missing or
+ * column missing, none of the metrics a column, and what the results reader refuses: a cell
+ * that is not a finite number where the column holds numbers, a negative energy, time or
+ * count, two different rows of one run_id, a NUL byte) and sets *out to NULL. Identical copies
+ * of a row count once (the reader warns). A missing or
  * unreadable meta.json is no error: the machine is then unknown. */
 int jb_compare_side_open(struct jb_compare_side **out /* OUT */, const char *arg,
     const char *const *metrics, size_t n_metrics, struct jb_err *err);

@@ -87,7 +87,10 @@ struct jb_compare_result {
 /* Compares base and nw, each a results folder or a runs.csv file (the meta.json beside
  * runs.csv names the machine), with the statistics and thresholds of o (o->overrides:
  * "metric=pct,.." per metric). Fills r (caller-allocated; free with jb_compare_result_free).
- * Returns 0, or a negative JB_E* code with err naming the file and column (r is then empty). */
+ * Returns 0, or a negative JB_E* code with err naming the file and column (r is then empty):
+ * JB_EINVAL when nothing was compared (no configuration on both sides, or no metric measured
+ * on both sides of any), naming both sets; the reader's errors (a cell that is not a number,
+ * a negative energy, time or count, two different rows of one run_id, a NUL byte) otherwise. */
 int jb_compare_run(const char *base, const char *nw, const struct jb_compare_opts *o,
     struct jb_compare_result *r /* OUT */, struct jb_err *err);
 /* Frees what jb_compare_run allocated and empties r; accepts an empty or zeroed r. */

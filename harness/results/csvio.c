@@ -146,6 +146,17 @@ static void on_row(int c, void *data)
     r->n_cells = 0;
 }
 
+/* Line ends in buf[0 .. n). */
+static size_t count_lines(const char *buf, size_t n)
+{
+    size_t lines = 0;
+    for (const char *p = buf, *end = buf + n; (p = memchr(p, '\n', (size_t)(end - p))); p++)
+        lines++;
+    return lines;
+}
+
+/* A NUL byte never appears in a CSV file joulebench writes; libcsv would pass it on inside a
+ * field, which C strings then cut short ("1\0x" read as 1), so the reader refuses it. */
 int jb_table_read(const char *path, struct jb_table *t, struct jb_err *err)
 {
     memset(t, 0, sizeof *t);
@@ -156,12 +167,20 @@ int jb_table_read(const char *path, struct jb_table *t, struct jb_err *err)
     struct csv_parser p;
     struct reader r = { .t = t, .path = path, .err = err };
     char buf[65536];
-    size_t got;
+    size_t got, lines = 0; /* line ends before buf */
     csv_init(&p, CSV_APPEND_NULL);
-    while (!r.rc && (got = fread(buf, 1, sizeof buf, f)) > 0)
-        if (csv_parse(&p, buf, got, on_field, on_row, &r) != got && !r.rc)
+    while (!r.rc && (got = fread(buf, 1, sizeof buf, f)) > 0) {
+        const char *nul = memchr(buf, '\0', got);
+        const size_t take = nul ? (size_t)(nul - buf) : got; /* parsed up to a NUL */
+        if (csv_parse(&p, buf, take, on_field, on_row, &r) != take && !r.rc)
             r.rc = jb_fail(err, JB_EPARSE, "%s: record %zu: %s", path, r.record + 1,
                 csv_strerror(csv_error(&p)));
+        lines += count_lines(buf, take);
+        if (nul && !r.rc)
+            r.rc = jb_fail(err, JB_EPARSE,
+                "%s: line %zu (record %zu): a NUL byte: not a text CSV file (damaged or binary)",
+                path, lines + 1, r.record + 1);
+    }
     if (!r.rc && ferror(f))
         r.rc = jb_fail(err, JB_EIO, "%s: read error", path);
     if (!r.rc && csv_fini(&p, on_field, on_row, &r) != 0)
@@ -223,28 +242,67 @@ static void set_empty(const struct jb_column *c, char *field)
         memcpy(field, &nan, sizeof nan);
 }
 
-/* Parses one cell into its field; 0, or -1 when it is not a number of the column's kind. */
-static int set_cell(const struct jb_column *c, char *field, const char *cell)
+/* What a bad cell is not, for the message. */
+enum cell_fault { CELL_OK, CELL_NOT_NUMBER, CELL_NEGATIVE };
+
+/* Parses one cell into its field. A number must be finite (the writer prints NAN as an empty
+ * cell, so "nan" or "inf" is not joulebench's) and, in a nonnegative column, not below 0. */
+static enum cell_fault set_cell(const struct jb_column *c, char *field, const char *cell)
 {
     char *end;
+    bool negative;
     if (c->type == JB_COL_STR) {
         snprintf(field, c->size, "%s", cell);
-        return 0;
+        return CELL_OK;
     }
     if (!*cell) {
         set_empty(c, field);
-        return 0;
+        return CELL_OK;
     }
     errno = 0;
     if (c->type == JB_COL_I64) {
         const long long v = strtoll(cell, &end, 10);
         const int64_t x = v;
         memcpy(field, &x, sizeof x);
+        negative = v < 0;
     } else {
         const double v = strtod(cell, &end);
         memcpy(field, &v, sizeof v);
+        if (!isfinite(v))
+            return CELL_NOT_NUMBER;
+        negative = v < 0;
     }
-    return end != cell && !*end && !errno ? 0 : -1;
+    if (end == cell || *end || errno)
+        return CELL_NOT_NUMBER;
+    return c->nonnegative && negative ? CELL_NEGATIVE : CELL_OK;
+}
+
+/* The error for a bad cell: the file, the record (the header is record 1), the column. */
+static int cell_error(const char *path, size_t row, const struct jb_column *c, const char *cell,
+    enum cell_fault fault, struct jb_err *err)
+{
+    if (fault == CELL_NEGATIVE)
+        return jb_fail(err, JB_EPARSE,
+            "%s: record %zu, column \"%s\": \"%s\" is negative (energy, times, tokens and "
+            "counts never are)",
+            path, row + 2, c->name, cell);
+    return jb_fail(err, JB_EPARSE, "%s: record %zu, column \"%s\": \"%s\" is not %s", path, row + 2,
+        c->name, cell, c->type == JB_COL_I64 ? "an integer" : "a number");
+}
+
+/* Each column of cols in the header of t: idx[i], -1 when absent or not read back. A column
+ * named twice is refused: the two cells could disagree. */
+static int find_cells(const struct jb_table *t, const char *path, const struct jb_column *cols,
+    size_t n, int *idx, struct jb_err *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        idx[i] = cols[i].size ? jb_table_col(t, cols[i].name) : -1;
+        for (size_t c = idx[i] >= 0 ? (size_t)idx[i] + 1 : t->n_cols; c < t->n_cols; c++)
+            if (strcmp(t->header[c], cols[i].name) == 0)
+                return jb_fail(err, JB_EPARSE, "%s: column \"%s\" appears twice in the header",
+                    path, cols[i].name);
+    }
+    return 0;
 }
 
 int jb_records_from_table(const struct jb_table *t, const char *path, const struct jb_column *cols,
@@ -258,29 +316,25 @@ int jb_records_from_table(const struct jb_table *t, const char *path, const stru
         free(rec);
         return jb_fail(err, JB_ENOMEM, "%s: out of memory", path);
     }
-    for (size_t i = 0; i < n; i++) {
-        idx[i] = cols[i].size ? jb_table_col(t, cols[i].name) : -1;
-        if (present)
-            present[i] = idx[i] >= 0;
-    }
-    for (size_t r = 0; r < t->n_rows; r++)
-        for (size_t i = 0; i < n; i++) {
+    int rc = find_cells(t, path, cols, n, idx, err);
+    for (size_t i = 0; !rc && present && i < n; i++)
+        present[i] = idx[i] >= 0;
+    for (size_t r = 0; !rc && r < t->n_rows; r++)
+        for (size_t i = 0; !rc && i < n; i++) {
             char *field = rec + r * size + cols[i].offset;
+            enum cell_fault fault;
             if (idx[i] < 0) {
                 if (cols[i].size)
                     set_empty(&cols[i], field);
-            } else if (set_cell(&cols[i], field, t->rows[r][idx[i]])) {
-                const int rc = jb_fail(err, JB_EPARSE,
-                    "%s: record %zu, column \"%s\": \"%s\" is not %s", path, r + 2, cols[i].name,
-                    t->rows[r][idx[i]], cols[i].type == JB_COL_I64 ? "an integer" : "a number");
-                free(idx);
-                free(rec);
-                return rc;
-            }
+            } else if ((fault = set_cell(&cols[i], field, t->rows[r][idx[i]])))
+                rc = cell_error(path, r, &cols[i], t->rows[r][idx[i]], fault, err);
         }
     free(idx);
-    *out = rec;
-    return 0;
+    if (rc)
+        free(rec);
+    else
+        *out = rec;
+    return rc;
 }
 
 double jb_record_num(const struct jb_column *cols, size_t n, const void *record, const char *name)

@@ -17,7 +17,8 @@ enum jb_col_type { JB_COL_STR, JB_COL_I64, JB_COL_F64 };
 
 /* One column: its name (units in the name), the field of the record it prints, and its
  * documentation (docs/csv.md is generated from these). A NAN double or a JB_I64_NONE integer
- * prints as an empty cell: "could not be measured", never 0. */
+ * prints as an empty cell: "could not be measured", never 0; a number cell read back must be
+ * finite ("nan" and "inf" are refused: the writer never prints them). */
 struct jb_column {
     const char *name;
     enum jb_col_type type;
@@ -25,6 +26,8 @@ struct jb_column {
     const char *doc;
     size_t size;        /* bytes of the field (a STR's array length); 0 for columns not read back */
     const char *format; /* (optional) printf format of an F64 cell; NULL: "%.10g" */
+    bool nonnegative;   /* a quantity never below 0 (energy, time, tokens, counts): reading
+                         * refuses a negative cell */
 };
 
 /* One entry of a column table: JB_COLUMN(struct my_record, F64, "name", field, "doc"). */
@@ -39,6 +42,13 @@ struct jb_column {
     {                                                                                              \
         .name = name_, .type = JB_COL_##kind, .offset = offsetof(record, field), .doc = doc_,      \
         .size = sizeof(((record *)0)->field), .format = format_                                    \
+    }
+
+/* A number that is never negative (energy, time, tokens, counts, rates); format_ may be NULL. */
+#define JB_COLUMN_NONNEG(record, kind, name_, field, doc_, format_)                                \
+    {                                                                                              \
+        .name = name_, .type = JB_COL_##kind, .offset = offsetof(record, field), .doc = doc_,      \
+        .size = sizeof(((record *)0)->field), .format = format_, .nonnegative = true               \
     }
 
 #define JB_I64_NONE INT64_MIN
@@ -61,7 +71,8 @@ struct jb_table {
 };
 
 /* Reads path (header line first). A row whose cell count differs from the header's is an
- * error naming the file and record number. A missing file is JB_ENOENT. */
+ * error naming the file and record number; so is a NUL byte anywhere in the file (a damaged or
+ * binary file: "FILE: line L (record R): a NUL byte"). A missing file is JB_ENOENT. */
 int jb_table_read(const char *path, struct jb_table *t, struct jb_err *err);
 void jb_table_free(struct jb_table *t);
 /* Index of a column by name, or -1. */
@@ -74,8 +85,10 @@ int jb_column_find(const struct jb_column *cols, size_t n, const char *name);
  * bytes (caller frees) laid out as cols says. Columns are matched by name, in any order: a
  * column the file lacks leaves its field empty (NAN, JB_I64_NONE or ""), and present[i] (n
  * bools, may be NULL) says which columns the file has; columns the table does not know are
- * ignored. A cell that is not a number where one is expected is JB_EPARSE naming the file, the
- * record and the column; a longer text than its field is cut. */
+ * ignored; a column named twice in the header is JB_EPARSE (which one would count?). A cell
+ * that is not a finite number where one is expected, or a negative one in a nonnegative
+ * column, is JB_EPARSE naming the file, the record and the column; a longer text than its field
+ * is cut. */
 int jb_records_from_table(const struct jb_table *t, const char *path, const struct jb_column *cols,
     size_t n, size_t size, void **out, bool *present, struct jb_err *err);
 

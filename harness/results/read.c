@@ -7,23 +7,10 @@
 #include "jb_results.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-/* Reads path into records as cols describes; JB_ENOENT passes through for optional files. */
-static int read_file(const char *path, const struct jb_column *cols, size_t n, size_t size,
-    void **out, size_t *count, bool *present, struct jb_err *err)
-{
-    struct jb_table t;
-    int rc = jb_table_read(path, &t, err);
-    if (rc)
-        return rc;
-    rc = jb_records_from_table(&t, path, cols, n, size, out, present, err);
-    *count = rc ? 0 : t.n_rows;
-    jb_table_free(&t);
-    return rc;
-}
 
 /* Rows written by a newer joulebench may mean something else: refused, naming the file. */
 static int check_schema(const char *path, const void *rows, size_t n, size_t size,
@@ -40,6 +27,170 @@ static int check_schema(const char *path, const void *rows, size_t n, size_t siz
                 path, r + 2, (long long)v, JB_SCHEMA_VERSION);
     }
     return 0;
+}
+
+/* ---- duplicate rows ---------------------------------------------------------------------------
+ * A row is one repetition (runs.csv) or one request of one (requests.csv): the same identity
+ * twice would count it twice, and compare would see six copies of three repetitions as
+ * eighteen (a p-value they cannot support). Copies identical cell for cell (files concatenated
+ * twice, a merge that overlapped) are counted once, with a warning; two different rows of one
+ * identity (a repetition re-run and appended by hand) are an error naming both records. */
+
+/* The identity of row r of t (the typed record rec) into buf, as it is named in messages; ""
+ * when the row has none. */
+typedef void identity_fn(
+    const struct jb_table *t, size_t r, const void *rec, char *buf, size_t len);
+
+/* A cell of row r by column name; "" when the file lacks the column. */
+static const char *cell_of(const struct jb_table *t, size_t r, const char *name)
+{
+    const int c = jb_table_col(t, name);
+    return c < 0 ? "" : t->rows[r][c];
+}
+
+/* runs.csv: its run_id; without one (hand-made or trimmed files) its configuration and rep. */
+static void run_identity(const struct jb_table *t, size_t r, const void *rec, char *buf, size_t len)
+{
+    const struct jb_run_record *run = rec;
+    char key[1024];
+    if (*cell_of(t, r, "run_id")) {
+        snprintf(buf, len, "run_id \"%s\"", cell_of(t, r, "run_id"));
+        return;
+    }
+    buf[0] = '\0';
+    if (run->rep == JB_I64_NONE)
+        return; /* nothing says which repetition it is */
+    jb_config_key_of(run, run->config_id[0] ? JB_KEY_CONFIG_ID : JB_KEY_SHAPE, key, sizeof key);
+    snprintf(buf, len, "rep %lld of \"%s\"", (long long)run->rep, key);
+}
+
+/* requests.csv: run_id and request_id. */
+static void request_identity(
+    const struct jb_table *t, size_t r, const void *rec, char *buf, size_t len)
+{
+    const char *run = cell_of(t, r, "run_id"), *id = cell_of(t, r, "request_id");
+    (void)rec;
+    if (*run && *id)
+        snprintf(buf, len, "request %s of run_id \"%s\"", id, run);
+    else
+        buf[0] = '\0';
+}
+
+struct ident {
+    char *id; /* owned */
+    size_t row;
+};
+
+static int ident_cmp(const void *a, const void *b)
+{
+    const struct ident *x = a, *y = b;
+    const int c = strcmp(x->id, y->id);
+    return c ? c : (x->row > y->row) - (x->row < y->row); /* first appearance first */
+}
+
+/* The first column where rows a and b of t differ, or -1 when they are identical. */
+static long first_difference(const struct jb_table *t, size_t a, size_t b)
+{
+    for (size_t c = 0; c < t->n_cols; c++)
+        if (strcmp(t->rows[a][c], t->rows[b][c]) != 0)
+            return (long)c;
+    return -1;
+}
+
+/* Marks in drop[] every row that repeats an earlier one of the same identity, cell for cell;
+ * fails on two rows of one identity that differ. ids[0 .. n) sorted by identity, then row. */
+static int mark_copies(const struct jb_table *t, const char *path, const struct ident *ids,
+    size_t n, bool *drop, size_t *dropped, struct jb_err *err)
+{
+    for (size_t i = 1, first = 0; i < n; i++) {
+        if (strcmp(ids[i].id, ids[first].id) != 0) {
+            first = i;
+            continue;
+        }
+        const size_t a = ids[first].row, b = ids[i].row;
+        const long c = first_difference(t, a, b);
+        if (c >= 0)
+            return jb_fail(err, JB_EPARSE,
+                "%s: records %zu and %zu are both %s but differ in column \"%s\" (\"%s\" vs "
+                "\"%s\"): keep one of them",
+                path, a + 2, b + 2, ids[i].id, t->header[c], t->rows[a][c], t->rows[b][c]);
+        drop[b] = true;
+        (*dropped)++;
+    }
+    return 0;
+}
+
+/* Removes the rows drop[] marks from the n records of rows (size bytes each); the new count. */
+static size_t compact(char *rows, size_t n, size_t size, const bool *drop)
+{
+    size_t kept = 0;
+    for (size_t r = 0; r < n; r++)
+        if (!drop[r])
+            memmove(rows + kept++ * size, rows + r * size, size);
+    return kept;
+}
+
+/* The identical copies among the records of t counted once (with a warning on stderr), the
+ * conflicting ones an error; *count is updated. */
+static int drop_duplicates(const struct jb_table *t, const char *path, identity_fn *identity,
+    void *records, size_t size, size_t *count, struct jb_err *err)
+{
+    struct ident *ids = calloc(t->n_rows + 1, sizeof *ids);
+    bool *drop = calloc(t->n_rows + 1, sizeof *drop);
+    size_t n = 0, dropped = 0;
+    int rc = ids && drop ? 0 : jb_fail(err, JB_ENOMEM, "%s: out of memory", path);
+    for (size_t r = 0; !rc && r < t->n_rows; r++) {
+        char buf[1200];
+        identity(t, r, (const char *)records + r * size, buf, sizeof buf);
+        if (!buf[0])
+            continue;
+        if (!(ids[n].id = strdup(buf)))
+            rc = jb_fail(err, JB_ENOMEM, "%s: out of memory", path);
+        ids[n++].row = r;
+    }
+    if (!rc) {
+        qsort(ids, n, sizeof *ids, ident_cmp);
+        rc = mark_copies(t, path, ids, n, drop, &dropped, err);
+    }
+    if (!rc && dropped) {
+        *count = compact(records, t->n_rows, size, drop);
+        fprintf(stderr,
+            "joulebench: warning: %s: %zu row(s) are identical copies of earlier ones (the same "
+            "repetition or request twice): each counted once\n",
+            path, dropped);
+    }
+    for (size_t i = 0; ids && i < n; i++)
+        free(ids[i].id);
+    free(ids);
+    free(drop);
+    return rc;
+}
+
+/* Reads path into records as cols describes: every cell checked, rows of a newer schema
+ * refused, duplicates dropped or refused (identity: NULL for none). JB_ENOENT passes through
+ * for optional files. */
+static int read_file(const char *path, const struct jb_column *cols, size_t n, size_t size,
+    identity_fn *identity, void **out, size_t *count, bool *present, struct jb_err *err)
+{
+    struct jb_table t;
+    int rc = jb_table_read(path, &t, err);
+    *out = NULL;
+    *count = 0;
+    if (rc)
+        return rc;
+    rc = jb_records_from_table(&t, path, cols, n, size, out, present, err);
+    if (!rc)
+        rc = check_schema(path, *out, t.n_rows, size, cols, n, err);
+    *count = t.n_rows;
+    if (!rc && identity)
+        rc = drop_duplicates(&t, path, identity, *out, size, count, err);
+    if (rc) {
+        free(*out);
+        *out = NULL;
+        *count = 0;
+    }
+    jb_table_free(&t);
+    return rc;
 }
 
 /* Schema version 1 had no per-token energies; they are derived as version 2 defines them
@@ -59,15 +210,14 @@ static void upgrade_v1(struct jb_results_data *d)
 }
 
 static int read_optional(const char *dir, const char *name, const struct jb_column *cols, size_t n,
-    size_t size, void **out, size_t *count, bool *have, bool *present, struct jb_err *err)
+    size_t size, identity_fn *identity, void **out, size_t *count, bool *have, bool *present,
+    struct jb_err *err)
 {
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    int rc = read_file(path, cols, n, size, out, count, present, err);
+    const int rc = read_file(path, cols, n, size, identity, out, count, present, err);
     *have = rc == 0;
-    if (rc == JB_ENOENT)
-        return 0;
-    return rc ? rc : check_schema(path, *out, *count, size, cols, n, err);
+    return rc == JB_ENOENT ? 0 : rc;
 }
 
 /* A folder, or a runs.csv file whose folder holds the rest. */
@@ -89,20 +239,17 @@ int jb_results_read(const char *path, unsigned parts, struct jb_results_data *d,
     memset(d, 0, sizeof *d);
     locate(path, d);
     int rc = read_file(d->runs_path, jb_run_columns, jb_n_run_columns, sizeof *d->runs,
-        (void **)&d->runs, &d->n_runs, d->run_present, err);
-    if (!rc)
-        rc = check_schema(d->runs_path, d->runs, d->n_runs, sizeof *d->runs, jb_run_columns,
-            jb_n_run_columns, err);
+        run_identity, (void **)&d->runs, &d->n_runs, d->run_present, err);
     if (!rc)
         upgrade_v1(d);
     if (!rc && (parts & JB_RESULTS_REQUESTS))
         rc = read_optional(d->dir, "requests.csv", jb_request_columns, jb_n_request_columns,
-            sizeof *d->requests, (void **)&d->requests, &d->n_requests, &d->have_requests,
-            d->request_present, err);
-    if (!rc && (parts & JB_RESULTS_POWER))
+            sizeof *d->requests, request_identity, (void **)&d->requests, &d->n_requests,
+            &d->have_requests, d->request_present, err);
+    if (!rc && (parts & JB_RESULTS_POWER)) /* samples have no identity: none are dropped */
         rc = read_optional(d->dir, "power.csv", jb_power_columns, jb_n_power_columns,
-            sizeof *d->power, (void **)&d->power, &d->n_power, &d->have_power, d->power_present,
-            err);
+            sizeof *d->power, NULL, (void **)&d->power, &d->n_power, &d->have_power,
+            d->power_present, err);
     if (rc)
         jb_results_data_free(d);
     return rc;

@@ -8,9 +8,15 @@
 
 #include <stddef.h>
 
+/* Every number of the three files is a quantity that cannot be below zero (energy, power,
+ * times, tokens, counts, rates, shares), so a negative cell is refused on reading ("$-0.02 per
+ * 1,000 queries" is a damaged file, not a result), with two exceptions, declared SIGNED: the
+ * idle-subtracted energies (energy_net_j, net_j_per_token), which go below zero when idle power
+ * was measured higher than the run's average. */
 #define RUN_STR(n, f, d) JB_COLUMN(struct jb_run_record, STR, n, f, d)
-#define RUN_I64(n, f, d) JB_COLUMN(struct jb_run_record, I64, n, f, d)
-#define RUN_F64(n, f, d) JB_COLUMN(struct jb_run_record, F64, n, f, d)
+#define RUN_I64(n, f, d) JB_COLUMN_NONNEG(struct jb_run_record, I64, n, f, d, NULL)
+#define RUN_F64(n, f, d) JB_COLUMN_NONNEG(struct jb_run_record, F64, n, f, d, NULL)
+#define RUN_F64_SIGNED(n, f, d) JB_COLUMN(struct jb_run_record, F64, n, f, d)
 #define PCT(metric, what)                                                                          \
     RUN_F64(#metric "_p50", metric##_p50, "median " what),                                         \
         RUN_F64(#metric "_p90", metric##_p90, "90th percentile of " what),                         \
@@ -94,8 +100,10 @@ const struct jb_column jb_run_columns[] = {
     RUN_F64("idle_power_w", idle_power_w,
         "idle power measured with the same source before the configuration's repetitions"),
     RUN_F64("idle_power_sd_w", idle_power_sd_w, "standard deviation of idle power over windows"),
-    RUN_F64("energy_net_j", energy_net_j, "energy_j - idle_power_w * duration_s: the dynamic part"),
-    RUN_F64("net_j_per_token", net_j_per_token, "energy_net_j / (prompt_tokens + gen_tokens)"),
+    RUN_F64_SIGNED(
+        "energy_net_j", energy_net_j, "energy_j - idle_power_w * duration_s: the dynamic part"),
+    RUN_F64_SIGNED(
+        "net_j_per_token", net_j_per_token, "energy_net_j / (prompt_tokens + gen_tokens)"),
     RUN_STR("energy_source", energy_source,
         "where the joules come from: perf, powercap, papi, nvml, estimator (several joined by +); "
         "none when not measured"),
@@ -134,8 +142,8 @@ const struct jb_column jb_run_columns[] = {
 const size_t jb_n_run_columns = sizeof jb_run_columns / sizeof jb_run_columns[0];
 
 #define REQ_STR(n, f, d) JB_COLUMN(struct jb_request_record, STR, n, f, d)
-#define REQ_I64(n, f, d) JB_COLUMN(struct jb_request_record, I64, n, f, d)
-#define REQ_F64(n, f, d) JB_COLUMN(struct jb_request_record, F64, n, f, d)
+#define REQ_I64(n, f, d) JB_COLUMN_NONNEG(struct jb_request_record, I64, n, f, d, NULL)
+#define REQ_F64(n, f, d) JB_COLUMN_NONNEG(struct jb_request_record, F64, n, f, d, NULL)
 
 const struct jb_column jb_request_columns[] = {
     REQ_I64("schema_version", schema_version, "version of these columns (2)"),
@@ -160,18 +168,17 @@ const struct jb_column jb_request_columns[] = {
 const size_t jb_n_request_columns = sizeof jb_request_columns / sizeof jb_request_columns[0];
 
 #define POW_STR(n, f, d) JB_COLUMN(struct jb_power_record, STR, n, f, d)
-#define POW_I64(n, f, d) JB_COLUMN(struct jb_power_record, I64, n, f, d)
+#define POW_I64(n, f, d) JB_COLUMN_NONNEG(struct jb_power_record, I64, n, f, d, NULL)
+#define POW_F64(n, f, d, fmt) JB_COLUMN_NONNEG(struct jb_power_record, F64, n, f, d, fmt)
 
 const struct jb_column jb_power_columns[] = {
     POW_I64("schema_version", schema_version, "version of these columns (2)"),
     POW_STR("run_id", run_id,
         "the repetition (runs.csv), or idle:CONFIG_ID for an idle-baseline measurement"),
-    JB_COLUMN_FMT(struct jb_power_record, F64, "t_s", t_s,
-        "seconds since the repetition (or baseline) started", "%.6f"),
+    POW_F64("t_s", t_s, "seconds since the repetition (or baseline) started", "%.6f"),
     POW_STR("phase", phase, "idle, setup, prefill or decode at the time of the sample"),
     POW_STR("domain", domain, "a power domain (package-0, dram-0, psys, gpu-0, cpu), or total"),
-    JB_COLUMN_FMT(struct jb_power_record, F64, "watts", watts,
-        "average power since the previous sample", "%.6g"),
+    POW_F64("watts", watts, "average power since the previous sample", "%.6g"),
     POW_I64("summed", summed, "1 when the domain is summed into total; empty on total rows"),
 };
 const size_t jb_n_power_columns = sizeof jb_power_columns / sizeof jb_power_columns[0];

@@ -1,6 +1,7 @@
 /*
  * fuzz_csv.c — libFuzzer target: a results CSV read back (resumption, summaries, compare,
- * the report): the table, then the typed run records and their grouping into configurations.
+ * the report): the table, then the typed run records and their grouping into configurations,
+ * then the whole reader on it as a runs.csv (schema check, duplicate rows, the v1 upgrade).
  */
 #include "fuzz_file.h"
 #include "jb_results.h"
@@ -25,6 +26,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         jb_table_free(&t);
     }
+    struct jb_results_data d;
+    if (jb_results_read(path, JB_RESULTS_RUNS, &d, &err) == 0)
+        jb_results_data_free(&d);
     unlink(path);
     return 0;
 }
