@@ -56,8 +56,12 @@ static float quantize_block(const float *xb, int64_t len, int8_t qs[JB_QK8_0])
     /* A block below 127 * FLT_MIN is flushed to zero: its 1/d would overflow. */
     const float d = amax / 127.0f >= FLT_MIN ? amax / 127.0f : 0.0f;
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    for (int64_t i = 0; i < JB_QK8_0; i++)
-        qs[i] = i < len ? (int8_t)nearbyintf(xb[i] * id) : 0;
+    /* A NaN (or an infinity, whose block scales it to inf * 0) quantizes to 0: converting it
+     * to an integer would be undefined. Finite values lie within +-127 after scaling. */
+    for (int64_t i = 0; i < JB_QK8_0; i++) {
+        const float q = i < len ? xb[i] * id : 0.0f;
+        qs[i] = q == q ? (int8_t)nearbyintf(q) : 0;
+    }
     return d;
 }
 

@@ -46,9 +46,9 @@ for s in $stages; do
     fuzz)
         stage "fuzz (libFuzzer, ${fuzz_seconds} s per target)"
         CC=clang JB_BUILD_DIR="$root/build-fuzz" jb_build -DJB_FUZZ=ON \
-            -DJB_SANITIZE=address,undefined --target fuzz_config fuzz_workload fuzz_csv fuzz_meta
+            -DJB_SANITIZE=address,undefined --target fuzz_config fuzz_workload fuzz_csv fuzz_meta fuzz_safetensors
         work=$(mktemp -d)
-        for t in config workload csv meta; do
+        for t in config workload csv meta safetensors; do
             fuzz "$t" "$work"
         done
         rm -rf "$work"

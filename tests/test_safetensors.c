@@ -3,15 +3,19 @@
  * (F32, BF16, F16, sharded, Qwen2 biases, Phi-3 fused, Gemma) as safetensors files, loads them
  * with jb_model_init and compares jb's logits and greedy tokens with a naive double-precision
  * forward pass written here from transformers' modeling code; then `joulebench generate` on
- * the same folders, and malformed checkpoints that must fail with a message naming the culprit.
+ * the same folders, and malformed checkpoints (bad headers, overlapping or gapped data_offsets,
+ * sizes that overflow, a FIFO or a folder in a file's place) that must fail with a message
+ * naming the culprit, the same from jb_safetensors_check (the plan's check) as from loading.
  */
 #include "jb_test.h"
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "jb_cli.h"
 #include "jb_clock.h"
@@ -422,7 +426,15 @@ struct fault {
     const char *bad_shard;  /* index maps it to a shard file that does not exist */
     const char *frac_shape; /* first dimension written as N.5 */
     uint64_t header_len;    /* written instead of the real header length (0: the real one) */
+    bool sparse;            /* the file extended (sparse) to hold header_len header bytes */
     bool truncate;          /* the file is cut to 5 bytes */
+    const char *overlap;    /* data_offsets moved to start at 0, over the first tensor's bytes */
+    const char *gap_before; /* 8 bytes no tensor owns written before its data */
+    size_t trailing;        /* bytes no tensor owns written after the last tensor's */
+    const char *twice;      /* a second entry of the same name, on a copy of its bytes */
+    bool wrap_shape;        /* an extra (ignorable) entry of shape [2^32, 2^32], F32, 0 bytes:
+                             * 2^66 bytes, 0 in wrapping 64-bit arithmetic */
+    const char *shard_path; /* the index maps it to "../" + its shard's name */
 };
 
 static bool is(const char *name, const char *want)
@@ -439,6 +451,10 @@ static void header_entry(struct buf *h, const struct tensor *t, const char *dtyp
         s1 = t->shape[0];
     }
     const size_t shift = is(t->name, fl->past_end) ? (size_t)1 << 20 : 0;
+    if (is(t->name, fl->overlap)) {
+        end -= begin;
+        begin = 0;
+    }
     buf_printf(h, ",\"%s\":{\"dtype\":\"%s\",\"shape\":[%lld%s", t->name, dtype, (long long)s0,
         is(t->name, fl->frac_shape) ? ".5" : "");
     if (t->ndim == 2)
@@ -456,13 +472,27 @@ static size_t write_st(
         struct tensor *t = &fx->t[i];
         if ((shard >= 0 && t->shard != shard) || is(t->name, fl->drop))
             continue;
+        if (is(t->name, fl->gap_before))
+            buf_add(&data, (const char[8]) { 0 }, 8);
         const size_t begin = data.len;
         const int64_t numel = t->shape[0] * (t->ndim == 2 ? t->shape[1] : 1);
         encode(&data, t->data, numel, dt);
         assert_int_equal(data.len - begin, (size_t)numel * fd_sizes[dt]);
         header_entry(
             &hdr, t, is(t->name, fl->bad_dtype) ? "I32" : fd_names[dt], fl, begin, data.len);
+        if (is(t->name, fl->twice)) {
+            const size_t again = data.len;
+            encode(&data, t->data, numel, dt);
+            header_entry(&hdr, t, fd_names[dt], fl, again, data.len);
+        }
     }
+    if (fl->wrap_shape)
+        buf_printf(&hdr,
+            ",\"model.layers.0.self_attn.rotary_emb.inv_freq\":{\"dtype\":\"F32\","
+            "\"shape\":[4294967296,4294967296],\"data_offsets\":[%zu,%zu]}",
+            data.len, data.len);
+    for (size_t i = 0; i < fl->trailing; i++)
+        buf_add(&data, "", 1);
     if (fl->extra && shard <= 0) {
         const size_t begin = data.len;
         for (int64_t i = 0; i < fx->hd; i++)
@@ -479,6 +509,8 @@ static size_t write_st(
     buf_add(&file, hdr.p, hdr.len);
     buf_add(&file, data.p, data.len);
     write_bytes(path, file.p, fl->truncate ? 5 : file.len);
+    if (fl->sparse)
+        assert_int_equal(truncate(path, (off_t)(8 + n + data.len)), 0);
     const size_t data_bytes = data.len;
     free(hdr.p);
     free(data.p);
@@ -497,7 +529,8 @@ static void write_index(struct fixture *fx, size_t total, const struct fault *fl
     for (int i = 0; i < fx->n_tensors; i++) {
         const char *file = is(fx->t[i].name, fl->bad_shard) ? "model-00003-of-00003.safetensors"
                                                             : shard_names[fx->t[i].shard];
-        buf_printf(&b, "%s\"%s\":\"%s\"", i ? "," : "", fx->t[i].name, file);
+        buf_printf(&b, "%s\"%s\":\"%s%s\"", i ? "," : "", fx->t[i].name,
+            is(fx->t[i].name, fl->shard_path) ? "../" : "", file);
     }
     buf_printf(&b, "}}\n");
     snprintf(path, sizeof path, "%s/model.safetensors.index.json", fx->dir);
@@ -754,18 +787,32 @@ struct jb_run {
     float seq1[N_DECODE][VOCAB];        /* seq 1, decoded in the same batches: pos 7..11 */
 };
 
+static void fixture_config(const struct fixture *fx, struct jb_config *cfg)
+{
+    struct buf json = { 0 };
+    struct jb_err err;
+    config_json(fx, &json);
+    if (jb_config_parse(json.p, json.len, "config.json", cfg, &err))
+        fail_msg("%s: config: %s", fx->sp.label, err.msg);
+    free(json.p);
+    snprintf(cfg->name, sizeof cfg->name, "%s", fx->sp.label);
+}
+
 static void jb_load_model(
     const struct fixture *fx, enum jb_dtype dt, struct jb_model *m, struct jb_err *err, int *rc)
 {
-    struct buf json = { 0 };
     struct jb_config cfg;
-    config_json(fx, &json);
-    if (jb_config_parse(json.p, json.len, "config.json", &cfg, err))
-        fail_msg("%s: config: %s", fx->sp.label, err->msg);
-    free(json.p);
-    snprintf(cfg.name, sizeof cfg.name, "%s", fx->sp.label);
+    fixture_config(fx, &cfg);
     const struct jb_model_opts o = { .dtype = dt, .seed = 1 };
     *rc = jb_model_init(m, &cfg, fx->dir, &o, err);
+}
+
+/* jb_safetensors_check on the fixture's folder: what the plan of a run does. */
+static int jb_check(const struct fixture *fx, struct jb_err *err)
+{
+    struct jb_config cfg;
+    fixture_config(fx, &cfg);
+    return jb_safetensors_check(&cfg, fx->dir, err);
 }
 
 /* Prefill of the prompt on seq 0 while seq 1 takes it token by token, then decode steps of
@@ -907,6 +954,9 @@ static void test_case(void **state)
 
     fixture_init(&fx, sp);
     write_checkpoint(&fx, &(struct fault) { 0 }); /* rounds BF16/F16 tensors in place first */
+    struct jb_err err = { 0 };
+    if (jb_check(&fx, &err) != 0)
+        fail_msg("%s: jb_safetensors_check refused a good checkpoint: %s", sp->label, err.msg);
     ref_generate(&fx, r);
     jb_generate(&fx, JB_DTYPE_F32, r->tokens, o);
     compare(r, o, &e);
@@ -1008,6 +1058,21 @@ static const struct err_case err_cases[] = {
         { "model-00003-of-00003.safetensors", "cannot open" } },
     { "missing_in_shard", { .drop = "model.layers.1.self_attn.v_proj.weight" }, true, JB_ENOENT,
         { "\"model.layers.1.self_attn.v_proj.weight\"", "not found" } },
+    /* the byte buffer must be tiled exactly, as the reference implementation requires */
+    { "overlapping_offsets", { .overlap = "model.norm.weight" }, false, JB_EPARSE,
+        { "\"model.norm.weight\" [0, 256]", "overlap" } },
+    { "gap_in_data", { .gap_before = "model.norm.weight" }, false, JB_EPARSE,
+        { "\"model.norm.weight\"", "leave bytes" } },
+    { "trailing_bytes", { .trailing = 16 }, false, JB_EPARSE,
+        { "/model.safetensors", "the last 16 bytes" } },
+    { "name_twice", { .twice = "model.norm.weight" }, false, JB_EPARSE,
+        { "\"model.norm.weight\"", "twice" } },
+    { "shape_overflows", { .wrap_shape = true }, false, JB_ERANGE,
+        { "\"model.layers.0.self_attn.rotary_emb.inv_freq\"", "more than 2^64 bytes" } },
+    { "header_over_limit", { .header_len = 100000001, .sparse = true }, false, JB_EPARSE,
+        { "/model.safetensors", "limit of 100000000 bytes" } },
+    { "shard_outside_folder", { .shard_path = "lm_head.weight" }, true, JB_EPARSE,
+        { "weight_map[\"lm_head.weight\"]", "not a file name" } },
 };
 #define N_ERR_CASES (sizeof err_cases / sizeof err_cases[0])
 
@@ -1035,6 +1100,76 @@ static void test_error(void **state)
             fail_msg("%s: message \"%s\" does not name %s", ec->label, err.msg, ec->want[i]);
     assert_null(m.arena); /* freed on failure */
     jb_model_free(&m);
+    /* the plan's check, converting nothing, refuses it with the same code and words */
+    struct jb_err check = { 0 };
+    rc = jb_check(&fx, &check);
+    if (rc != ec->code || strcmp(check.msg, err.msg) != 0)
+        fail_msg("%s: jb_safetensors_check returned %d \"%s\", loading %d \"%s\"", ec->label, rc,
+            check.msg, ec->code, err.msg);
+    fixture_free(&fx);
+}
+
+/* ---- files that are not regular files ------------------------------------------------------ */
+
+struct odd_case {
+    const char *label;
+    bool sharded;
+    const char *file; /* replaced by a FIFO or a folder */
+    bool fifo;
+    const char *want; /* the message says what it is */
+};
+
+static const struct odd_case odd_cases[] = {
+    { "fifo_as_model", false, "model.safetensors", true, "is a FIFO" },
+    { "folder_as_model", false, "model.safetensors", false, "is a directory" },
+    { "fifo_as_shard", true, "model-00002-of-00002.safetensors", true, "is a FIFO" },
+    { "fifo_as_index", true, "model.safetensors.index.json", true, "is a FIFO" },
+};
+#define N_ODD_CASES (sizeof odd_cases / sizeof odd_cases[0])
+
+static void on_alarm(int sig)
+{
+    static const char msg[] = "test_safetensors: opening a FIFO blocked (killed after 10 s)\n";
+    (void)sig;
+    if (write(2, msg, sizeof msg - 1) < 0)
+        _exit(2);
+    _exit(1);
+}
+
+/* A FIFO nobody writes (opening it to read would block for ever) or a folder in a checkpoint
+ * file's place: refused at once as an input error (JB_EINVAL, exit 2) that names the file and
+ * says what it is, by the plan's check and by loading. An alarm turns a hang into a failure. */
+static void test_not_regular(void **state)
+{
+    const struct odd_case *oc = *state;
+    struct spec sp = err_base;
+    struct fixture fx;
+    struct jb_model m;
+    struct jb_err load = { 0 }, check = { 0 };
+    char path[4400];
+    int rc;
+
+    sp.label = oc->label;
+    sp.sharded = oc->sharded;
+    sp.dt2 = FD_F32;
+    fixture_init(&fx, &sp);
+    write_checkpoint(&fx, &(struct fault) { 0 });
+    snprintf(path, sizeof path, "%s/%s", fx.dir, oc->file);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(oc->fifo ? mkfifo(path, 0600) : mkdir(path, 0700), 0);
+    signal(SIGALRM, on_alarm);
+    alarm(10);
+    const int check_rc = jb_check(&fx, &check);
+    jb_load_model(&fx, JB_DTYPE_F32, &m, &load, &rc);
+    alarm(0);
+    printf("  %s: %d %s\n", oc->label, rc, load.msg);
+    jb_model_free(&m);
+    if (check_rc != JB_EINVAL || rc != JB_EINVAL)
+        fail_msg("%s: check %d (%s), load %d (%s); expected JB_EINVAL (%d)", oc->label, check_rc,
+            check.msg, rc, load.msg, JB_EINVAL);
+    if (!strstr(load.msg, path) || !strstr(load.msg, oc->want) || strcmp(check.msg, load.msg))
+        fail_msg("%s: \"%s\" (check: \"%s\") should name %s and say \"%s\"", oc->label, load.msg,
+            check.msg, path, oc->want);
     fixture_free(&fx);
 }
 
@@ -1057,7 +1192,7 @@ int main(int argc, char **argv)
     g_joulebench = argc > 1 ? argv[1] : NULL;
     if (!g_joulebench)
         fprintf(stderr, "note: no joulebench binary given; the generate checks are skipped\n");
-    struct CMUnitTest tests[N_CASES + 1 + N_ERR_CASES];
+    struct CMUnitTest tests[N_CASES + 1 + N_ERR_CASES + N_ODD_CASES];
     size_t n = 0;
     for (size_t i = 0; i < N_CASES; i++)
         tests[n++]
@@ -1066,5 +1201,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < N_ERR_CASES; i++)
         tests[n++] = (struct CMUnitTest) { err_cases[i].label, test_error, NULL, NULL,
             (void *)&err_cases[i] };
+    for (size_t i = 0; i < N_ODD_CASES; i++)
+        tests[n++] = (struct CMUnitTest) { odd_cases[i].label, test_not_regular, NULL, NULL,
+            (void *)&odd_cases[i] };
     return _cmocka_run_group_tests("test_safetensors", tests, n, group_setup, group_teardown);
 }

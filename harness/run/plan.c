@@ -36,8 +36,11 @@ static void config_id(struct jb_sweep_config *c, const struct jb_sweep *r)
 }
 
 /* Reads the config and workload, and finds out whether the configuration fits. Bad input is
- * an error (returned); not fitting is a skip (c->skip). */
-static int plan_one(struct jb_sweep_config *c, const struct jb_sweep *r, struct jb_err *err)
+ * an error (returned); not fitting is a skip (c->skip). check_weights: also check the model's
+ * checkpoint, when its weights come from one (headers, shapes and offsets; nothing converted),
+ * so a corrupt one fails here, before a folder is made or another model runs; once per model. */
+static int plan_one(
+    struct jb_sweep_config *c, const struct jb_sweep *r, bool check_weights, struct jb_err *err)
 {
     c->idle_before_w = c->idle_before_sd_w = c->idle_after_w = c->idle_after_sd_w = NAN;
     int rc = jb_model_config(jb_models_dir(), c->model, &c->cfg, c->dir, sizeof c->dir, err);
@@ -48,7 +51,10 @@ static int plan_one(struct jb_sweep_config *c, const struct jb_sweep *r, struct 
         wo.batch = c->batch;
     if ((rc = jb_workload_load(c->workload, &wo, &c->w, err)))
         return rc;
-    if (jb_safetensors_present(c->dir) && !r->random_weights)
+    const bool checkpoint = jb_safetensors_present(c->dir) && !r->random_weights;
+    if (checkpoint && check_weights && (rc = jb_safetensors_check(&c->cfg, c->dir, err)))
+        return rc;
+    if (checkpoint)
         snprintf(c->weights, sizeof c->weights, "%s", c->dir);
     else
         snprintf(c->weights, sizeof c->weights, "random (seed %llu)",
@@ -60,8 +66,12 @@ static int plan_one(struct jb_sweep_config *c, const struct jb_sweep *r, struct 
     struct jb_mem_plan plan;
     struct jb_err why;
     jb_mem_plan(&c->cfg, c->dtype, c->n_seqs, c->ctx, c->batch_tokens, (int)c->threads, &plan);
-    if (jb_fit_check(&c->cfg, c->dtype, &plan, &why))
+    /* Not fitting is a skip; a plan too large to count or a bad JOULEBENCH_MEM_LIMIT is bad
+     * input. */
+    if ((rc = jb_fit_check(&c->cfg, c->dtype, &plan, &why)) == JB_ETOOBIG)
         snprintf(c->skip, sizeof c->skip, "%s", why.msg);
+    else if (rc)
+        return jb_fail(err, rc, "%s", why.msg);
     return 0;
 }
 
@@ -84,7 +94,7 @@ int jb_sweep_plan(
                         x->dtype = r->dtypes[d];
                         x->threads = r->threads[t];
                         x->batch = r->batches[b];
-                        rc = plan_one(x, r, err);
+                        rc = plan_one(x, r, d + w + t + b == 0, err);
                     }
     *out = c;
     *n_out = k;
