@@ -576,7 +576,7 @@ static void test_malformed_inputs(void **state)
     snprintf(needle, sizeof needle, "%s:2: expected", profile);
     expect_open_error(&o, JB_EPARSE, needle);
     const struct jb_energy_opts missing = { .cpu_profile = "/nonexistent/profile.txt" };
-    expect_open_error(&missing, JB_EIO, "/nonexistent/profile.txt: cannot open");
+    expect_open_error(&missing, JB_ENOENT, "/nonexistent/profile.txt: cannot open");
 
     /* /proc/stat: a bad counter, a negative one, a missing CPU, no file */
     write_file(stat, "cpu  1 2 3 4\nintr 5\ncpu0 12 x 3 4\n");

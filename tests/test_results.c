@@ -224,6 +224,36 @@ static void test_bad_input(void **state)
     assert_int_equal(jb_results_read(dir, JB_RESULTS_RUNS, &d, &err), JB_ENOENT);
 }
 
+/* A last line without its line end was cut short by a failed write: the reader leaves it out
+ * (whatever its field count) and keeps every whole row; a data CSV's last line is kept. */
+static void test_cut_last_line(void **state)
+{
+    (void)state;
+    char dir[4200];
+    const char *whole = "schema_version,run_id,duration_s\r\n2,a,1.5\r\n2,b,2.5\r\n";
+    const char *cuts[] = { "2,c", "2,c,3.", "2,\"c\r\nx" }; /* too few fields, a cut number, in quotes */
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+        char content[256];
+        snprintf(dir, sizeof dir, "%s/cut%zu", g_dir, i);
+        mkdir(dir, 0755);
+        snprintf(content, sizeof content, "%s%s", whole, cuts[i]);
+        jb_test_write(dir, "runs.csv", content);
+        struct jb_results_data d;
+        struct jb_err err = { 0 };
+        assert_int_equal(jb_results_read(dir, JB_RESULTS_RUNS, &d, &err), 0);
+        assert_int_equal(d.n_runs, 2);
+        assert_string_equal(d.runs[1].run_id, "b");
+        ASSERT_CLOSE(d.runs[1].duration_s, 2.5, 0);
+        jb_results_data_free(&d);
+    }
+    struct jb_table t;
+    struct jb_err err = { 0 };
+    assert_int_equal(jb_table_read(jb_test_write(g_dir, "data.csv", "a,b\n1,2\n3,4"), &t, &err), 0);
+    assert_int_equal(t.n_rows, 2); /* a data file's last line needs no line end */
+    assert_false(t.cut_last);
+    jb_table_free(&t);
+}
+
 static bool even_rep(const struct jb_run_record *r)
 {
     return r->rep % 2 == 0;
@@ -407,6 +437,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_v1_report_data),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_cut_last_line),
         cmocka_unit_test(test_groups),
         cmocka_unit_test(test_meta_round_trip),
         cmocka_unit_test(test_power_rows),

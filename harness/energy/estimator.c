@@ -9,6 +9,7 @@
 #include "jb_cpu_model.h"
 #include "jb_energy.h"
 #include "jb_clock.h"
+#include "jb_file.h"
 
 #include <csv.h>
 #include <ctype.h>
@@ -390,14 +391,15 @@ static void scan_row(int c, void *data)
 
 static int scan_file(const char *path, struct tdp_scan *t, struct jb_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return jb_fail(err, JB_EIO,
-            "%s: cannot open the CPU TDP table: %s (set JOULEBENCH_DATA_DIR to joulebench's data/ "
-            "folder, or give --cpu-tdp-w)",
-            path, strerror(errno));
+    int rc;
+    struct jb_err why;
+    FILE *f = jb_fopen_input(path, &why, &rc);
+    if (!f) /* never JB_ENOENT, which means "the CPU is not in the table" to the caller */
+        return jb_fail(err, rc == JB_ENOENT ? JB_EIO : rc,
+            "%s (the CPU TDP table: set JOULEBENCH_DATA_DIR to joulebench's data/ folder, or "
+            "give --cpu-tdp-w)",
+            why.msg);
     struct csv_parser p;
-    int rc = 0;
     if (csv_init(&p, CSV_APPEND_NULL) != 0) {
         fclose(f);
         return jb_fail(err, JB_ENOMEM, "out of memory");
@@ -609,36 +611,6 @@ static int read_stat(struct est_ctx *c, uint64_t *busy, uint64_t *total, struct 
     return rc;
 }
 
-static int read_file(const char *path, char **text, struct jb_err *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return jb_fail(err, JB_EIO, "%s: cannot open: %s", path, strerror(errno));
-    size_t len = 0, cap = 4096;
-    char *buf = malloc(cap);
-    for (size_t n = 1; buf && n > 0; len += n) {
-        if (len + 1 >= cap) {
-            char *bigger = cap < (1u << 20) ? realloc(buf, cap *= 2) : NULL;
-            if (!bigger) {
-                free(buf);
-                fclose(f);
-                return jb_fail(err, JB_ETOOBIG, "%s: larger than 1 MiB", path);
-            }
-            buf = bigger;
-        }
-        n = fread(buf + len, 1, cap - len - 1, f);
-    }
-    const bool bad = !buf || ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return jb_fail(err, buf ? JB_EIO : JB_ENOMEM, "%s: cannot read", path);
-    }
-    buf[len] = '\0';
-    *text = buf;
-    return 0;
-}
-
 /* text into detail, ending in "..." when it had to be cut. */
 static void copy_detail(char *detail, size_t len, const char *text)
 {
@@ -664,7 +636,7 @@ static int plan_profile(
 {
     const char *path = o->cpu_profile;
     char *text = NULL;
-    int rc = read_file(path, &text, err);
+    int rc = jb_read_file(path, 1u << 20, &text, NULL, err);
     struct jb_cpu_profile *p = calloc(1, sizeof *p);
     if (rc == 0 && !p)
         rc = jb_fail(err, JB_ENOMEM, "out of memory");

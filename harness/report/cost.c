@@ -347,12 +347,13 @@ int jb_cost_profile_load(
     int rc = resolve(name_or_path, path, sizeof path, err);
     if (rc)
         return rc;
-    FILE *f = fopen(path, "r");
+    struct jb_err why;
+    FILE *f = jb_fopen_input(path, &why, &rc);
     if (!f)
-        return jb_fail(err, errno == ENOENT ? JB_ENOENT : JB_EIO,
-            "cost profile %s: cannot open: %s%s", path, strerror(errno),
-            strchr(name_or_path, '/') ? ""
-                                      : " (the profiles are in profiles/: see profiles/README.md)");
+        return jb_fail(err, rc, "cost profile %s%s", why.msg,
+            rc != JB_ENOENT || strchr(name_or_path, '/')
+                ? ""
+                : " (the profiles are in profiles/: see profiles/README.md)");
     profile_init(out, path);
     struct reader r = { out, data_dir ? data_dir : jb_cost_data_dir() };
     rc = jb_ini_parse(

@@ -3,6 +3,8 @@
  */
 #include "jb_csvio.h"
 
+#include "jb_file.h"
+
 #include <csv.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -70,6 +72,7 @@ struct reader {
     size_t n_cells, cap_cells;
     size_t record;
     int rc;
+    bool whole_lines; /* leave out a last record with no line end (a write cut short) */
     const char *path;
     struct jb_err *err;
 };
@@ -110,7 +113,11 @@ static void on_row(int c, void *data)
 {
     struct reader *r = data;
     struct jb_table *t = r->t;
-    (void)c;
+    if (c == -1 && r->whole_lines) { /* libcsv: csv_fini ended a record that had no line end */
+        t->cut_last = true;
+        drop_cells(r);
+        return;
+    }
     r->record++;
     if (r->rc) {
         drop_cells(r);
@@ -157,15 +164,15 @@ static size_t count_lines(const char *buf, size_t n)
 
 /* A NUL byte never appears in a CSV file joulebench writes; libcsv would pass it on inside a
  * field, which C strings then cut short ("1\0x" read as 1), so the reader refuses it. */
-int jb_table_read(const char *path, struct jb_table *t, struct jb_err *err)
+static int table_read(const char *path, bool whole_lines, struct jb_table *t, struct jb_err *err)
 {
     memset(t, 0, sizeof *t);
-    FILE *f = fopen(path, "rb");
+    int rc;
+    FILE *f = jb_fopen_input(path, err, &rc);
     if (!f)
-        return jb_fail(err, errno == ENOENT ? JB_ENOENT : JB_EIO, "%s: cannot open: %s", path,
-            strerror(errno));
+        return rc;
     struct csv_parser p;
-    struct reader r = { .t = t, .path = path, .err = err };
+    struct reader r = { .t = t, .whole_lines = whole_lines, .path = path, .err = err };
     char buf[65536];
     size_t got, lines = 0; /* line ends before buf */
     csv_init(&p, CSV_APPEND_NULL);
@@ -195,6 +202,16 @@ int jb_table_read(const char *path, struct jb_table *t, struct jb_err *err)
     if (r.rc)
         jb_table_free(t);
     return r.rc;
+}
+
+int jb_table_read(const char *path, struct jb_table *t, struct jb_err *err)
+{
+    return table_read(path, false, t, err);
+}
+
+int jb_table_read_lines(const char *path, struct jb_table *t, struct jb_err *err)
+{
+    return table_read(path, true, t, err);
 }
 
 void jb_table_free(struct jb_table *t)

@@ -68,12 +68,17 @@ struct jb_table {
     size_t n_cols;
     char ***rows; /* rows[r][c], every row has n_cols cells */
     size_t n_rows;
+    bool cut_last; /* jb_table_read_lines left out a last line with no line end */
 };
 
 /* Reads path (header line first). A row whose cell count differs from the header's is an
  * error naming the file and record number; so is a NUL byte anywhere in the file (a damaged or
  * binary file: "FILE: line L (record R): a NUL byte"). A missing file is JB_ENOENT. */
 int jb_table_read(const char *path, struct jb_table *t, struct jb_err *err);
+/* jb_table_read for a file joulebench appends to, whose every record ends in a line end: a last
+ * record without one was cut short by a failed write and is left out (t->cut_last set), never
+ * read as a row or refused for its field count. */
+int jb_table_read_lines(const char *path, struct jb_table *t, struct jb_err *err);
 void jb_table_free(struct jb_table *t);
 /* Index of a column by name, or -1. */
 int jb_table_col(const struct jb_table *t, const char *name);

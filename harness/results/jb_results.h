@@ -1,10 +1,10 @@
 /*
  * jb_results.h — a results folder, both ways. Writing: runs.csv and requests.csv appended one
- * repetition at a time (flushed and synced, so an interruption loses at most the repetition
- * in progress), a lock so two joulebench processes never interleave rows, resumption (what is
- * already there is skipped, never written twice), meta.json. Reading: the same files back into
- * the typed records of jb_records.h, grouped into configurations, and meta.json; the summary,
- * the report and compare all read through here.
+ * repetition at a time (whole rows or nothing, synced, so an interruption or a full disk loses
+ * at most the repetition in progress), a lock so two joulebench processes never interleave
+ * rows, resumption (what is already there is skipped, never written twice), meta.json.
+ * Reading: the same files back into the typed records of jb_records.h, grouped into
+ * configurations, and meta.json; the summary, the report and compare all read through here.
  */
 #ifndef JB_RESULTS_H
 #define JB_RESULTS_H
@@ -18,26 +18,36 @@
 
 struct jb_results {
     char dir[PATH_MAX];
-    int lock_fd;
-    FILE *runs, *requests, *power; /* power.csv: the meter's samples (jb_results_append_power) */
-    char **done;                   /* run_ids already in runs.csv */
+    bool is_open;                       /* between jb_results_open and jb_results_close */
+    int lock_fd;                        /* .lock, held with flock(2); -1 when not held */
+    int runs_fd, requests_fd, power_fd; /* O_APPEND; power.csv: the meter's samples */
+    int power_errno; /* the first failed power.csv append not yet reported (atomic access) */
+    char **done;     /* run_ids already in runs.csv */
     size_t n_done, cap_done;
 };
 
-/* Creates dir (and parents) if needed, takes its lock (JB_EBUSY when another live joulebench
- * holds it), checks that existing CSV files have this version's columns, drops request and
- * power rows of repetitions that never finished, and opens the files for appending. */
+/* Creates dir (and parents) if needed, takes its lock (JB_EBUSY, naming the owner's pid, while
+ * another process holds it; the kernel releases it when its owner dies, so a stale .lock never
+ * blocks), drops a last line cut short by a failed write (saying so on stderr), checks that
+ * existing CSV files have this version's columns, drops request and power rows of repetitions
+ * that never finished, and opens the files for appending. */
 int jb_results_open(struct jb_results *r, const char *dir, struct jb_err *err);
 /* Closes the files and releases the lock; accepts a zeroed struct. */
 void jb_results_close(struct jb_results *r);
 /* True when runs.csv already holds this run_id. */
 bool jb_results_has(const struct jb_results *r, const char *run_id);
-/* Appends one row to power.csv, flushed (synced with the next repetition's rows). The meter's
- * sampler thread calls it, through the session, while the runner works. */
+/* Appends one row to power.csv, whole or not at all (synced with the next repetition's rows).
+ * The meter's sampler thread calls it, through the session, while the runner works; a failure
+ * is also kept and reported by the next jb_results_append or jb_results_sync. */
 int jb_results_append_power(struct jb_results *r, const struct jb_power_record *p);
-/* Appends one repetition: its request rows, then its run row; flushed and synced. */
+/* Appends one repetition: its request rows, then its run row, each file synced. All or
+ * nothing: on a failed write (a full disk) the files are cut back to their old lengths and
+ * JB_EIO names the file; a power row lost since the last call fails it the same way. */
 int jb_results_append(struct jb_results *r, const struct jb_run_record *run,
     const struct jb_request_record *reqs, int64_t n_reqs, struct jb_err *err);
+/* Syncs power.csv; JB_EIO naming it when a power row could not be written since the last
+ * jb_results_append (the idle baseline after the last repetition, say). */
+int jb_results_sync(struct jb_results *r, struct jb_err *err);
 
 /* ---- reading a results folder back --------------------------------------------------------- */
 
@@ -66,8 +76,13 @@ struct jb_results_data {
 /* Reads the results at path, a folder or a runs.csv file (then its folder holds the rest), and
  * the parts asked for (a mask of jb_results_part). Every cell must fit its column's type
  * ("FILE: record N, column \"X\": \"abc\" is not a number"); rows of a newer schema than this
- * build's are refused. JB_ENOENT when runs.csv does not exist. Free with jb_results_data_free,
- * which accepts a zeroed struct. */
+ * build's are refused. Numbers must be finite, and not negative in the columns schema.c marks
+ * (all but the idle-subtracted energies); a NUL byte is refused naming its line. Identical
+ * copies of a runs.csv or requests.csv row (same run_id; same run_id and request_id) are counted
+ * once, with a warning on stderr; two different rows of one identity are JB_EPARSE naming both.
+ * A last line without its line end (a write cut short) is left out with a note on stderr.
+ * JB_ENOENT when runs.csv does not exist. Free with jb_results_data_free, which accepts a
+ * zeroed struct. */
 int jb_results_read(
     const char *path, unsigned parts, struct jb_results_data *d, struct jb_err *err);
 void jb_results_data_free(struct jb_results_data *d);
@@ -142,6 +157,11 @@ struct jb_meta {
 int jb_meta_set_command(struct jb_meta *m, int argc, char *const *argv, struct jb_err *err);
 /* Writes dir/meta.json atomically (jb_write_atomic): readers see a whole file. */
 int jb_meta_write(const char *dir, const struct jb_meta *m, struct jb_err *err);
+/* When meta.json cannot be replaced (a full disk: jb_meta_write's temporary file cannot be
+ * written), sets its top-level status in place: the file is rewritten unformatted over its own
+ * bytes, padded with spaces, so it needs no new space. Not atomic; only for that fallback.
+ * JB_EIO naming the file when it cannot (JB_EPARSE when it is not a JSON object). */
+int jb_meta_patch_status(const char *dir, const char *status, struct jb_err *err);
 /* Reads dir/meta.json into m (zeroed first; absent keys stay empty). JB_ENOENT when there is
  * none, JB_EPARSE naming the file when it is not JSON. Free with jb_meta_free. */
 int jb_meta_read(const char *dir, struct jb_meta *m, struct jb_err *err);
@@ -153,8 +173,9 @@ void jb_meta_command_line(const struct jb_meta *m, char *buf, size_t len);
 /* ---- the summary ------------------------------------------------------------------------------ */
 
 /* Recomputes dir/summary.csv from dir/runs.csv (median, mean, spread, 95% interval and CV of
- * each metric over repetitions, per configuration) and prints a short table on out. CVs above
- * cv_warn (a fraction) are flagged. */
+ * each metric over repetitions, per configuration) and prints a short table on out (also when
+ * summary.csv cannot be written: JB_EIO naming it). CVs above cv_warn (a fraction) are
+ * flagged. */
 int jb_summary_write(const char *dir, double cv_warn, FILE *out, struct jb_err *err);
 extern const struct jb_column jb_summary_columns[];
 extern const size_t jb_n_summary_columns;

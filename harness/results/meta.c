@@ -1,14 +1,20 @@
 /*
  * meta.c — meta.json, both ways: the machine, the versions, the command line, the energy
  * meter and the plan of a results folder, written by run/sweep (atomically, so a reader never
- * sees half a file) and read back by the report and compare. One struct, one place.
+ * sees half a file; only when a full disk leaves no room for that is the status set in place)
+ * and read back by the report and compare. One struct, one place.
  */
 #include "jb_results.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#define JB_META_MAX_BYTES (64 << 20) /* a sweep of thousands of configurations is a few MiB */
 
 /* ---- writing ------------------------------------------------------------------------------ */
 
@@ -110,6 +116,60 @@ int jb_meta_write(const char *dir, const struct jb_meta *m, struct jb_err *err)
     return jb_write_atomic(path, write_json, (void *)m, err);
 }
 
+/* Writes text over fd's first bytes, padded with spaces (JSON's whitespace) to len bytes. */
+static int overwrite(int fd, const char *text, size_t len)
+{
+    char *buf = malloc(len);
+    if (!buf)
+        return ENOMEM;
+    const size_t n = strlen(text);
+    memcpy(buf, text, n);
+    memset(buf + n, ' ', len - n);
+    buf[len - 1] = '\n';
+    int e = 0;
+    for (size_t done = 0; !e && done < len;) {
+        const ssize_t w = pwrite(fd, buf + done, len - done, (off_t)done);
+        if (w > 0)
+            done += (size_t)w;
+        else if (w == 0 || errno != EINTR)
+            e = w < 0 ? errno : EIO;
+    }
+    free(buf);
+    return e ? e : fsync(fd) == 0 ? 0 : errno;
+}
+
+int jb_meta_patch_status(const char *dir, const char *status, struct jb_err *err)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/meta.json", dir);
+    char *text;
+    size_t len;
+    int rc = jb_read_file(path, JB_META_MAX_BYTES, &text, &len, err);
+    if (rc)
+        return rc;
+    cJSON *root = cJSON_Parse(text);
+    free(text);
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return jb_fail(err, JB_EPARSE, "%s: not a JSON object", path);
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(root, "status");
+    char *flat
+        = cJSON_AddStringToObject(root, "status", status) ? cJSON_PrintUnformatted(root) : NULL;
+    cJSON_Delete(root);
+    int e = flat ? EFBIG : ENOMEM; /* EFBIG: no shorter without its layout (not ours) */
+    if (flat && strlen(flat) < len) {
+        const int fd = open(path, O_WRONLY | O_CLOEXEC);
+        e = fd < 0 ? errno : overwrite(fd, flat, len);
+        if (fd >= 0)
+            close(fd);
+    }
+    free(flat);
+    return e
+        ? jb_fail(err, JB_EIO, "%s: cannot set its status to \"%s\": %s", path, status, strerror(e))
+        : 0;
+}
+
 int jb_meta_set_command(struct jb_meta *m, int argc, char *const *argv, struct jb_err *err)
 {
     char **cmd = calloc((size_t)argc + 1, sizeof *cmd);
@@ -140,8 +200,6 @@ void jb_meta_command_line(const struct jb_meta *m, char *buf, size_t len)
 }
 
 /* ---- reading ------------------------------------------------------------------------------ */
-
-#define JB_META_MAX_BYTES (64 << 20) /* a sweep of thousands of configurations is a few MiB */
 
 static void get_str(const cJSON *o, const char *key, char *dst, size_t len)
 {

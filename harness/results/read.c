@@ -173,11 +173,16 @@ static int read_file(const char *path, const struct jb_column *cols, size_t n, s
     identity_fn *identity, void **out, size_t *count, bool *present, struct jb_err *err)
 {
     struct jb_table t;
-    int rc = jb_table_read(path, &t, err);
+    int rc = jb_table_read_lines(path, &t, err);
     *out = NULL;
     *count = 0;
     if (rc)
         return rc;
+    if (t.cut_last)
+        fprintf(stderr,
+            "joulebench: note: %s: ignoring an incomplete last line (a write was cut short; the "
+            "next run into this folder drops it)\n",
+            path);
     rc = jb_records_from_table(&t, path, cols, n, size, out, present, err);
     if (!rc)
         rc = check_schema(path, *out, t.n_rows, size, cols, n, err);

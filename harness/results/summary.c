@@ -195,10 +195,11 @@ int jb_summary_write(const char *dir, double cv_warn, FILE *out, struct jb_err *
     rc = jb_config_groups(d.runs, d.n_runs, JB_KEY_CONFIG_ID, NULL, &groups, &n_groups, err);
     const struct summary_ctx c
         = { .d = &d, .cv_warn = cv_warn, .groups = groups, .n_configs = n_groups, .out = out };
-    if (!rc)
+    if (!rc) {
         rc = jb_write_atomic(path, write_summary, (void *)&c, err);
-    if (!rc && out && c.n_configs)
-        print_table(&c);
+        if (out && c.n_configs) /* from runs.csv: shown even when summary.csv cannot be written */
+            print_table(&c);
+    }
     jb_config_groups_free(groups, n_groups);
     jb_results_data_free(&d);
     return rc;

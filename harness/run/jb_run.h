@@ -189,7 +189,9 @@ void jb_sweep_utc_now(char *buf, size_t len, bool compact);
 
 enum jb_sweep_end {
     JB_SWEEP_DONE,        /* every configuration ran (or was skipped with its reason) */
-    JB_SWEEP_FAILURES,    /* some configuration failed; the others ran */
+    JB_SWEEP_FAILURES,    /* some configuration failed, the others ran; or results could not be
+                           * written (a full disk): the sweep stopped, meta.json says "write
+                           * failed" */
     JB_SWEEP_INTERRUPTED, /* SIGINT or SIGTERM: the repetition in progress was dropped */
 };
 
@@ -197,8 +199,9 @@ enum jb_sweep_end {
  * meta.json, then per configuration the idle baseline, warm-ups and every repetition not yet
  * recorded, each appended as it finishes; then the summary (its table on stdout) and
  * meta.json's final status. Progress and per-configuration failures go to stderr as they
- * happen. Returns a jb_sweep_end, or a negative JB_E* code with fatal filled when the folder,
- * the meter or meta.json cannot be set up (nothing has run then). */
+ * happen; a failed write of results ends it as JB_SWEEP_FAILURES. Returns a jb_sweep_end, or a
+ * negative JB_E* code with fatal filled when the folder, the meter or meta.json cannot be set
+ * up (nothing has run then). */
 int jb_sweep_execute(const struct jb_sweep *s, struct jb_sweep_config *c, int n, const char *out,
     struct jb_err *fatal);
 

@@ -3,7 +3,8 @@
  * then per configuration the idle baseline, warm-ups and repetitions, each appended as it
  * finishes; Ctrl-C (SIGINT, SIGTERM) ends the repetition in progress and keeps what finished.
  * Interrupted or re-run, a sweep continues where it stopped: finished repetitions are skipped,
- * never written twice.
+ * never written twice. Results that cannot be written (a full disk) stop the sweep, and it ends
+ * as failed (exit 1, meta.json "write failed"), never as a success.
  */
 #define _GNU_SOURCE
 #include "run_internal.h"
@@ -122,7 +123,7 @@ static void power_row(void *ctx, const struct jb_power_sample *s)
     snprintf(p.run_id, sizeof p.run_id, "%s", s->run_id);
     snprintf(p.phase, sizeof p.phase, "%s", s->phase);
     snprintf(p.domain, sizeof p.domain, "%s", s->domain);
-    (void)jb_results_append_power(ctx, &p); /* a failed write fails the repetition's sync */
+    (void)jb_results_append_power(ctx, &p); /* kept: the next append or sync reports it */
 }
 
 /* ---- execution ------------------------------------------------------------------------------ */
@@ -192,6 +193,7 @@ struct exec {
     struct jb_progress *prog;
     struct jb_loaded L;
     bool loaded;
+    bool write_failed; /* a repetition's rows could not be written: the sweep stops */
     int64_t reps_recorded;
     char counter_events[96];
 };
@@ -240,8 +242,8 @@ static int run_config(struct exec *x, struct jb_sweep_config *c, struct jb_err *
             snprintf(reqs[i].run_id, sizeof reqs[i].run_id, "%s", run.run_id);
             snprintf(reqs[i].config_id, sizeof reqs[i].config_id, "%s", c->id);
         }
-        if (!rc)
-            rc = jb_results_append(x->res, &run, reqs, run.requests, err);
+        if (!rc && (rc = jb_results_append(x->res, &run, reqs, run.requests, err)))
+            x->write_failed = true;
         if (!rc) {
             x->reps_recorded++;
             x->prog->reps_done++;
@@ -289,6 +291,42 @@ static int64_t count_todo(
     return total;
 }
 
+/* What the end of a sweep managed to write. */
+struct written {
+    bool summary, meta; /* summary.csv, meta.json's final state */
+    bool all;           /* every result reached the folder */
+};
+
+/* The end of a sweep: power.csv synced, summary.csv (its table on stdout), and meta.json's
+ * final status, which says "write failed" when any of the results could not be written (in
+ * place, over the old file, when not even meta.json can be replaced: a full disk). */
+static void finish_folder(const char *out, const struct jb_sweep *r, struct meta_ctx *meta,
+    struct jb_results *res, bool all_written, int failures, struct written *w)
+{
+    struct jb_err err = { 0 };
+    w->all = all_written;
+    if (jb_results_sync(res, &err)) {
+        jb_errorf("%s", err.msg);
+        w->all = false;
+    }
+    w->summary = jb_summary_write(out, r->cv_warn, stdout, &err) == 0;
+    if (!w->summary) {
+        jb_errorf("%s", err.msg);
+        w->all = false;
+    }
+    meta->status = !w->all ? "write failed"
+        : g_stop           ? "interrupted"
+        : failures         ? "finished with failures"
+                           : "finished";
+    w->meta = write_meta(out, meta, &err) == 0;
+    if (!w->meta) {
+        jb_errorf("%s", err.msg);
+        w->all = false;
+        if (jb_meta_patch_status(out, "write failed", &err))
+            jb_errorf("%s", err.msg);
+    }
+}
+
 int jb_sweep_execute(const struct jb_sweep *r, struct jb_sweep_config *c, int n, const char *out,
     struct jb_err *fatal)
 {
@@ -329,6 +367,7 @@ int jb_sweep_execute(const struct jb_sweep *r, struct jb_sweep_config *c, int n,
     };
     struct exec x = { .r = r, .res = &res, .meter = meter, .prog = &prog };
     jb_meter_power_sink(meter, power_row, &res);
+    jb_meter_stop_flag(meter, &g_stop); /* Ctrl-C ends the idle baseline within a period */
     jb_meter_counter_events(meter, x.counter_events, sizeof x.counter_events);
     int failures = 0;
     install_signals();
@@ -351,32 +390,34 @@ int jb_sweep_execute(const struct jb_sweep *r, struct jb_sweep_config *c, int n,
             jb_errorf(
                 "%s %s %s: %s", c[i].cfg.name, jb_dtype_name(c[i].dtype), c[i].w.name, err.msg);
         }
+        if (x.write_failed) /* a full disk: the next repetitions would be lost as well */
+            break;
     }
     jb_progress_end(&prog);
     if (x.loaded)
         jb_unload(&x.L);
-    meta.status = g_stop ? "interrupted" : failures ? "finished with failures" : "finished";
     jb_meter_power_sink(meter, NULL, NULL);
     jb_meter_stop(meter); /* its sampler's load is known from here */
     meta.sampler_load = jb_meter_sampler_load(meter, &meta.samples);
-    if (write_meta(out, &meta, &err)) {
-        jb_errorf("%s", err.msg);
-        failures++;
-    }
-    if (jb_summary_write(out, r->cv_warn, stdout, &err))
-        jb_errorf("%s", err.msg);
-    printf("# results: %s (runs.csv, requests.csv, power.csv, summary.csv, meta.json); %lld "
-           "repetitions recorded now\n# energy: %s\n# energy sampler: %.3f%% of one core (%ld "
-           "samples)\n",
-        out, (long long)x.reps_recorded, meta.meter, 100.0 * meta.sampler_load, meta.samples);
+    struct written w;
+    finish_folder(out, r, &meta, &res, !x.write_failed, failures, &w);
+    printf("# results: %s (runs.csv, requests.csv, power.csv%s%s); %lld repetitions recorded "
+           "now\n# energy: %s\n# energy sampler: %.3f%% of one core (%ld samples)\n",
+        out, w.summary ? ", summary.csv" : "", w.meta ? ", meta.json" : "",
+        (long long)x.reps_recorded, meta.meter, 100.0 * meta.sampler_load, meta.samples);
     jb_meter_close(meter);
     jb_results_close(&res);
-    if (g_stop) {
+    if (!w.all)
+        fprintf(stderr,
+            "joulebench: results could not all be written to %s (above); finished repetitions "
+            "are kept: free space and run the same command%s to continue\n",
+            out, r->out ? "" : " with --out");
+    else if (g_stop)
         fprintf(stderr,
             "joulebench: interrupted: finished repetitions are in %s; run the same "
             "command%s to continue\n",
             out, r->out ? "" : " with --out");
-        return JB_SWEEP_INTERRUPTED;
-    }
-    return failures ? JB_SWEEP_FAILURES : JB_SWEEP_DONE;
+    if (!w.all)
+        return JB_SWEEP_FAILURES; /* lost results outrank an interruption: exit 1 */
+    return g_stop ? JB_SWEEP_INTERRUPTED : failures ? JB_SWEEP_FAILURES : JB_SWEEP_DONE;
 }
