@@ -2,7 +2,9 @@
  * cmd_run.c — `joulebench run` and `joulebench sweep`: options in, the plan (run/plan.c) and
  * the session that runs it (run/session.c) called, exit status out: 0, 1 when a configuration
  * failed or did not fit (run), 2 for bad input (a replay longer than --max-replay-s too),
- * 130 when interrupted.
+ * 130 when interrupted. --plan prints the plan instead of running it; --shard I/N runs one
+ * machine's share of a sweep (every configuration is still planned, so bad input fails on
+ * every machine alike).
  */
 #define _GNU_SOURCE
 #include "jb_cli.h"
@@ -35,6 +37,7 @@ struct run_opts {
     struct list models, workloads, dtypes, threads, batches;
     const char *cpus;
     double max_replay_s; /* --max-replay-s: the longest arrival span a configuration may have */
+    bool plan_only;      /* --plan: print the plan, run and create nothing */
 };
 
 /* ---- options ------------------------------------------------------------------------------ */
@@ -75,15 +78,38 @@ static void usage(FILE *f, bool sweep)
     if (sweep)
         fprintf(f,
             "usage: joulebench sweep --models A,B,.. --workloads X,Y,.. [--dtypes f32,q8_0]\n"
-            "           [--threads 1,2] [--batch 1,8] [run options]\n");
+            "           [--threads 1,2] [--batch 1,8] [--shard I/N] [--plan] [run options]\n");
     else
         fprintf(f,
             "usage: joulebench run --model NAME|DIR --workload NAME|FILE [--dtype f32|bf16|q8_0]\n"
-            "           [--threads N] [--batch N] [options]\n");
+            "           [--threads N] [--batch N] [--plan] [options]\n");
     fprintf(f,
         "  a --model or --workload value that names an existing file or folder is taken whole,\n"
-        "  commas and all; any other is a list split at its commas\n"
+        "  commas and all; any other is a list split at its commas\n");
+    if (sweep)
+        fprintf(f,
+            "  --shard I/N         run only shard I of N (0 <= I < N <= %d), e.g. 0/4 .. 3/4 on\n"
+            "                      four machines: the configurations whose index k in the plan\n"
+            "                      (models x dtypes x workloads x threads x batches, each in the\n"
+            "                      order given) has k %% N == I. Every configuration is still\n"
+            "                      planned, so bad input fails on every machine alike. Default\n"
+            "                      folder: the whole sweep's, with -shard-I-of-N added (every\n"
+            "                      shard shares its hash); a shard with no configurations\n"
+            "                      creates nothing. --threads defaults to this machine's CPU\n"
+            "                      count, which is part of each config_id: give the same\n"
+            "                      --threads on every machine, or the shards will not add up\n",
+            JB_SHARD_MAX);
+    else
+        fprintf(f, "  (--shard is for `joulebench sweep`: a run is one configuration)\n");
+    fprintf(f,
         "options:\n"
+        "  --plan              print the plan and exit 0, running and creating nothing: a header\n"
+        "                      line \"#index shard config_id model dtype workload threads batch\n"
+        "                      status\", then one configuration a line, tab-separated; shard is\n"
+        "                      index %% N (N from --shard, else 1), batch the sequences decoded\n"
+        "                      together, status \"run\", \"skip: REASON\" (does not fit here) or\n"
+        "                      \"other shard\" (under --shard, another shard's). Bad input still\n"
+        "                      exits 2\n"
         "  --reps N            measured repetitions (default 3)\n"
         "  --warmup N          unrecorded warm-up passes over the first batch of requests (default "
         "1)\n"
@@ -128,6 +154,15 @@ static int parse_option(int o, struct run_opts *r)
     case 'R': return jb_parse_i64("--reps", optarg, 1, 100000, &r->s.reps);
     case 'W': return jb_parse_i64("--warmup", optarg, 0, 1000, &r->s.warmup);
     case 'o': r->s.out = optarg; return 0;
+    case 'Z': {
+        struct jb_err err = { 0 };
+        if (jb_shard_parse(optarg, &r->s.shard_index, &r->s.shard_count, &err)) {
+            jb_errorf("%s", err.msg);
+            return -1;
+        }
+        return 0;
+    }
+    case 'p': r->plan_only = true; return 0;
     case 'n': return jb_parse_i64("--requests", optarg, 1, INT32_MAX, &r->s.wo.requests);
     case 'S': return jb_parse_i64("--sample", optarg, 1, INT32_MAX, &r->s.wo.sample);
     case 's':
@@ -218,6 +253,7 @@ static int parse_args(int argc, char **argv, struct run_opts *r)
         { "cpu-profile", required_argument, NULL, 'F' },
         { "cpu-package-cpus", required_argument, NULL, 'G' },
         { "no-counters", no_argument, NULL, 'N' }, { "cv-warn", required_argument, NULL, 'V' },
+        { "shard", required_argument, NULL, 'Z' }, { "plan", no_argument, NULL, 'p' },
         { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
     const char *cmd = r->s.sweep ? "sweep" : "run";
     for (int o, rc; (o = getopt_long(argc, argv, "h", opts, NULL)) != -1;)
@@ -236,6 +272,11 @@ static int parse_args(int argc, char **argv, struct run_opts *r)
             || r->batches.n > 1)) {
         jb_errorf("run: one model, workload, dtype, thread count and batch; use `joulebench "
                   "sweep` for several");
+        return -1;
+    }
+    if (!r->s.sweep && r->s.shard_count) {
+        jb_errorf("option --shard: `joulebench run` is one configuration, nothing to share out; "
+                  "shard a `joulebench sweep`");
         return -1;
     }
     return parse_lists(r);
@@ -283,8 +324,8 @@ static int check_replays(const struct run_opts *r, const struct jb_sweep_config 
             jb_errorf("%s", err.msg);
             return jb_exit_code(rc);
         }
-        if (c[i].skip[0])
-            continue;
+        if (c[i].skip[0] || !jb_sweep_in_shard(&r->s, i))
+            continue; /* refused above wherever it is; timed only where it runs */
         runs++;
         total_s += span_s * (double)r->s.reps;
         if (longest < 0 || span_s > longest_s) {
@@ -366,6 +407,42 @@ static void fill_lists(struct run_opts *r)
     }
 }
 
+/* One field of a --plan line: tabs and line ends would cut the line, so they become spaces. */
+static void put_field(const char *s, bool last)
+{
+    for (; *s; s++)
+        putchar(*s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s);
+    putchar(last ? '\n' : '\t');
+}
+
+/* --plan: the whole plan on stdout, one configuration a line (usage() describes the form). */
+static int print_plan(const struct run_opts *r, const struct jb_sweep_config *c, int n)
+{
+    const int shards = r->s.shard_count > 0 ? r->s.shard_count : 1;
+    printf("#index\tshard\tconfig_id\tmodel\tdtype\tworkload\tthreads\tbatch\tstatus\n");
+    for (int k = 0; k < n; k++) {
+        char status[sizeof c[k].skip + 16];
+        if (!jb_sweep_in_shard(&r->s, k))
+            snprintf(status, sizeof status, "other shard");
+        else if (c[k].skip[0])
+            snprintf(status, sizeof status, "skip: %s", c[k].skip);
+        else
+            snprintf(status, sizeof status, "run");
+        printf("%d\t%d\t", k, k % shards);
+        put_field(c[k].id, false);
+        put_field(c[k].cfg.name, false);
+        put_field(jb_dtype_name(c[k].dtype), false);
+        put_field(c[k].w.name, false);
+        printf("%lld\t%lld\t", (long long)c[k].threads, (long long)c[k].n_seqs);
+        put_field(status, true);
+    }
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        jb_errorf("--plan: cannot write the plan to stdout");
+        return JB_EXIT_FAIL;
+    }
+    return JB_EXIT_OK;
+}
+
 static int exit_code_of(int end)
 {
     switch (end) {
@@ -410,6 +487,18 @@ static int run_command(int argc, char **argv, bool sweep)
         code = jb_exit_code(rc);
         goto done;
     }
+    if (r.s.shard_count && !r.threads.n)
+        fprintf(stderr,
+            "joulebench: note: --shard without --threads: every configuration takes this "
+            "machine's %lld CPUs as its thread count, which is part of its config_id, so a "
+            "machine with another CPU count plans other configurations and the shards will not "
+            "add up; give every shard the same --threads\n",
+            (long long)r.s.threads[0]);
+    if (r.plan_only) {
+        if (!(code = check_replays(&r, c, n)))
+            code = print_plan(&r, c, n);
+        goto done;
+    }
     if (!sweep && c[0].skip[0]) {
         jb_errorf("%s", c[0].skip);
         code = JB_EXIT_FAIL;
@@ -420,8 +509,28 @@ static int run_command(int argc, char **argv, bool sweep)
     if (r.s.out)
         snprintf(out, sizeof out, "%s", r.s.out);
     else
-        jb_sweep_default_out(&r.s, c, n, out, sizeof out);
-    const int end = jb_sweep_execute(&r.s, c, n, out, &err);
+        jb_sweep_default_out(&r.s, c, n, out, sizeof out); /* over the whole plan */
+    int mine = n;
+    if (r.s.shard_count) {
+        if ((mine = jb_sweep_shard(&r.s, c, n)) < 0) {
+            jb_errorf("--shard: out of memory");
+            code = JB_EXIT_FAIL;
+            goto done;
+        }
+        if (mine == 0) {
+            fprintf(stderr,
+                "joulebench: shard %d/%d: none of the plan's %d configurations is this shard's: "
+                "nothing to run, no folder created\n",
+                r.s.shard_index, r.s.shard_count, n);
+            code = JB_EXIT_OK;
+            goto done;
+        }
+        fprintf(stderr,
+            "joulebench: shard %d/%d: %d of the plan's %d configurations, into %s (the other "
+            "shards run the rest)\n",
+            r.s.shard_index, r.s.shard_count, mine, n, out);
+    }
+    const int end = jb_sweep_execute(&r.s, c, mine, out, &err);
     if (end < 0)
         jb_errorf("%s", err.msg);
     code = exit_code_of(end);

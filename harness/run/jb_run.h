@@ -154,6 +154,8 @@ struct jb_sweep {
     const char *out; /* --out as given; NULL when the folder is the default one */
     int argc;        /* the command line after "joulebench", for meta.json */
     char **argv;
+    /* --shard I/N (sweep only); shard_count 0: no --shard, the whole plan is run */
+    int shard_index, shard_count;
 };
 
 /* One configuration of the plan. */
@@ -179,9 +181,24 @@ int jb_sweep_plan(
     const struct jb_sweep *s, struct jb_sweep_config **out, int *n_out, struct jb_err *err);
 void jb_sweep_plan_free(struct jb_sweep_config *c, int n);
 
+/* The most shards --shard may cut a plan into. */
+#define JB_SHARD_MAX 4096
+
+/* --shard's "I/N" into *index and *count: decimal digits only, 0 <= I < N, 1 <= N <=
+ * JB_SHARD_MAX. 0, or JB_EINVAL with err naming the option, the value and the form. */
+int jb_shard_parse(const char *s, int *index, int *count, struct jb_err *err);
+/* Whether configuration k (its index in jb_sweep_plan's order) is s's to run: k % N == I under
+ * --shard I/N; always without --shard. */
+bool jb_sweep_in_shard(const struct jb_sweep *s, int k);
+/* Moves s's shard of the plan c[0 .. n) to its front, in plan order, and the other shards'
+ * configurations behind it (c stays whole: free it with jb_sweep_plan_free(c, n)). Returns how
+ * many are s's (n without --shard); -1 out of memory, c unchanged. */
+int jb_sweep_shard(const struct jb_sweep *s, struct jb_sweep_config *c, int n);
+
 /* The folder a run or sweep writes to without --out: results/<UTC time> for a run, and for a
  * sweep results/sweep-<hash of its configurations, reps and warm-ups>, so that re-running the
- * same sweep continues it. */
+ * same sweep continues it; under --shard I/N, with "-shard-I-of-N" appended (c is then the
+ * whole plan, before jb_sweep_shard, so that every shard shares the hash). */
 void jb_sweep_default_out(
     const struct jb_sweep *s, const struct jb_sweep_config *c, int n, char *out, size_t len);
 /* The current UTC time, ISO 8601 ("2026-12-02T00:31:39Z"), compact without separators. */

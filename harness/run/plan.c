@@ -2,22 +2,31 @@
  * plan.c — the sweep planner: every model x dtype x workload x threads x batch of a run or
  * sweep, each read, checked and identified (config_id) before anything runs, so a typo fails
  * in a second, not after an hour, and a configuration that does not fit in memory is a skip
- * with its reason rather than a crash.
+ * with its reason rather than a crash. --shard I/N takes configurations k % N == I of that
+ * order, and every shard's default folder is named after the whole plan.
  */
 #include "jb_run.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-static uint64_t fnv1a(const char *s)
+#define FNV1A_START 0xcbf29ce484222325ull
+
+/* FNV-1a of s continued from h (FNV1A_START for a new hash). */
+static uint64_t fnv1a_more(uint64_t h, const char *s)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
     for (; *s; s++)
         h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
     return h;
+}
+
+static uint64_t fnv1a(const char *s)
+{
+    return fnv1a_more(FNV1A_START, s);
 }
 
 static void config_id(struct jb_sweep_config *c, const struct jb_sweep *r)
@@ -101,6 +110,61 @@ int jb_sweep_plan(
     return rc;
 }
 
+/* A whole number of decimal digits at *p (no sign, no space), saturating at LONG_MAX / 10. */
+static bool whole(const char **p, long *v)
+{
+    const char *s = *p;
+    for (*v = 0; **p >= '0' && **p <= '9'; (*p)++)
+        *v = *v >= LONG_MAX / 100 ? LONG_MAX / 10 : *v * 10 + (**p - '0');
+    return *p > s;
+}
+
+int jb_shard_parse(const char *s, int *index, int *count, struct jb_err *err)
+{
+    const char *p = s ? s : "";
+    long i, n;
+    if (!whole(&p, &i) || *p++ != '/' || !whole(&p, &n) || *p)
+        return jb_fail(err, JB_EINVAL,
+            "option --shard: expected I/N, two whole numbers with 0 <= I < N <= %d (e.g. 0/4, "
+            "1/4, 2/4 and 3/4 on four machines), got \"%.80s\"",
+            JB_SHARD_MAX, s ? s : "");
+    if (n < 1 || n > JB_SHARD_MAX)
+        return jb_fail(err, JB_EINVAL,
+            "option --shard: the number of shards N must be from 1 to %d, got \"%.80s\"",
+            JB_SHARD_MAX, s);
+    if (i >= n)
+        return jb_fail(err, JB_EINVAL,
+            "option --shard: the shard I must be below N (shards are numbered from 0: 0/%ld .. "
+            "%ld/%ld), got \"%.80s\"",
+            n, n - 1, n, s);
+    *index = (int)i;
+    *count = (int)n;
+    return 0;
+}
+
+bool jb_sweep_in_shard(const struct jb_sweep *s, int k)
+{
+    return s->shard_count <= 1 || k % s->shard_count == s->shard_index;
+}
+
+int jb_sweep_shard(const struct jb_sweep *s, struct jb_sweep_config *c, int n)
+{
+    if (n <= 0 || s->shard_count <= 1)
+        return n < 0 ? 0 : n;
+    struct jb_sweep_config *t = malloc((size_t)n * sizeof *t);
+    if (!t)
+        return -1;
+    int mine = 0, others = 0;
+    for (int k = 0; k < n; k++)
+        mine += jb_sweep_in_shard(s, k);
+    /* whole structs moved, none copied twice: each workload stays owned by one entry */
+    for (int k = 0, at = 0; k < n; k++)
+        memcpy(&t[jb_sweep_in_shard(s, k) ? at++ : mine + others++], &c[k], sizeof *t);
+    memcpy(c, t, (size_t)n * sizeof *t);
+    free(t);
+    return mine;
+}
+
 void jb_sweep_plan_free(struct jb_sweep_config *c, int n)
 {
     for (int i = 0; c && i < n; i++)
@@ -125,13 +189,17 @@ void jb_sweep_default_out(
         snprintf(out, len, "results/%s", ts);
         return;
     }
-    char ids[64 * JB_SWEEP_MAX * 4] = "";
-    for (int i = 0; i < n; i++) {
-        size_t l = strlen(ids);
-        snprintf(ids + l, sizeof ids - l, "%s,", c[i].id);
-    }
+    /* the hash of "ID,ID,...,ID,|REPS|WARMUP", taken a piece at a time: every configuration
+     * counts, however long the plan */
+    uint64_t h = FNV1A_START;
+    for (int i = 0; i < n; i++)
+        h = fnv1a_more(fnv1a_more(h, c[i].id), ",");
     char reps[64];
     snprintf(reps, sizeof reps, "|%lld|%lld", (long long)r->reps, (long long)r->warmup);
-    strncat(ids, reps, sizeof ids - strlen(ids) - 1);
-    snprintf(out, len, "results/sweep-%08llx", (unsigned long long)(fnv1a(ids) & 0xffffffffu));
+    h = fnv1a_more(h, reps);
+    snprintf(out, len, "results/sweep-%08llx", (unsigned long long)(h & 0xffffffffu));
+    if (r->shard_count > 0) {
+        const size_t l = strlen(out);
+        snprintf(out + l, len - l, "-shard-%d-of-%d", r->shard_index, r->shard_count);
+    }
 }
