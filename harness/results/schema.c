@@ -24,7 +24,9 @@
 
 const struct jb_column jb_run_columns[] = {
     RUN_I64("schema_version", schema_version, "version of these columns (2)"),
-    RUN_STR("run_id", run_id, "`config_id-rREP`: unique per configuration and repetition"),
+    RUN_STR("run_id", run_id,
+        "`config_id-MACHINE-rREP`: unique per configuration, machine (8 hex digits of a hash "
+        "of host and cpu_info) and repetition"),
     RUN_STR("config_id", config_id,
         "hash of everything that defines the configuration (model, dtype, weights, workload and "
         "its options, scenario, batch, threads, kernels); equal ids are comparable runs"),
@@ -175,7 +177,7 @@ const size_t jb_n_request_columns = sizeof jb_request_columns / sizeof jb_reques
 const struct jb_column jb_power_columns[] = {
     POW_I64("schema_version", schema_version, "version of these columns (2)"),
     POW_STR("run_id", run_id,
-        "the repetition (runs.csv), or idle:CONFIG_ID for an idle-baseline measurement"),
+        "the repetition (runs.csv), or idle:CONFIG_ID-MACHINE for an idle-baseline measurement"),
     POW_F64("t_s", t_s, "seconds since the repetition (or baseline) started", "%.6f"),
     POW_STR("phase", phase, "idle, setup, prefill or decode at the time of the sample"),
     POW_STR("domain", domain, "a power domain (package-0, dram-0, psys, gpu-0, cpu), or total"),

@@ -128,6 +128,32 @@ static void power_row(void *ctx, const struct jb_power_sample *s)
 
 /* ---- execution ------------------------------------------------------------------------------ */
 
+/* This machine in 8 hex digits: an FNV-1a hash of its host name and CPU model. */
+static const char *machine_tag(void)
+{
+    static char tag[16];
+    if (!tag[0]) {
+        struct jb_sysinfo si;
+        char host[256] = "";
+        jb_sysinfo_read(&si);
+        gethostname(host, sizeof host - 1);
+        uint64_t h = 0xcbf29ce484222325ull;
+        for (const char *parts[] = { host, "\n", si.cpu_model }, **p = parts; p < parts + 3; p++)
+            for (const char *ch = *p; *ch; ch++)
+                h = (h ^ (unsigned char)*ch) * 0x100000001b3ull;
+        snprintf(tag, sizeof tag, "%08llx", (unsigned long long)(h & 0xffffffffu));
+    }
+    return tag;
+}
+
+/* "CONFIG_ID-MACHINE-rREP": the configuration, this machine and the repetition. The machine
+ * keeps the ids of one configuration run on several machines apart, so their folders merge
+ * (joulebench merge), and resuming on the same machine still finds its repetitions. */
+static void run_id_of(char *buf, size_t len, const char *config_id, int64_t rep)
+{
+    snprintf(buf, len, "%s-%s-r%lld", config_id, machine_tag(), (long long)rep);
+}
+
 static void identify(struct jb_run_record *run, const struct jb_sweep_config *c,
     const struct jb_loaded *L, int64_t rep)
 {
@@ -135,7 +161,7 @@ static void identify(struct jb_run_record *run, const struct jb_sweep_config *c,
     jb_sysinfo_read(&si);
     run->schema_version = JB_SCHEMA_VERSION;
     snprintf(run->config_id, sizeof run->config_id, "%s", c->id);
-    snprintf(run->run_id, sizeof run->run_id, "%s-r%lld", c->id, (long long)rep);
+    run_id_of(run->run_id, sizeof run->run_id, c->id, rep);
     gethostname(run->host, sizeof run->host - 1);
     snprintf(run->build_commit, sizeof run->build_commit, "%s", JB_GIT_COMMIT);
     snprintf(run->cpu_info, sizeof run->cpu_info, "%s", si.cpu_model);
@@ -211,7 +237,7 @@ static int run_config(struct exec *x, struct jb_sweep_config *c, struct jb_err *
         .progress = jb_progress_show,
         .progress_ctx = x->prog };
     char idle_label[64];
-    snprintf(idle_label, sizeof idle_label, "idle:%s", c->id);
+    snprintf(idle_label, sizeof idle_label, "idle:%s-%s", c->id, machine_tag());
     x->prog->c = c;
     rc = jb_meter_idle(
         x->meter, x->r->idle_s, idle_label, &c->idle_before_w, &c->idle_before_sd_w, err);
@@ -283,7 +309,7 @@ static int64_t count_todo(
         c[i].reps_todo = 0;
         for (int64_t rep = 0; rep < r->reps && !c[i].skip[0]; rep++) {
             char id[64];
-            snprintf(id, sizeof id, "%s-r%lld", c[i].id, (long long)rep);
+            run_id_of(id, sizeof id, c[i].id, rep);
             c[i].reps_todo += !jb_results_has(res, id);
         }
         total += c[i].reps_todo;
