@@ -104,13 +104,52 @@ static void test_v1_summary(void **state)
     assert_non_null(f);
     bool found = false;
     while (fgets(line, sizeof line, f))
-        if (strncmp(line, "aaa,tiny,", 9) == 0 && strstr(line, ",energy_j,")) {
+        if (strncmp(line, "aaa,host,CPU,tiny,", 18) == 0 && strstr(line, ",energy_j,")) {
             /* energy_j 12, 13, 14: n 3, median 13, mean 13 */
             assert_non_null(strstr(line, ",energy_j,3,13,13,1,"));
             found = true;
         }
     fclose(f);
     assert_true(found);
+}
+
+/* One configuration on two machines (a merged fleet folder) is summarised once per machine:
+ * the host "other" holds repetitions 1 and 2 (energy 13, 14), "host" repetition 0 (12). */
+static void test_summary_per_machine(void **state)
+{
+    (void)state;
+    struct jb_err err = { 0 };
+    char path[4300], line[4096];
+    const char *dir = write_v1("v1machines");
+    snprintf(path, sizeof path, "%s/runs.csv", dir);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs(v1_header, f);
+    for (int r = 0; r < 3; r++) {
+        char row[1024], moved[1100];
+        v1_row(row, sizeof row, "aaa", "tiny", r);
+        char *h = strstr(row, ",host,");
+        assert_non_null(h);
+        snprintf(moved, sizeof moved, "%.*s,other,%s", (int)(h - row), row, h + 6);
+        fputs(r ? moved : row, f);
+    }
+    fclose(f);
+    assert_int_equal(jb_summary_write(dir, 0.10, NULL, &err), 0);
+    snprintf(path, sizeof path, "%s/summary.csv", dir);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    int found = 0;
+    while (fgets(line, sizeof line, f))
+        if (strstr(line, ",energy_j,")) {
+            if (strncmp(line, "aaa,host,CPU,", 13) == 0)
+                assert_non_null(strstr(line, ",energy_j,1,12,12,")), found |= 1;
+            else if (strncmp(line, "aaa,other,CPU,", 14) == 0)
+                assert_non_null(strstr(line, ",energy_j,2,13.5,13.5,")), found |= 2;
+            else
+                fail_msg("unexpected summary row %s", line);
+        }
+    fclose(f);
+    assert_int_equal(found, 3);
 }
 
 /* The report reads a version-1 folder: two configurations, per-token energy from the derived
@@ -438,6 +477,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_cut_last_line),
+        cmocka_unit_test(test_summary_per_machine),
         cmocka_unit_test(test_groups),
         cmocka_unit_test(test_meta_round_trip),
         cmocka_unit_test(test_power_rows),

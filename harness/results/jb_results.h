@@ -96,6 +96,8 @@ enum jb_config_key {
     JB_KEY_CONFIG_ID, /* config_id: everything that defines the run (within one result set) */
     JB_KEY_SHAPE,     /* "model dtype workload scenario batch threads": matches configurations
                        * across result sets (builds, machines) for compare */
+    JB_KEY_CONFIG_MACHINE, /* config_id, host and cpu_info: a configuration on one machine
+                            * (a merged fleet folder holds one configuration on several) */
 };
 
 /* The key of a run as text (its configuration's name in compare's output for JB_KEY_SHAPE). */
@@ -129,6 +131,19 @@ struct jb_meta_config {
     char reason[1024];                      /* why skipped; "" otherwise */
 };
 
+/* One folder a merged folder was made from (`joulebench merge`), as its meta.json described it
+ * (empty fields where it had none). */
+struct jb_meta_source {
+    char path[PATH_MAX]; /* absolute */
+    char host[256], cpu_model[160];
+    int64_t cpus_online;
+    double memory_bytes;
+    char status[24], started_utc[40], git_commit[48];
+    char **command; /* (n_command) its command line, "joulebench" first; owned */
+    int n_command;
+    int64_t runs; /* repetitions merged from it (copies of earlier folders' rows not counted) */
+};
+
 struct jb_meta {
     char version[32], git_commit[48];
     int64_t schema_version;
@@ -151,6 +166,8 @@ struct jb_meta {
     } energy;
     struct jb_meta_config *configs; /* (n_configs); owned */
     size_t n_configs;
+    struct jb_meta_source *sources; /* (n_sources) a merged folder's; "sources" key; owned */
+    size_t n_sources;
 };
 
 /* Copies argc strings of argv (after "joulebench") into m->command. */
@@ -169,6 +186,35 @@ int jb_meta_read(const char *dir, struct jb_meta *m, struct jb_err *err);
 void jb_meta_free(struct jb_meta *m);
 /* The command line joined by spaces into buf. */
 void jb_meta_command_line(const struct jb_meta *m, char *buf, size_t len);
+
+/* ---- merging results folders ------------------------------------------------------------- */
+
+/* What a merge wrote and left out. */
+struct jb_merge_stats {
+    size_t n_sources;
+    size_t runs, requests, power;             /* rows written to each file */
+    size_t dup_runs, dup_requests, dup_power; /* identical copies (and copied samples) left out */
+    size_t orphans; /* request and power rows of repetitions that never finished, left out */
+    size_t partial; /* sources whose meta.json does not say they finished */
+};
+
+/* Merges the results folders dirs[0 .. n_dirs) into out, which must not exist or be an empty
+ * folder (JB_EINVAL otherwise: a merge never mixes with a run's rows). Every source is read
+ * and checked before anything is written: its runs.csv, requests.csv and power.csv must have
+ * this build's columns (JB_SCHEMA_VERSION; JB_EPARSE naming the folder and its
+ * schema_version), every cell must read as the reader wants (JB_EPARSE naming the file). Rows
+ * are copied as text, cell for cell, in command-line then file order; a row whose identity
+ * (read.c's) an earlier row already has is left out with a warning naming both folders when
+ * it is an identical copy, and is JB_EPARSE naming both folders and the identity when it
+ * differs. Request and power rows of a repetition with no run row in their own folder are
+ * left out (as jb_results_open drops them); a source whose meta.json does not say it finished
+ * is merged with what it holds, with a warning. out gets runs.csv, requests.csv, power.csv
+ * (written under its lock, each atomically), summary.csv (jb_summary_write with cv_warn) and
+ * meta.json: status "merged", the command line (argc strings of argv, after "joulebench"),
+ * the machine fields the sources agree on and every source (jb_meta_source). Two sources of
+ * one host name that describe different machines get a warning. Warnings go to stderr. */
+int jb_results_merge(const char *out, const char *const *dirs, size_t n_dirs, int argc,
+    char *const *argv, double cv_warn, struct jb_merge_stats *st, struct jb_err *err);
 
 /* ---- the summary ------------------------------------------------------------------------------ */
 

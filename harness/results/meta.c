@@ -79,6 +79,29 @@ static void add_energy(cJSON *root, const struct jb_meta *m)
     }
 }
 
+/* A merged folder's sources (jb_results_merge): where its rows came from. */
+static void add_sources(cJSON *root, const struct jb_meta *m)
+{
+    cJSON *arr = cJSON_AddArrayToObject(root, "sources");
+    for (size_t i = 0; i < m->n_sources; i++) {
+        const struct jb_meta_source *s = &m->sources[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "path", s->path);
+        cJSON_AddStringToObject(o, "host", s->host);
+        cJSON_AddStringToObject(o, "cpu_model", s->cpu_model);
+        cJSON_AddNumberToObject(o, "cpus_online", (double)s->cpus_online);
+        cJSON_AddNumberToObject(o, "memory_bytes", s->memory_bytes);
+        cJSON_AddStringToObject(o, "status", s->status);
+        cJSON_AddStringToObject(o, "started_utc", s->started_utc);
+        cJSON_AddStringToObject(o, "git_commit", s->git_commit);
+        cJSON *cmd = cJSON_AddArrayToObject(o, "command");
+        for (int a = 0; a < s->n_command; a++)
+            cJSON_AddItemToArray(cmd, cJSON_CreateString(s->command[a]));
+        cJSON_AddNumberToObject(o, "runs", (double)s->runs);
+        cJSON_AddItemToArray(arr, o);
+    }
+}
+
 static cJSON *meta_json(const struct jb_meta *m)
 {
     cJSON *root = cJSON_CreateObject();
@@ -96,6 +119,8 @@ static cJSON *meta_json(const struct jb_meta *m)
     cJSON *cfgs = cJSON_AddArrayToObject(root, "configurations");
     for (size_t i = 0; i < m->n_configs; i++)
         add_config(cfgs, &m->configs[i]);
+    if (m->n_sources) /* a merged folder only */
+        add_sources(root, m);
     return root;
 }
 
@@ -270,20 +295,48 @@ static void read_energy(const cJSON *energy, struct jb_meta *m)
     m->energy.sampler_samples = get_int(energy, "sampler_samples", 0);
 }
 
-static int read_command(const cJSON *cmd, struct jb_meta *m)
+/* A command line (an array of strings; anything else in it is passed over) into *out. */
+static int read_command(const cJSON *cmd, char ***out, int *n_out)
 {
     const cJSON *arg;
     int n = 0;
-    m->command = calloc((size_t)cJSON_GetArraySize(cmd) + 1, sizeof *m->command);
-    if (!m->command)
+    *out = calloc((size_t)cJSON_GetArraySize(cmd) + 1, sizeof **out);
+    if (!*out)
         return JB_ENOMEM;
     cJSON_ArrayForEach(arg, cmd)
     {
         if (!cJSON_IsString(arg) || !arg->valuestring)
             continue;
-        if (!(m->command[n] = strdup(arg->valuestring)))
+        if (!((*out)[n] = strdup(arg->valuestring)))
             return JB_ENOMEM;
-        m->n_command = ++n;
+        *n_out = ++n;
+    }
+    return 0;
+}
+
+static int read_sources(const cJSON *arr, struct jb_meta *m)
+{
+    const cJSON *o;
+    m->sources = calloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof *m->sources);
+    if (!m->sources)
+        return JB_ENOMEM;
+    cJSON_ArrayForEach(o, arr)
+    {
+        if (!cJSON_IsObject(o))
+            continue;
+        struct jb_meta_source *s = &m->sources[m->n_sources++];
+        get_str(o, "path", s->path, sizeof s->path);
+        get_str(o, "host", s->host, sizeof s->host);
+        get_str(o, "cpu_model", s->cpu_model, sizeof s->cpu_model);
+        s->cpus_online = get_int(o, "cpus_online", 0);
+        s->memory_bytes = get_num(o, "memory_bytes", 0);
+        get_str(o, "status", s->status, sizeof s->status);
+        get_str(o, "started_utc", s->started_utc, sizeof s->started_utc);
+        get_str(o, "git_commit", s->git_commit, sizeof s->git_commit);
+        s->runs = get_int(o, "runs", 0);
+        if (read_command(
+                cJSON_GetObjectItemCaseSensitive(o, "command"), &s->command, &s->n_command))
+            return JB_ENOMEM;
     }
     return 0;
 }
@@ -298,7 +351,8 @@ static int read_root(const cJSON *root, struct jb_meta *m)
     get_str(root, "status", m->status, sizeof m->status);
     read_machine(cJSON_GetObjectItemCaseSensitive(root, "machine"), m);
     read_energy(cJSON_GetObjectItemCaseSensitive(root, "energy"), m);
-    if (read_command(cJSON_GetObjectItemCaseSensitive(root, "command"), m))
+    if (read_command(cJSON_GetObjectItemCaseSensitive(root, "command"), &m->command, &m->n_command)
+        || read_sources(cJSON_GetObjectItemCaseSensitive(root, "sources"), m))
         return JB_ENOMEM;
     const cJSON *cfgs = cJSON_GetObjectItemCaseSensitive(root, "configurations"), *c;
     m->configs = calloc((size_t)cJSON_GetArraySize(cfgs) + 1, sizeof *m->configs);
@@ -338,5 +392,11 @@ void jb_meta_free(struct jb_meta *m)
         free(m->command[i]);
     free(m->command);
     free(m->configs);
+    for (size_t i = 0; m->sources && i < m->n_sources; i++) {
+        for (int a = 0; a < m->sources[i].n_command; a++)
+            free(m->sources[i].command[a]);
+        free(m->sources[i].command);
+    }
+    free(m->sources);
     memset(m, 0, sizeof *m);
 }

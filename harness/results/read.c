@@ -298,6 +298,10 @@ void jb_config_key_of(const struct jb_run_record *run, enum jb_config_key k, cha
         snprintf(buf, len, "%s", run->config_id);
         return;
     }
+    if (k == JB_KEY_CONFIG_MACHINE) {
+        snprintf(buf, len, "%s\t%s\t%s", run->config_id, run->host, run->cpu_info);
+        return;
+    }
     snprintf(buf, len, "%s %s %s %s %s %s", run->model, run->dtype, run->workload, run->scenario,
         int_text(run->batch, batch, sizeof batch), int_text(run->threads, threads, sizeof threads));
 }

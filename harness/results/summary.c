@@ -12,7 +12,7 @@
 #include "jb_stats.h"
 
 struct jb_summary_record {
-    char config_id[24], model[128];
+    char config_id[24], host[64], cpu_info[128], model[128];
     int64_t params;
     char dtype[8], workload[128], scenario[16], kernels[16];
     int64_t batch, threads;
@@ -28,6 +28,9 @@ struct jb_summary_record {
 
 const struct jb_column jb_summary_columns[] = {
     SUM_STR("config_id", config_id, "the configuration (runs.csv)"),
+    SUM_STR("host", host, "the machine's host name (runs.csv): a merged folder summarises each "
+                          "configuration once per machine"),
+    SUM_STR("cpu_info", cpu_info, "the machine's CPU model (runs.csv)"),
     SUM_STR("model", model, "model"),
     SUM_I64("params", params, "exact parameter count"),
     SUM_STR("dtype", dtype, "weight storage type"),
@@ -63,8 +66,9 @@ static const char *const flagged[]
 struct summary_ctx {
     const struct jb_results_data *d;
     double cv_warn;
-    const struct jb_config_group *groups; /* one per configuration (config_id) */
+    const struct jb_config_group *groups; /* one per configuration and machine */
     size_t n_configs;
+    bool machines; /* more than one machine: the table names each row's host */
     FILE *out;
 };
 
@@ -81,6 +85,8 @@ static void fill_config(struct jb_summary_record *s, const struct jb_run_record 
 {
     memset(s, 0, sizeof *s);
     snprintf(s->config_id, sizeof s->config_id, "%s", run->config_id);
+    snprintf(s->host, sizeof s->host, "%s", run->host);
+    snprintf(s->cpu_info, sizeof s->cpu_info, "%s", run->cpu_info);
     snprintf(s->model, sizeof s->model, "%s", run->model);
     snprintf(s->dtype, sizeof s->dtype, "%s", run->dtype);
     snprintf(s->workload, sizeof s->workload, "%s", run->workload);
@@ -152,6 +158,8 @@ static void print_table(const struct summary_ctx *c)
     double *buf = malloc((c->d->n_runs + 1) * sizeof *buf);
     if (!buf)
         return;
+    if (c->machines)
+        fprintf(c->out, "%-16s ", "host");
     fprintf(c->out, "%-16s %-5s %-18s %-13s %5s %3s %4s %11s %11s %26s %11s  %s\n", "model",
         "dtype", "workload", "scenario", "batch", "thr", "reps", "ttft_p50_ms", "tpot_p50_ms",
         "decode_tok_s [95% CI]", "e2e_p99_ms", "notes");
@@ -167,6 +175,8 @@ static void print_table(const struct summary_ctx *c)
         char ci[80], b[4][24];
         snprintf(ci, sizeof ci, "%s [%s, %s]", fmt(b[0], 24, s[2].median),
             fmt(b[1], 24, s[2].ci95_lo), fmt(b[2], 24, s[2].ci95_hi));
+        if (c->machines)
+            fprintf(c->out, "%-16s ", id.host);
         fprintf(c->out, "%-16s %-5s %-18s %-13s %5lld %3lld %4zu %11s ", id.model, id.dtype,
             id.workload, id.scenario, (long long)id.batch, (long long)id.threads, g->n,
             fmt(b[0], 24, s[0].median));
@@ -192,9 +202,17 @@ int jb_summary_write(const char *dir, double cv_warn, FILE *out, struct jb_err *
         return rc;
     struct jb_config_group *groups = NULL;
     size_t n_groups = 0;
-    rc = jb_config_groups(d.runs, d.n_runs, JB_KEY_CONFIG_ID, NULL, &groups, &n_groups, err);
-    const struct summary_ctx c
-        = { .d = &d, .cv_warn = cv_warn, .groups = groups, .n_configs = n_groups, .out = out };
+    rc = jb_config_groups(d.runs, d.n_runs, JB_KEY_CONFIG_MACHINE, NULL, &groups, &n_groups, err);
+    bool machines = false;
+    for (size_t i = 1; i < d.n_runs && !machines; i++)
+        machines = strcmp(d.runs[i].host, d.runs[0].host) != 0
+            || strcmp(d.runs[i].cpu_info, d.runs[0].cpu_info) != 0;
+    const struct summary_ctx c = { .d = &d,
+        .cv_warn = cv_warn,
+        .groups = groups,
+        .n_configs = n_groups,
+        .machines = machines,
+        .out = out };
     if (!rc) {
         rc = jb_write_atomic(path, write_summary, (void *)&c, err);
         if (out && c.n_configs) /* from runs.csv: shown even when summary.csv cannot be written */
