@@ -934,6 +934,520 @@ static void test_command_negative_energy(void **state)
     unsetenv("JOULEBENCH_GNUPLOT");
 }
 
+/* ==== results of several machines ============================================================ */
+
+/* The machine label rule (jb_report_machine_labels), case by case. */
+static void test_machine_labels(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *host[2], *cpu[2], *want[2];
+    } cases[] = {
+        /* distinct hosts: the host alone */
+        { { "node-a", "node-b" }, { "Intel(R) Xeon(R) Platinum 8480+ CPU @ 2.00GHz", "X" },
+            { "node-a", "node-b" } },
+        /* one host, two CPUs: host/CPU, the CPU abbreviated */
+        { { "gpu01", "gpu01" },
+            { "Intel(R) Xeon(R) Platinum 8480+ CPU @ 2.00GHz", "AMD EPYC 9654 96-Core Processor" },
+            { "gpu01/Xeon-Platinum-8480+", "gpu01/EPYC-9654-96-Core" } },
+        /* CPUs that differ only in what the abbreviation drops: numbered */
+        { { "n1", "n1" },
+            { "Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz",
+                "Intel(R) Xeon(R) Gold 6338 CPU @ 2.60GHz" },
+            { "n1/Xeon-Gold-6338#1", "n1/Xeon-Gold-6338#2" } },
+        /* no host: the CPU alone; (TM) and trailing noise dropped */
+        { { "", "" }, { "AMD EPYC 7763 64-Core Processor", "11th Gen Intel(R) Core(TM) i7-1185G7" },
+            { "EPYC-7763-64-Core", "11th-Gen-Core-i7-1185G7" } },
+        /* nothing known, and a host with no CPU */
+        { { "", "x" }, { "", "" }, { "unknown", "x" } },
+        /* characters that are not word characters become '_': then alike, so numbered */
+        { { "my host,1", "my_host_1" }, { "A", "B" }, { "my_host_1#1", "my_host_1#2" } },
+        /* a long host is cut at 32 characters; a long CPU at 24 */
+        { { "a-very-long-host-name-0123456789-abcdef", "h" },
+            { "", "Intel(R) Xeon(R) CPU Max 9480 Processor With A Long Name" },
+            { "a-very-long-host-name-0123456789", "h" } },
+        { { "h", "h" }, { "", "Intel(R) Xeon(R) CPU Max 9480 Processor With A Long Name" },
+            { "h", "h/Xeon-Max-9480-With-A-Lon" } },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct jb_report_machine m[2];
+        memset(m, 0, sizeof m);
+        for (int k = 0; k < 2; k++) {
+            snprintf(m[k].host, sizeof m[k].host, "%s", cases[i].host[k]);
+            snprintf(m[k].cpu_info, sizeof m[k].cpu_info, "%s", cases[i].cpu[k]);
+        }
+        jb_report_machine_labels(m, 2);
+        for (int k = 0; k < 2; k++)
+            if (strcmp(m[k].label, cases[i].want[k]) != 0)
+                fail_msg("case %zu, machine %d: label \"%s\", expected \"%s\"", i, k, m[k].label,
+                    cases[i].want[k]);
+    }
+}
+
+/* A hand-made fleet: two machines ran the same two configurations (the same config_id on both:
+ * config_id does not hash the machine), three repetitions each, 10 queries a repetition. The
+ * run_ids differ by host: one results folder keeps one row per run_id. */
+static const struct {
+    const char *host, *cpu, *day;
+    double watts, ttft_ms; /* every power sample; the first request's TTFT (then +1 ms each) */
+} fleet_machines[2] = {
+    { "node-a", "Intel(R) Xeon(R) Platinum 8480+ CPU @ 2.00GHz", "2026-12-01", 50, 100 },
+    { "node-b", "AMD EPYC 9654 96-Core Processor", "2026-12-02", 80, 200 },
+};
+static const struct {
+    const char *model, *config_id;
+    int64_t params;
+} fleet_models[2] = {
+    { "SmolLM2-360M", "00000000000f1ee1", 361821120 },
+    { "SmolLM2-1.7B", "00000000000f1ee2", 1711376384 },
+};
+/* [machine][model], the medians: node-b answers the small model faster (so it is cheaper
+ * there), node-a the large one; node-a uses less energy per token for both. */
+static const double fleet_j_tok[2][2] = { { 0.02, 0.08 }, { 0.03, 0.09 } };
+static const double fleet_j_query[2][2] = { { 3, 12 }, { 4, 13 } };
+static const double fleet_s_query[2][2] = { { 2, 8 }, { 1.5, 9 } };
+#define FLEET_QUERIES 10
+
+/* The cost per 1,000 queries under round_profile(): 2 per busy hour, 0.2 per kWh, PUE 1.5. */
+static double fleet_cost_1k(int m, int k)
+{
+    return 1000 * (2 * fleet_s_query[m][k] / 3600 + fleet_j_query[m][k] * 1.5 / 3.6e6 * 0.2);
+}
+
+static void fleet_run(struct jb_run_record *w, int m, int k, int rep)
+{
+    static const double spread[3] = { 0.99, 1, 1.01 }; /* the median is the middle one */
+    const double f = spread[rep];
+    memset(w, 0, sizeof *w);
+    for (size_t c = 0; c < jb_n_run_columns; c++) {
+        const double nan = NAN;
+        const int64_t none = JB_I64_NONE;
+        if (jb_run_columns[c].type == JB_COL_F64)
+            memcpy((char *)w + jb_run_columns[c].offset, &nan, sizeof nan);
+        else if (jb_run_columns[c].type == JB_COL_I64)
+            memcpy((char *)w + jb_run_columns[c].offset, &none, sizeof none);
+    }
+    w->schema_version = JB_SCHEMA_VERSION;
+    snprintf(w->config_id, sizeof w->config_id, "%s", fleet_models[k].config_id);
+    snprintf(w->run_id, sizeof w->run_id, "%s-%s-r%d", fleet_models[k].config_id,
+        fleet_machines[m].host, rep);
+    snprintf(w->timestamp_utc, sizeof w->timestamp_utc, "%sT10:%02d:00Z", fleet_machines[m].day,
+        10 * k + rep);
+    snprintf(w->host, sizeof w->host, "%s", fleet_machines[m].host);
+    snprintf(w->cpu_info, sizeof w->cpu_info, "%s", fleet_machines[m].cpu);
+    snprintf(w->model, sizeof w->model, "%s", fleet_models[k].model);
+    w->params = fleet_models[k].params;
+    snprintf(w->dtype, sizeof w->dtype, "q8_0");
+    snprintf(w->workload, sizeof w->workload, "chat");
+    snprintf(w->scenario, sizeof w->scenario, "single-stream");
+    snprintf(w->kernels, sizeof w->kernels, "avx2");
+    snprintf(w->energy_method, sizeof w->energy_method, "measured");
+    snprintf(w->energy_source, sizeof w->energy_source, "perf");
+    w->batch = 1;
+    w->threads = 8;
+    w->rep = rep;
+    w->requests = FLEET_QUERIES;
+    w->prompt_tokens = 50 * FLEET_QUERIES;
+    w->gen_tokens = 100 * FLEET_QUERIES;
+    w->duration_s = fleet_s_query[m][k] * FLEET_QUERIES * f;
+    w->ttft_ms_p50 = fleet_machines[m].ttft_ms * f;
+    w->tpot_ms_p50 = 10 * f;
+    w->decode_tok_s = 1000 / (fleet_s_query[m][k] * f);
+    w->energy_j = fleet_j_query[m][k] * FLEET_QUERIES * f;
+    w->energy_prefill_j = 0.2 * w->energy_j;
+    w->energy_decode_j = 0.7 * w->energy_j;
+    w->j_per_query = fleet_j_query[m][k] * f;
+    w->j_per_output_token = fleet_j_tok[m][k] * f;
+}
+
+enum {
+    FLEET_PARTIAL = 1, /* node-b did not run the large model */
+    FLEET_ONE_CPU = 2, /* both hosts have node-a's CPU */
+};
+
+/* Writes tmp_dir/name/{runs,requests,power}.csv of the fleet through the column tables, as
+ * flags (FLEET_*) say. */
+static const char *write_fleet(const char *name, int flags)
+{
+    static char dir[4200];
+    char path[4400];
+    snprintf(dir, sizeof dir, "%s/%s", tmp_dir, name);
+    mkdir(dir, 0755);
+    FILE *f[3];
+    static const char *const files[3] = { "runs.csv", "requests.csv", "power.csv" };
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        assert_non_null(f[i] = fopen(path, "wb"));
+    }
+    assert_int_equal(jb_csv_write_header(f[0], jb_run_columns, jb_n_run_columns), 0);
+    assert_int_equal(jb_csv_write_header(f[1], jb_request_columns, jb_n_request_columns), 0);
+    assert_int_equal(jb_csv_write_header(f[2], jb_power_columns, jb_n_power_columns), 0);
+    for (int m = 0; m < 2; m++)
+        for (int k = 0; k < 2 - ((flags & FLEET_PARTIAL) && m == 1); k++)
+            for (int rep = 0; rep < 3; rep++) {
+                struct jb_run_record w;
+                fleet_run(&w, m, k, rep);
+                if (flags & FLEET_ONE_CPU)
+                    snprintf(w.cpu_info, sizeof w.cpu_info, "%s", fleet_machines[0].cpu);
+                for (int q = 0; q < FLEET_QUERIES; q++) {
+                    struct jb_request_record req = { .schema_version = JB_SCHEMA_VERSION };
+                    snprintf(req.run_id, sizeof req.run_id, "%s", w.run_id);
+                    snprintf(req.config_id, sizeof req.config_id, "%s", w.config_id);
+                    req.rep = rep;
+                    req.request_id = q;
+                    req.prompt_tokens = 50;
+                    req.output_tokens = 100;
+                    req.arrival_ms = req.start_ms = req.queue_ms = 0;
+                    req.ttft_ms = req.first_token_ms = req.prefill_ms
+                        = fleet_machines[m].ttft_ms + q;
+                    req.tpot_ms = 10;
+                    req.end_ms = req.e2e_ms = req.ttft_ms + 990;
+                    req.slo_met = JB_I64_NONE;
+                    assert_int_equal(
+                        jb_csv_write_row(f[1], jb_request_columns, jb_n_request_columns, &req), 0);
+                }
+                for (int t = 1; t <= 3; t++) {
+                    struct jb_power_record p = { .schema_version = JB_SCHEMA_VERSION };
+                    snprintf(p.run_id, sizeof p.run_id, "%s", w.run_id);
+                    snprintf(p.phase, sizeof p.phase, "decode");
+                    snprintf(p.domain, sizeof p.domain, "total");
+                    p.t_s = 0.1 * t;
+                    p.watts = fleet_machines[m].watts;
+                    p.summed = JB_I64_NONE;
+                    assert_int_equal(
+                        jb_csv_write_row(f[2], jb_power_columns, jb_n_power_columns, &p), 0);
+                }
+                assert_int_equal(jb_csv_write_row(f[0], jb_run_columns, jb_n_run_columns, &w), 0);
+            }
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(fclose(f[i]), 0);
+    return dir;
+}
+
+/* Row of t where column k1 is v1 and column k2 is v2; fails when absent or there twice. */
+static size_t row_where2(
+    const struct jb_table *t, const char *k1, const char *v1, const char *k2, const char *v2)
+{
+    const int c1 = jb_table_col(t, k1), c2 = jb_table_col(t, k2);
+    size_t found = SIZE_MAX;
+    assert_true(c1 >= 0 && c2 >= 0);
+    for (size_t r = 0; r < t->n_rows; r++)
+        if (strcmp(t->rows[r][c1], v1) == 0 && strcmp(t->rows[r][c2], v2) == 0) {
+            if (found != SIZE_MAX)
+                fail_msg("two rows with %s = %s and %s = %s", k1, v1, k2, v2);
+            found = r;
+        }
+    if (found == SIZE_MAX)
+        fail_msg("no row with %s = %s and %s = %s", k1, v1, k2, v2);
+    return found;
+}
+
+/* cost.csv, configs.csv and machines.csv: two rows per configuration, each its machine's. */
+static void check_fleet_tables(const char *out)
+{
+    struct jb_table t;
+    static const char *const tables[] = { "cost.csv", "configs.csv" };
+    for (size_t i = 0; i < 2; i++) {
+        read_table(out, tables[i], &t);
+        assert_int_equal(t.n_rows, 4);
+        assert_string_equal(t.header[1], "machine"); /* second, after the row's name */
+        for (int m = 0; m < 2; m++)
+            for (int k = 0; k < 2; k++) {
+                char label[160];
+                snprintf(label, sizeof label, "%s/q8_0", fleet_models[k].model);
+                const size_t r = row_where2(&t, "label", label, "machine", fleet_machines[m].host);
+                ASSERT_REL(cell_num(&t, r, "j_per_query"), fleet_j_query[m][k], 1e-9);
+                ASSERT_REL(cell_num(&t, r, "machine_s_per_query"), fleet_s_query[m][k], 1e-9);
+                if (i == 0)
+                    ASSERT_REL(cell_num(&t, r, "cost_per_1k_queries"), fleet_cost_1k(m, k), 1e-8);
+                else {
+                    ASSERT_REL(cell_num(&t, r, "reps"), 3, 0); /* not 6: never pooled */
+                    ASSERT_REL(cell_num(&t, r, "j_per_output_token"), fleet_j_tok[m][k], 1e-9);
+                    ASSERT_REL(cell_num(&t, r, "ttft_ms_p50"), fleet_machines[m].ttft_ms, 1e-9);
+                }
+            }
+        jb_table_free(&t);
+    }
+    read_table(out, "machines.csv", &t);
+    assert_int_equal(t.n_rows, 2);
+    for (int m = 0; m < 2; m++) {
+        const size_t r = row_where(&t, "machine", fleet_machines[m].host);
+        assert_string_equal(t.rows[r][jb_table_col(&t, "host")], fleet_machines[m].host);
+        assert_string_equal(t.rows[r][jb_table_col(&t, "cpu_info")], fleet_machines[m].cpu);
+        ASSERT_REL(cell_num(&t, r, "configs"), 2, 0);
+        ASSERT_REL(cell_num(&t, r, "reps"), 6, 0);
+    }
+    jb_table_free(&t);
+}
+
+/* fit.csv: one fit per machine, each through that machine's two models only. The exponent of
+ * two points is ln(y2 / y1) / ln(N2 / N1); both machines' together would give another. */
+static void check_fleet_fits(const char *out)
+{
+    struct jb_table t;
+    read_table(out, "fit.csv", &t);
+    assert_int_equal(t.n_rows, 6); /* 3 quantities x 2 machines, one series each */
+    assert_string_equal(t.header[1], "machine");
+    const double dn = log((double)fleet_models[1].params / (double)fleet_models[0].params);
+    double b_seen[2];
+    for (int m = 0; m < 2; m++) {
+        const char *mach = fleet_machines[m].host;
+        size_t r = SIZE_MAX;
+        for (size_t i = 0; i < t.n_rows; i++)
+            if (!strcmp(t.rows[i][jb_table_col(&t, "machine")], mach)
+                && !strcmp(t.rows[i][jb_table_col(&t, "quantity")], "j_per_output_token"))
+                r = i;
+        assert_true(r != SIZE_MAX);
+        assert_string_equal(t.rows[r][jb_table_col(&t, "series")], "q8_0");
+        const double b = log(fleet_j_tok[m][1] / fleet_j_tok[m][0]) / dn;
+        ASSERT_CLOSE(cell_num(&t, r, "b"), b, 1e-8);
+        ASSERT_REL(
+            cell_num(&t, r, "a"), fleet_j_tok[m][0] / pow((double)fleet_models[0].params, b), 1e-7);
+        ASSERT_REL(cell_num(&t, r, "n"), 2, 0);
+        b_seen[m] = cell_num(&t, r, "b");
+        r = row_where2(&t, "machine", mach, "quantity", "machine_s_per_query");
+        ASSERT_CLOSE(
+            cell_num(&t, r, "b"), log(fleet_s_query[m][1] / fleet_s_query[m][0]) / dn, 1e-8);
+    }
+    assert_true(fabs(b_seen[0] - b_seen[1]) > 0.05); /* two fits, not one */
+    jb_table_free(&t);
+}
+
+/* The pictures' data: data/machines.csv has one line per machine with that machine's values,
+ * models in ladder order; the per-configuration pictures' rows carry their machine. */
+static void check_fleet_picture_data(const char *out)
+{
+    struct jb_table t;
+    read_table(out, "data/machines.csv", &t);
+    assert_int_equal(t.n_rows, 4);
+    for (int m = 0; m < 2; m++)
+        for (int k = 0; k < 2; k++) {
+            const size_t r
+                = row_where2(&t, "line", fleet_machines[m].host, "model", fleet_models[k].model);
+            assert_string_equal(t.rows[r][jb_table_col(&t, "machine")], fleet_machines[m].host);
+            ASSERT_REL(cell_num(&t, r, "model_rank"), k, 0); /* 360M before 1.7B */
+            ASSERT_REL(cell_num(&t, r, "j_per_output_token"), fleet_j_tok[m][k], 1e-9);
+            ASSERT_REL(cell_num(&t, r, "cost_per_1k_queries"), fleet_cost_1k(m, k), 1e-8);
+            ASSERT_REL(cell_num(&t, r, "decode_tok_s"), 1000 / fleet_s_query[m][k], 1e-9);
+        }
+    jb_table_free(&t);
+
+    /* pictures 1 and 2: a line per machine */
+    read_table(out, "data/configs.csv", &t);
+    assert_int_equal(t.n_rows, 4);
+    for (int m = 0; m < 2; m++) {
+        char series[64];
+        snprintf(series, sizeof series, "%s/q8_0", fleet_machines[m].host);
+        const size_t r = row_where2(&t, "series", series, "model", fleet_models[1].model);
+        ASSERT_REL(cell_num(&t, r, "j_per_output_token"), fleet_j_tok[m][1], 1e-9);
+    }
+    jb_table_free(&t);
+
+    /* picture 3: each machine's requests under its own name (requests.csv has no host: they are
+     * told apart by their run) */
+    read_table(out, "data/latency_cdf.csv", &t);
+    assert_int_equal(t.n_rows, 2 * 2 * 2 * 3 * FLEET_QUERIES);
+    for (size_t r = 0; r < t.n_rows; r++) {
+        const char *label = t.rows[r][jb_table_col(&t, "label")];
+        const int m = strstr(label, "@node-b") ? 1 : 0;
+        assert_non_null(strstr(label, m ? "@node-b" : "@node-a"));
+        if (!strcmp(t.rows[r][jb_table_col(&t, "metric")], "ttft")) {
+            assert_true(cell_num(&t, r, "ms") >= fleet_machines[m].ttft_ms);
+            assert_true(cell_num(&t, r, "ms") < fleet_machines[m].ttft_ms + FLEET_QUERIES);
+        }
+    }
+    jb_table_free(&t);
+
+    /* picture 4: each configuration's trace from a repetition on its machine */
+    read_table(out, "data/power_trace.csv", &t);
+    assert_int_equal(t.n_rows, 4 * 3);
+    for (size_t r = 0; r < t.n_rows; r++) {
+        const int m = strstr(t.rows[r][jb_table_col(&t, "label")], "@node-b") ? 1 : 0;
+        ASSERT_REL(cell_num(&t, r, "watts"), fleet_machines[m].watts, 0);
+        assert_non_null(strstr(t.rows[r][jb_table_col(&t, "run_id")], fleet_machines[m].host));
+    }
+    jb_table_free(&t);
+    read_table(out, "data/cost_bars.csv", &t);
+    const size_t r = row_where(&t, "label", "SmolLM2-1.7B/q8_0@node-b");
+    ASSERT_REL(cell_num(&t, r, "total_per_1k"), fleet_cost_1k(1, 1), 1e-8);
+    jb_table_free(&t);
+}
+
+static void check_fleet_document(const char *out)
+{
+    char path[4400];
+    snprintf(path, sizeof path, "%s/report.md", out);
+    char *md = slurp(path);
+    ASSERT_CONTAINS(md,
+        "These results hold **2 machines**: **node-a** (Intel(R) Xeon(R) Platinum 8480+ CPU @ "
+        "2.00GHz, host `node-a`) and **node-b** (AMD EPYC 9654 96-Core Processor, host "
+        "`node-b`).");
+    /* the small model is cheapest on node-b, lowest in J/token on node-a: fleet_cost_1k is
+     * 0.833667 on node-b (1000 x (2 x 1.5 / 3600 + 4 x 1.5 / 3.6e6 x 0.2)), 1.11136 on node-a */
+    ASSERT_CONTAINS(md,
+        "**SmolLM2-360M** is cheapest per 1,000 queries on **node-b** ($0.834; next **node-a**, "
+        "$1.11) and lowest in energy per output token on **node-a** (0.02 J, measured; next "
+        "**node-b**, 0.03 J, measured).");
+    /* the large one is cheapest and lowest on node-a: 4.44544 there, 5.00108 on node-b */
+    ASSERT_CONTAINS(md,
+        "**SmolLM2-1.7B** is cheapest per 1,000 queries on **node-a** ($4.45; next **node-b**, "
+        "$5) and lowest in energy per output token on **node-a** (0.08 J, measured; next "
+        "**node-b**, 0.09 J, measured).");
+    ASSERT_CONTAINS(md, "| configuration | machine | workload |");
+    ASSERT_CONTAINS(md, "| SmolLM2-360M/q8_0 | node-b | chat |");
+    ASSERT_CONTAINS(
+        md, "| node-a | `node-a` | Intel(R) Xeon(R) Platinum 8480+ CPU @ 2.00GHz | 2 | 6 |");
+    ASSERT_CONTAINS(md, "Fit node-a/q8_0: E = ");
+    ASSERT_CONTAINS(md, "All columns: [machines.csv](machines.csv)");
+    free(md);
+}
+
+static int run_fleet_report(const char *out, const char *gnuplot, struct jb_report_result *res)
+{
+    struct jb_err err = { 0 };
+    int rc = run_report(write_fleet("fleet", 0), out, gnuplot, res, &err);
+    if (rc)
+        fail_msg("report: %s", err.msg);
+    return rc;
+}
+
+/* Two machines x two models: every figure is its machine's, the tables say which, the fits
+ * are per machine, the pictures' data has a line per machine; a one-machine report written
+ * over it afterwards leaves nothing of the machines behind. */
+static void test_report_machines(void **state)
+{
+    (void)state;
+    char out[4200], path[4400];
+    struct jb_report_result res;
+    struct jb_err err = { 0 };
+    snprintf(out, sizeof out, "%s/fleet-report", tmp_dir);
+    run_fleet_report(out, "/nonexistent/gnuplot", &res);
+    assert_int_equal(res.machines, 2);
+    assert_int_equal(res.pictures, 9);
+    check_fleet_tables(out);
+    check_fleet_fits(out);
+    check_fleet_picture_data(out);
+    check_fleet_document(out);
+
+    /* a model run on one machine only: said so; one model is no fit */
+    assert_int_equal(run_report(write_fleet("fleet-partial", FLEET_PARTIAL), out,
+                         "/nonexistent/gnuplot", &res, &err),
+        0);
+    snprintf(path, sizeof path, "%s/report.md", out);
+    char *md = slurp(path);
+    ASSERT_CONTAINS(md,
+        "**SmolLM2-1.7B** ran on **node-a** only ($4.45 per 1,000 queries; 0.08 J per output "
+        "token, measured).");
+    free(md);
+    struct jb_table t;
+    read_table(out, "fit.csv", &t);
+    assert_int_equal(t.n_rows, 3);
+    for (size_t r = 0; r < t.n_rows; r++)
+        assert_string_equal(t.rows[r][jb_table_col(&t, "machine")], "node-a");
+    jb_table_free(&t);
+
+    /* one machine again (the fixture) into the same folder: as before, no machine column */
+    assert_int_equal(run_report(FIXTURE, out, "/nonexistent/gnuplot", &res, &err), 0);
+    assert_int_equal(res.machines, 1);
+    assert_int_equal(res.pictures, 6);
+    check_cost_table(out);
+    read_table(out, "cost.csv", &t);
+    assert_true(jb_table_col(&t, "machine") < 0);
+    jb_table_free(&t);
+    snprintf(path, sizeof path, "%s/machines.csv", out);
+    assert_int_equal(file_size(path), -1);
+    snprintf(path, sizeof path, "%s/data/machines.csv", out);
+    assert_int_equal(file_size(path), -1);
+}
+
+/* Two hosts of one CPU: two machines by default (with a hint), one with --machines-by cpu, its
+ * configurations the median of both hosts' repetitions; different CPUs stay apart by CPU. */
+static void test_report_machines_by_cpu(void **state)
+{
+    (void)state;
+    char out[4200], path[4400];
+    struct jb_report_result res;
+    struct jb_err err = { 0 };
+    struct jb_table t;
+    snprintf(out, sizeof out, "%s/by-cpu", tmp_dir);
+    const char *dir = write_fleet("fleet-one-cpu", FLEET_ONE_CPU);
+    assert_int_equal(run_report(dir, out, "/nonexistent/gnuplot", &res, &err), 0);
+    assert_int_equal(res.machines, 2);
+    snprintf(path, sizeof path, "%s/report.md", out);
+    char *md = slurp(path);
+    ASSERT_CONTAINS(md,
+        "**node-a** and **node-b** have the same CPU (`Intel(R) Xeon(R) Platinum "
+        "8480+ CPU @ 2.00GHz`): if they are alike");
+    free(md);
+
+    const char *args[] = { "report", dir, "--out", out, "--machines-by", "cpu", NULL };
+    setenv("JOULEBENCH_GNUPLOT", "/nonexistent/gnuplot", 1);
+    assert_int_equal(cmd(args), JB_EXIT_OK);
+    read_table(out, "configs.csv", &t);
+    assert_int_equal(t.n_rows, 2);
+    assert_true(jb_table_col(&t, "machine") < 0); /* one machine: the one-machine report */
+    const size_t r = row_where(&t, "model", "SmolLM2-360M");
+    ASSERT_REL(cell_num(&t, r, "reps"), 6, 0);
+    /* 3 x {0.99, 1, 1.01} and 4 x {0.99, 1, 1.01}: the middle two are 3.03 and 3.96 */
+    ASSERT_REL(cell_num(&t, r, "j_per_query"), (3.03 + 3.96) / 2, 1e-9);
+    jb_table_free(&t);
+    snprintf(path, sizeof path, "%s/machines.csv", out);
+    assert_int_equal(file_size(path), -1);
+
+    /* two CPUs by CPU: labelled by the CPU, the hosts listed */
+    const char *two[]
+        = { "report", write_fleet("fleet-by-cpu", 0), "--out", out, "--machines-by", "cpu", NULL };
+    assert_int_equal(cmd(two), JB_EXIT_OK);
+    read_table(out, "machines.csv", &t);
+    assert_int_equal(t.n_rows, 2);
+    size_t m = row_where(&t, "machine", "Xeon-Platinum-8480+");
+    assert_string_equal(t.rows[m][jb_table_col(&t, "host")], "node-a");
+    m = row_where(&t, "machine", "EPYC-9654-96-Core");
+    assert_string_equal(t.rows[m][jb_table_col(&t, "host")], "node-b");
+    jb_table_free(&t);
+
+    const char *bad[] = { "report", dir, "--out", out, "--machines-by", "rack", NULL };
+    assert_int_equal(cmd(bad), JB_EXIT_USAGE);
+    unsetenv("JOULEBENCH_GNUPLOT");
+}
+
+/* The nine pictures of the fleet's report, drawn: needs gnuplot. */
+static void test_report_pictures_machines(void **state)
+{
+    (void)state;
+    char out[4200], why[256], path[4400];
+    struct jb_report_result res;
+    if (!jb_gnuplot_works("gnuplot", why, sizeof why))
+        JB_SKIP("gnuplot missing (%s): pictures not checked", why);
+    snprintf(out, sizeof out, "%s/fleet-pictures", tmp_dir);
+    run_fleet_report(out, NULL, &res);
+    if (res.pictures != 9 || res.pictures_drawn != 9 || res.pictures_failed)
+        fail_msg("%d of %d pictures drawn, %d failed, expected 9 of 9", res.pictures_drawn,
+            res.pictures, res.pictures_failed);
+    static const char *const figs[]
+        = { "fig7_machines_energy", "fig8_machines_cost", "fig9_machines_speed" };
+    snprintf(path, sizeof path, "%s/report.md", out);
+    char *md = slurp(path);
+    for (int i = 0; i < 3; i++) {
+        char link[128];
+        snprintf(link, sizeof link, "](%s.png)", figs[i]);
+        ASSERT_CONTAINS(md, link);
+        for (int e = 0; e < 2; e++) {
+            snprintf(path, sizeof path, "%s/%s.%s", out, figs[i], e ? "svg" : "png");
+            if (file_size(path) <= 1000)
+                fail_msg("%s: %ld bytes, expected a picture", path, file_size(path));
+        }
+    }
+    free(md);
+    /* the machines are the picture's lines (its SVG names them in the key) */
+    snprintf(path, sizeof path, "%s/fig8_machines_cost.svg", out);
+    char *svg = slurp(path);
+    ASSERT_CONTAINS(svg, "node-a");
+    ASSERT_CONTAINS(svg, "node-b");
+    ASSERT_CONTAINS(svg, "SmolLM2-1.7B");
+    free(svg);
+}
+
 int main(int argc, char **argv)
 {
     jb_blas_fix_core(argv);
@@ -955,6 +1469,10 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_nul_byte),
         cmocka_unit_test(test_signed_columns),
         cmocka_unit_test(test_command_negative_energy),
+        cmocka_unit_test(test_machine_labels),
+        cmocka_unit_test(test_report_machines),
+        cmocka_unit_test(test_report_machines_by_cpu),
+        cmocka_unit_test(test_report_pictures_machines),
     };
     if (jb_test_args(argc, argv))
         return 2;

@@ -1,9 +1,10 @@
 /*
  * cmd_report.c — `joulebench report RESULTS_DIR`: what a query and a token cost, in joules,
  * money and CO2, written as report.md (and report.html) with its tables as CSV and six
- * pictures drawn by gnuplot. The work is in harness/report/; this file is the command line,
- * and it reads the model registry for the report (names and parameter counts of the models
- * that can be predicted), since the report reads results, never models.
+ * pictures drawn by gnuplot (nine when the results hold several machines). The work is in
+ * harness/report/; this file is the command line, and it reads the model registry for the
+ * report (names and parameter counts of the models that can be predicted), since the report
+ * reads results, never models.
  */
 #include "jb_cli.h"
 #include "jb_model.h"
@@ -21,14 +22,18 @@ static void usage(FILE *f)
     fprintf(f,
         "usage: joulebench report RESULTS_DIR [--cost PROFILE] [--out DIR] [--qps Q]\n"
         "           [--workload NAME] [--predict NAME|N,...] [--fit-min-params N]\n"
+        "           [--machines-by host|cpu]\n"
         "Writes report.md, report.html, the CSV of every table and the pictures (PNG and SVG,\n"
         "drawn with gnuplot when it is installed) into DIR (default RESULTS_DIR/report).\n"
+        "Results of several machines (a merged fleet folder) are kept apart per machine.\n"
         "  --cost PROFILE      cost profile: a NAME in profiles/ or an .ini file (default %s)\n"
         "  --qps Q             load the servers-needed column is computed for (default %g)\n"
         "  --workload NAME     workload of the pictures and fits (default: the one run most)\n"
         "  --predict LIST      model NAMEs or parameter counts (8e9) to predict from the fits\n"
         "                      (default: the ladder's models that were not run)\n"
         "  --fit-min-params N  leave smaller models out of the fits (default %g)\n"
+        "  --machines-by KEY   what tells machines apart: host (host and cpu_info, the\n"
+        "                      default) or cpu (cpu_info alone: alike nodes are one machine)\n"
         "Every formula and picture is explained in docs/report.md.\n",
         JB_REPORT_DEFAULT_PROFILE, JB_REPORT_DEFAULT_QPS, JB_REPORT_DEFAULT_FIT_MIN_PARAMS);
 }
@@ -127,7 +132,8 @@ static int parse_args(int argc, char **argv, struct jb_report_opts *o)
     static const struct option opts[] = { { "cost", required_argument, NULL, 'c' },
         { "out", required_argument, NULL, 'o' }, { "qps", required_argument, NULL, 'q' },
         { "workload", required_argument, NULL, 'w' }, { "predict", required_argument, NULL, 'p' },
-        { "fit-min-params", required_argument, NULL, 'm' }, { "help", no_argument, NULL, 'h' },
+        { "fit-min-params", required_argument, NULL, 'm' },
+        { "machines-by", required_argument, NULL, 'b' }, { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 } };
     for (int c; (c = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
         switch (c) {
@@ -142,6 +148,16 @@ static int parse_args(int argc, char **argv, struct jb_report_opts *o)
         case 'm':
             if (jb_parse_f64("--fit-min-params", optarg, 0, 1e15, &o->fit_min_params))
                 return -1;
+            break;
+        case 'b':
+            if (strcmp(optarg, "host") == 0)
+                o->machines_by = JB_REPORT_MACHINES_BY_HOST;
+            else if (strcmp(optarg, "cpu") == 0)
+                o->machines_by = JB_REPORT_MACHINES_BY_CPU;
+            else {
+                jb_errorf("option --machines-by: expected host or cpu, got \"%s\"", optarg);
+                return -1;
+            }
             break;
         case 'h': usage(stdout); return JB_PARSE_HELP;
         default: usage(stderr); return -1;
@@ -185,7 +201,8 @@ int jb_cmd_report(int argc, char **argv)
         fprintf(stderr,
             "# report: tables only, no pictures (gnuplot is missing; the report says so)\n");
     else
-        fprintf(stderr, "# report: tables and %d of 6 pictures%s; report.html beside it\n",
-            res.pictures_drawn, res.pictures_failed ? " (report.md says why not the others)" : "");
+        fprintf(stderr, "# report: tables and %d of %d pictures%s; report.html beside it\n",
+            res.pictures_drawn, res.pictures,
+            res.pictures_failed ? " (report.md says why not the others)" : "");
     return JB_EXIT_OK;
 }

@@ -32,6 +32,7 @@ int jb__report_compute_costs(struct report *r, struct jb_err *err)
         snprintf(k->workload, sizeof k->workload, "%s", c->workload);
         snprintf(k->scenario, sizeof k->scenario, "%s", c->scenario);
         snprintf(k->energy_method, sizeof k->energy_method, "%s", c->energy_method);
+        snprintf(k->machine, sizeof k->machine, "%s", c->machine);
         snprintf(k->currency, sizeof k->currency, "%s", r->prof.currency);
         k->params = c->params;
         k->batch = c->batch;

@@ -2,13 +2,15 @@
  * data.c — a results folder as the report sees it: runs.csv, requests.csv and power.csv read
  * through the results module (a missing column or a cell that is not a number is an error
  * naming the file, the record and the column), runs summarised per configuration (medians
- * over repetitions), and the machine from meta.json.
+ * over repetitions, one configuration per machine: host + cpu_info of the rows), the machines
+ * and their labels, and the machine from meta.json.
  */
 #include "jb_report.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "jb_results.h"
 #include "jb_stats.h"
@@ -65,6 +67,154 @@ const struct jb_column jb_report_config_columns[] = {
 };
 const size_t jb_n_report_config_columns
     = sizeof jb_report_config_columns / sizeof jb_report_config_columns[0];
+const struct jb_column jb_report_config_machine_column
+    = CFG_STR("machine", machine, "the machine it ran on (machines.csv: host and cpu_info)");
+
+#define MAC_STR(n, f, d) JB_COLUMN(struct jb_report_machine, STR, n, f, d)
+#define MAC_I64(n, f, d) JB_COLUMN(struct jb_report_machine, I64, n, f, d)
+
+const struct jb_column jb_report_machine_columns[] = {
+    MAC_STR("machine", label, "its label in the report's tables and pictures"),
+    MAC_STR("host", host, "host of its rows (runs.csv)"),
+    MAC_STR("cpu_info", cpu_info, "CPU model of its rows (runs.csv)"),
+    MAC_I64("configs", configs, "configurations run on it"),
+    MAC_I64("reps", reps, "repetitions run on it (that completed a request)"),
+    MAC_STR("first_utc", first_utc, "its first repetition (timestamp_utc)"),
+    MAC_STR("last_utc", last_utc, "its last repetition (timestamp_utc)"),
+};
+const size_t jb_n_report_machine_columns
+    = sizeof jb_report_machine_columns / sizeof jb_report_machine_columns[0];
+
+/* ==== machines and their labels ============================================================== */
+
+/* Words of cpu_info that name no particular CPU. */
+static bool noise_word(const char *w, size_t n)
+{
+    static const char *const noise[] = { "CPU", "Processor", "processor", "Intel", "AMD", NULL };
+    for (int i = 0; noise[i]; i++)
+        if (strlen(noise[i]) == n && strncmp(w, noise[i], n) == 0)
+            return true;
+    return false;
+}
+
+/* Appends s[0 .. n) to buf (length len), each character outside letters, digits and ._+-:
+ * as '_', up to max characters of buf in all. */
+static void append_word_chars(char *buf, size_t len, size_t max, const char *s, size_t n)
+{
+    size_t k = strlen(buf);
+    for (size_t i = 0; i < n && k < max && k + 1 < len; i++) {
+        const char c = s[i];
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+            || (c && strchr("._+-:", c));
+        buf[k++] = ok ? c : '_';
+    }
+    buf[k] = '\0';
+}
+
+/* cpu_info abbreviated (see jb_report_machine_labels) onto buf. */
+static void cpu_abbrev(const char *cpu, char *buf, size_t len)
+{
+    char clean[128];
+    size_t k = 0;
+    const size_t start = strlen(buf);
+    for (const char *c = cpu; *c && k + 1 < sizeof clean; c++) {
+        if (strncasecmp(c, "(R)", 3) == 0 || strncasecmp(c, "(TM)", 4) == 0) {
+            c += c[2] == ')' ? 2 : 3;
+            continue;
+        }
+        if (strncmp(c, " @ ", 3) == 0 || *c == '@')
+            break;
+        clean[k++] = *c;
+    }
+    clean[k] = '\0';
+    for (char *w = clean; *w;) {
+        const size_t n = strcspn(w, " \t");
+        if (n && !noise_word(w, n)) {
+            if (strlen(buf) > start)
+                append_word_chars(buf, len, start + 24, "-", 1);
+            append_word_chars(buf, len, start + 24, w, n);
+        }
+        w += n;
+        w += strspn(w, " \t");
+    }
+}
+
+void jb_report_machine_labels(struct jb_report_machine *m, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        bool shared = !*m[i].host;
+        for (size_t j = 0; j < n && !shared; j++)
+            shared = j != i && strcmp(m[i].host, m[j].host) == 0;
+        m[i].label[0] = '\0';
+        append_word_chars(m[i].label, sizeof m[i].label, 32, m[i].host, strlen(m[i].host));
+        if (shared) {
+            if (*m[i].label)
+                strcat(m[i].label, "/"); /* at most 32 characters so far */
+            cpu_abbrev(m[i].cpu_info, m[i].label, sizeof m[i].label);
+            const size_t k = strlen(m[i].label);
+            if (k && m[i].label[k - 1] == '/')
+                m[i].label[k - 1] = '\0';
+        }
+        if (!*m[i].label)
+            snprintf(m[i].label, sizeof m[i].label, "unknown");
+    }
+    /* alike labels: numbered in order (every one of them, so none reads as the only one); a
+     * label is at most 57 characters here (host 32, '/', CPU 24) */
+    char base[64];
+    for (size_t i = 0; i < n; i++) {
+        size_t count = 0;
+        snprintf(base, sizeof base, "%s", m[i].label);
+        for (size_t j = i + 1; j < n; j++)
+            count += strcmp(m[j].label, base) == 0;
+        for (size_t j = i, k = 1; count && j < n; j++)
+            if (strcmp(m[j].label, base) == 0)
+                snprintf(m[j].label, sizeof m[j].label, "%.57s#%zu", base, k++);
+    }
+}
+
+static bool same_machine(
+    const struct jb_run_record *r, const struct jb_report_machine *m, enum jb_report_machines_by by)
+{
+    return strcmp(r->cpu_info, m->cpu_info) == 0
+        && (by == JB_REPORT_MACHINES_BY_CPU || strcmp(r->host, m->host) == 0);
+}
+
+/* By cpu_info alone: host becomes the list of the machine's hosts, each once; "..." ends a
+ * list that does not fit (there is always room left for it). */
+static void add_host(struct jb_report_machine *m, const char *host)
+{
+    const size_t n = strlen(host), room = sizeof m->host - 4; /* for "...\0" */
+    size_t used = strlen(m->host);
+    if (n == 0)
+        return;
+    for (const char *h = m->host; *h;) {
+        const size_t k = strcspn(h, " ");
+        if (k == n && strncmp(h, host, n) == 0)
+            return;
+        h += k + (h[k] == ' ');
+    }
+    if (used >= 3 && strcmp(m->host + used - 3, "...") == 0)
+        return;
+    if (used)
+        m->host[used++] = ' ';
+    const size_t take = used + n < room ? n : room - used;
+    memcpy(m->host + used, host, take);
+    memcpy(m->host + used + take, take < n ? "..." : "", take < n ? 4 : 1);
+}
+
+/* The machines' labels: by cpu_info alone, from the CPU only. */
+static void label_machines(struct jb_report_data *d, enum jb_report_machines_by by)
+{
+    char(*hosts)[64] = by == JB_REPORT_MACHINES_BY_CPU ? calloc(d->n_machines + 1, 64) : NULL;
+    for (size_t i = 0; hosts && i < d->n_machines; i++) {
+        memcpy(hosts[i], d->machines[i].host, 64);
+        d->machines[i].host[0] = '\0';
+    }
+    jb_report_machine_labels(d->machines, d->n_machines);
+    for (size_t i = 0; hosts && i < d->n_machines; i++)
+        memcpy(d->machines[i].host, hosts[i], 64);
+    free(hosts);
+}
 
 /* ==== checking columns ======================================================================= */
 
@@ -209,24 +359,88 @@ static bool completed_a_request(const struct jb_run_record *run)
     return run->requests != JB_I64_NONE && run->requests > 0;
 }
 
-/* Groups the runs by config_id (order of first appearance), dropping runs without requests. */
-static int build_configs(struct jb_report_data *d, struct jb_err *err)
+/* The machines of the runs that completed a request (order of first appearance), each run's
+ * machine (d->run_machine) and the machines' labels. */
+static int find_machines(
+    struct jb_report_data *d, enum jb_report_machines_by by, struct jb_err *err)
+{
+    const struct jb_results_data *x = &d->results;
+    d->machines = calloc(x->n_runs + 1, sizeof *d->machines);
+    d->run_machine = calloc(x->n_runs + 1, sizeof *d->run_machine);
+    if (!d->machines || !d->run_machine)
+        return jb_fail(err, JB_ENOMEM, "out of memory");
+    for (size_t i = 0; i < x->n_runs; i++) {
+        const struct jb_run_record *r = &x->runs[i];
+        size_t m = 0;
+        d->run_machine[i] = -1;
+        if (!completed_a_request(r))
+            continue;
+        while (m < d->n_machines && !same_machine(r, &d->machines[m], by))
+            m++;
+        struct jb_report_machine *mach = &d->machines[m];
+        if (m == d->n_machines) {
+            d->n_machines++;
+            snprintf(mach->cpu_info, sizeof mach->cpu_info, "%s", r->cpu_info);
+            snprintf(mach->first_utc, sizeof mach->first_utc, "%s", r->timestamp_utc);
+        }
+        if (by == JB_REPORT_MACHINES_BY_CPU)
+            add_host(mach, r->host);
+        else
+            snprintf(mach->host, sizeof mach->host, "%s", r->host);
+        if (strcmp(r->timestamp_utc, mach->first_utc) < 0)
+            snprintf(mach->first_utc, sizeof mach->first_utc, "%s", r->timestamp_utc);
+        if (strcmp(r->timestamp_utc, mach->last_utc) > 0)
+            snprintf(mach->last_utc, sizeof mach->last_utc, "%s", r->timestamp_utc);
+        mach->reps++;
+        d->run_machine[i] = (int64_t)m;
+    }
+    label_machines(d, by);
+    return 0;
+}
+
+/* Summarises the rows of one config_id group run on machine m (sub: scratch for their
+ * indices); nothing when none ran there. */
+static void summarise_on(
+    struct jb_report_data *d, const struct jb_config_group *g, size_t m, size_t *sub, double *v)
+{
+    size_t n = 0;
+    for (size_t j = 0; j < g->n; j++)
+        if (d->run_machine[g->rows[j]] == (int64_t)m)
+            sub[n++] = g->rows[j];
+    if (n == 0)
+        return;
+    const struct summariser s = { .runs = d->results.runs, .rows = sub, .n = n, .v = v };
+    struct jb_report_config *c = &d->configs[d->n_configs++];
+    summarise_config(&s, c);
+    c->machine_idx = (int64_t)m;
+    snprintf(c->machine, sizeof c->machine, "%s", d->machines[m].label);
+    d->machines[m].configs++;
+}
+
+/* Groups the runs by config_id (order of first appearance), dropping runs without requests,
+ * and splits each group by machine: config_id does not hash the machine, and one
+ * configuration on two machines is two sets of figures, never one. */
+static int build_configs(
+    struct jb_report_data *d, enum jb_report_machines_by by, struct jb_err *err)
 {
     const struct jb_results_data *x = &d->results;
     struct jb_config_group *g = NULL;
     size_t n_groups = 0;
     double *v = malloc((x->n_runs + 1) * sizeof *v);
+    size_t *sub = malloc((x->n_runs + 1) * sizeof *sub);
     d->configs = calloc(x->n_runs + 1, sizeof *d->configs);
-    int rc = v && d->configs ? 0 : jb_fail(err, JB_ENOMEM, "out of memory");
+    int rc = v && sub && d->configs ? 0 : jb_fail(err, JB_ENOMEM, "out of memory");
+    if (!rc)
+        rc = find_machines(d, by, err);
     if (!rc)
         rc = jb_config_groups(
             x->runs, x->n_runs, JB_KEY_CONFIG_ID, completed_a_request, &g, &n_groups, err);
-    for (size_t i = 0; !rc && i < n_groups; i++) {
-        const struct summariser s = { .runs = x->runs, .rows = g[i].rows, .n = g[i].n, .v = v };
-        summarise_config(&s, &d->configs[d->n_configs++]);
-    }
+    for (size_t i = 0; !rc && i < n_groups; i++)
+        for (size_t m = 0; m < d->n_machines; m++)
+            summarise_on(d, &g[i], m, sub, v);
     jb_config_groups_free(g, n_groups);
     free(v);
+    free(sub);
     return rc;
 }
 
@@ -291,6 +505,12 @@ static int check_runs(const struct jb_report_data *d, struct jb_err *err)
 
 int jb_report_load(const char *dir, struct jb_report_data *d, struct jb_err *err)
 {
+    return jb_report_load_by(dir, JB_REPORT_MACHINES_BY_HOST, d, err);
+}
+
+int jb_report_load_by(
+    const char *dir, enum jb_report_machines_by by, struct jb_report_data *d, struct jb_err *err)
+{
     memset(d, 0, sizeof *d);
     snprintf(d->dir, sizeof d->dir, "%s", dir);
     int rc = jb_results_read(
@@ -309,7 +529,7 @@ int jb_report_load(const char *dir, struct jb_report_data *d, struct jb_err *err
         rc = check_present(dir, "power.csv", power_required, jb_power_columns, jb_n_power_columns,
             d->results.power_present, err);
     if (!rc)
-        rc = build_configs(d, err);
+        rc = build_configs(d, by, err);
     if (!rc && d->n_configs == 0)
         rc = jb_fail(err, JB_EPARSE, "%s: no repetition completed a request", d->results.runs_path);
     if (rc) {
@@ -324,6 +544,10 @@ void jb_report_data_free(struct jb_report_data *d)
 {
     jb_results_data_free(&d->results);
     free(d->configs);
+    free(d->machines);
+    free(d->run_machine);
     d->configs = NULL;
-    d->n_configs = 0;
+    d->machines = NULL;
+    d->run_machine = NULL;
+    d->n_configs = d->n_machines = 0;
 }

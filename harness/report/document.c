@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ==== the summary paragraph ================================================================== */
 
@@ -48,9 +49,139 @@ static void pick_pair(const struct report *r, size_t *ref, size_t *big)
             *big = i;
 }
 
+/* ---- several machines ---- */
+
+/* Among the configurations of model `model` (sel indices), the best by value (lower is
+ * better; non-finite values skipped) on a machine other than `not_on` (-1: any). SIZE_MAX when
+ * none. */
+static size_t best_of_model(const struct report *r, const char *model, int64_t not_on,
+    double (*value)(const struct report *, size_t))
+{
+    size_t best = SIZE_MAX;
+    for (size_t i = 0; i < r->n_sel; i++) {
+        const double v = value(r, i);
+        if (strcmp(cfg(r, i)->model, model) != 0 || cfg(r, i)->machine_idx == not_on
+            || !isfinite(v))
+            continue;
+        if (best == SIZE_MAX || v < value(r, best))
+            best = i;
+    }
+    return best;
+}
+
+static double j_per_token_of(const struct report *r, size_t sel_i)
+{
+    return cfg(r, sel_i)->j_per_output_token;
+}
+
+/* "**a** in q8_0": a configuration's machine, and its series when the series differ. */
+static void machine_name(const struct report *r, size_t sel_i, char *buf, size_t len)
+{
+    bool one = true;
+    for (size_t i = 0; i < r->n_series; i++)
+        one = one && strcmp(r->series[i].name, r->series[0].name) == 0;
+    snprintf(buf, len, "**%s**%s%s", cfg(r, sel_i)->machine, one ? "" : " in ",
+        one ? "" : cfg(r, sel_i)->series);
+}
+
+/* A configuration's cost per 1,000 queries, "hardware only" when energy was not measured. */
+static void cost_text(const struct report *r, size_t sel_i, char *buf, size_t len)
+{
+    char m[64];
+    jb__report_fmt_money(m, sizeof m, 1000 * cost_of(r, sel_i), r->prof.currency);
+    snprintf(
+        buf, len, "%s%s", m, isfinite(r->cost[r->sel[sel_i]].c.per_query) ? "" : " hardware only");
+}
+
+static void energy_text(const struct report *r, size_t sel_i, char *buf, size_t len)
+{
+    char v[64];
+    snprintf(buf, len, "%s J, %s", jb__report_fmt_num(v, sizeof v, j_per_token_of(r, sel_i)),
+        cfg(r, sel_i)->energy_method);
+}
+
+/* " and lowest in energy per output token on **a** (0.02 J, measured; next **b**, 0.03 J,
+ * measured)", or that it was not measured. */
+static size_t energy_clause(
+    const struct report *r, const char *model, size_t low, char *buf, size_t len)
+{
+    char a[256], x[96];
+    size_t n;
+    if (low == SIZE_MAX)
+        return (size_t)snprintf(buf, len, "; its energy per output token was not measured");
+    const size_t low2 = best_of_model(r, model, cfg(r, low)->machine_idx, j_per_token_of);
+    machine_name(r, low, a, sizeof a);
+    energy_text(r, low, x, sizeof x);
+    n = (size_t)snprintf(buf, len, " and lowest in energy per output token on %s (%s", a, x);
+    if (low2 != SIZE_MAX) {
+        machine_name(r, low2, a, sizeof a);
+        energy_text(r, low2, x, sizeof x);
+        n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "; next %s, %s", a, x);
+    }
+    return n + (size_t)snprintf(buf + n, n < len ? len - n : 0, ")");
+}
+
+/* One model's sentence: where it is cheapest and lowest in energy per token, and the next
+ * machine for each; or the one machine it ran on. */
+static size_t model_sentence(const struct report *r, const char *model, char *buf, size_t len)
+{
+    char a[256], b[256], x[96], y[96];
+    const size_t cheap = best_of_model(r, model, -1, cost_of);
+    const size_t low = best_of_model(r, model, -1, j_per_token_of);
+    if (cheap == SIZE_MAX)
+        return 0;
+    const size_t cheap2 = best_of_model(r, model, cfg(r, cheap)->machine_idx, cost_of);
+    machine_name(r, cheap, a, sizeof a);
+    cost_text(r, cheap, x, sizeof x);
+    size_t n;
+    if (cheap2 == SIZE_MAX) {
+        n = (size_t)snprintf(buf, len, " **%s** ran on %s only (%s per 1,000 queries", model, a, x);
+        if (low != SIZE_MAX)
+            n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "; %s J per output token, %s",
+                jb__report_fmt_num(y, sizeof y, j_per_token_of(r, low)),
+                cfg(r, low)->energy_method);
+        return n + (size_t)snprintf(buf + n, n < len ? len - n : 0, ").");
+    }
+    machine_name(r, cheap2, b, sizeof b);
+    cost_text(r, cheap2, y, sizeof y);
+    n = (size_t)snprintf(buf, len, " **%s** is cheapest per 1,000 queries on %s (%s; next %s, %s)",
+        model, a, x, b, y);
+    n += energy_clause(r, model, low, buf + n, n < len ? len - n : 0);
+    return n + (size_t)snprintf(buf + n, n < len ? len - n : 0, ".");
+}
+
+/* The summary with several machines: which they are, and per model which is cheapest and which
+ * uses the least energy per token. */
+static void machines_paragraph(struct report *r, char *buf, size_t len)
+{
+    size_t *models = calloc(r->n_sel + 1, sizeof *models);
+    size_t n = (size_t)snprintf(buf, len, "These results hold **%zu machines**: ", r->d.n_machines);
+    for (size_t i = 0; i < r->d.n_machines && n < len; i++) {
+        const struct jb_report_machine *m = &r->d.machines[i];
+        const char *sep = i == 0 ? "" : i + 1 == r->d.n_machines ? " and " : ", ";
+        n += (size_t)snprintf(buf + n, len - n, "%s**%s** (%s, %s `%s`)", sep, m->label,
+            *m->cpu_info ? m->cpu_info : "unknown CPU", strchr(m->host, ' ') ? "hosts" : "host",
+            m->host);
+    }
+    if (n < len)
+        n += (size_t)snprintf(buf + n, len - n,
+            ". Each machine's figures are its own: a configuration run on two machines is two rows "
+            "of every table, and the power laws are fitted per machine. Per model, workload `%s`, "
+            "cost profile `%s`:",
+            r->workload, r->prof.name);
+    const size_t n_models = models ? jb__report_ladder(r, models) : 0;
+    for (size_t k = 0; k < n_models && n < len; k++)
+        n += model_sentence(r, r->d.configs[models[k]].model, buf + n, len - n);
+    free(models);
+}
+
 static void summary_paragraph(struct report *r, char *buf, size_t len)
 {
     size_t ref, big;
+    if (r->machines) {
+        machines_paragraph(r, buf, len);
+        return;
+    }
     char a[64], b[64], c[64], d[64];
     pick_pair(r, &ref, &big);
     if (ref == SIZE_MAX) {
@@ -93,7 +224,7 @@ static void summary_paragraph(struct report *r, char *buf, size_t len)
         n += (size_t)snprintf(buf + n, n < len ? len - n : 0, ", with %s× the parameters.",
             jb__report_fmt_num(a, sizeof a, (double)y->params / (double)x->params));
     }
-    const int si = jb__report_series_index(r, x->series);
+    const int si = jb__report_series_of(r, x);
     if (si >= 0 && r->series[si].ok_tok && r->series[si].tok.n >= 3) {
         const struct series *s = &r->series[si];
         snprintf(buf + n, n < len ? len - n : 0,
@@ -127,14 +258,15 @@ static void docs_link(const struct report *r, const char *anchor, char *buf, siz
  * through them are uncertain. */
 static void noisy_warning(struct report *r)
 {
-    char list[1024] = "";
+    char list[1024] = "", label[224];
     size_t n = 0;
     for (size_t i = 0; i < r->n_sel; i++) {
         const struct jb_report_config *c = &r->d.configs[r->sel[i]];
         if (!(c->machine_s_cv > JB_REPORT_NOISY_CV
                 || c->j_per_output_token_cv > JB_REPORT_NOISY_CV))
             continue;
-        jb_appendf(list, sizeof list, "%s%s (%.0f%%)", n ? ", " : "", c->label,
+        jb_appendf(list, sizeof list, "%s%s (%.0f%%)", n ? ", " : "",
+            jb__report_picture_label(r, c, label, sizeof label),
             100 * fmax(c->machine_s_cv, c->j_per_output_token_cv));
         n++;
     }
@@ -145,6 +277,16 @@ static void noisy_warning(struct report *r)
             "Their figures, and the fits through them, are uncertain; run more `--reps` on a "
             "quiet machine.",
             n, n > 1 ? "s vary" : " varies", 100 * JB_REPORT_NOISY_CV, list);
+}
+
+/* The energy source of the estimated figures: the pictures' first configuration's (with
+ * several machines, the first estimated one's). */
+static const char *estimated_source(const struct report *r)
+{
+    for (size_t i = 0; r->machines && i < r->n_sel; i++)
+        if (strcmp(cfg(r, i)->energy_method, "estimated") == 0)
+            return cfg(r, i)->energy_source;
+    return cfg(r, 0)->energy_source;
 }
 
 static void doc_header(struct report *r)
@@ -158,12 +300,12 @@ static void doc_header(struct report *r)
     jb_doc_para(&r->doc, "%s", para);
     if (strcmp(r->method, "estimated") == 0)
         jb_doc_warning(&r->doc,
-            "**Energy is ESTIMATED, not measured**: no energy counter was readable on this "
-            "machine, so the joules (and everything computed from them: energy cost, CO2e, "
+            "**Energy is ESTIMATED, not measured**: no energy counter was readable on %s, so the "
+            "joules (and everything computed from them: energy cost, CO2e, "
             "queries per kWh) come from a model of the CPU's power (`%s`%s%s). Treat them as "
             "rough; see docs/energy.md for measuring on bare metal.",
-            r->d.configs[r->sel[0]].energy_source, *m->energy_uncertainty ? ": " : "",
-            m->energy_uncertainty);
+            r->machines ? "some of these machines" : "this machine", estimated_source(r),
+            *m->energy_uncertainty ? ": " : "", m->energy_uncertainty);
     else if (strcmp(r->method, "none") == 0)
         jb_doc_warning(&r->doc,
             "**No energy was measured** in these runs: energy, CO2e and the "
@@ -174,8 +316,13 @@ static void doc_header(struct report *r)
             "**No pictures**: %s. The tables below are complete; install "
             "gnuplot-nox and run `joulebench report` again for the pictures.",
             r->gnuplot_why);
-    jb_doc_item(&r->doc, "**Machine:** %s, %lld CPUs, host `%s`%s", m->cpu_model,
-        (long long)m->cpus, m->host, m->from_meta_json ? "" : " (no meta.json: from runs.csv)");
+    if (r->machines)
+        jb_doc_item(&r->doc,
+            "**Machines:** %zu (host and cpu_info of the runs; see Machines below)",
+            r->d.n_machines);
+    else
+        jb_doc_item(&r->doc, "**Machine:** %s, %lld CPUs, host `%s`%s", m->cpu_model,
+            (long long)m->cpus, m->host, m->from_meta_json ? "" : " (no meta.json: from runs.csv)");
     jb_doc_item(&r->doc,
         "**Runs:** started %s; %zu configurations, %zu repetitions; results "
         "folder `%s`",
@@ -212,7 +359,7 @@ static int doc_cost(struct report *r, struct jb_err *err)
     };
     snprintf(v[12].head, sizeof v[12].head, "servers for %.3g q/s", r->o->qps);
     struct records t = { jb__report_cost_columns, jb__report_n_cost_columns, r->cost,
-        sizeof *r->cost, r->d.n_configs };
+        sizeof *r->cost, r->d.n_configs, &jb__report_cost_machine_column };
     char hw[64], link[PATH_MAX + 32];
     docs_link(r, "#formulas", link, sizeof link);
     jb_doc_heading(&r->doc, 2, "Cost per configuration");
@@ -261,7 +408,7 @@ static void doc_pictures(struct report *r)
         else
             snprintf(r2, sizeof r2, "-");
         n += (size_t)snprintf(cap + n, n < sizeof cap ? sizeof cap - n : 0,
-            "Fit %s: E = %.4g × N^%.3f J/token (R² = %s, %zu models). ", s->name, s->tok.a,
+            "Fit %s: E = %.4g × N^%.3f J/token (R² = %s, %zu models). ", s->line, s->tok.a,
             s->tok.b, r2, s->tok.n);
     }
     doc_picture(r, PIC_ENERGY, cap);
@@ -272,6 +419,15 @@ static void doc_pictures(struct report *r)
         "at each sample.");
     doc_picture(r, PIC_COST, "Stacked: energy and hardware, per the cost profile.");
     doc_picture(r, PIC_SPLIT, "Of energy_j summed over repetitions.");
+    if (!r->machines)
+        return;
+    doc_picture(r, PIC_MACHINES_ENERGY,
+        "Medians over repetitions; models smallest first. Each machine's energy is measured its "
+        "own way (the energy column of the tables).");
+    doc_picture(r, PIC_MACHINES_COST,
+        "Energy and hardware, per the one cost profile; hardware only where energy was not "
+        "measured.");
+    doc_picture(r, PIC_MACHINES_SPEED, "Medians over repetitions; models smallest first.");
 }
 
 /* One fit.csv row per series and fitted quantity; returns how many (rows has 3 per series). */
@@ -298,6 +454,7 @@ static size_t fit_rows(const struct report *r, struct fit_row *rows)
                 continue;
             struct fit_row *f = &rows[n++];
             snprintf(f->series, sizeof f->series, "%s", s->name);
+            snprintf(f->machine, sizeof f->machine, "%s", r->d.machines[s->machine].label);
             snprintf(f->quantity, sizeof f->quantity, "%s", quantities[q].quantity);
             snprintf(f->unit, sizeof f->unit, "%s", quantities[q].unit);
             f->n = (int64_t)p->n;
@@ -328,7 +485,7 @@ static int doc_fit_table(struct report *r, struct jb_err *err)
         { "b_se", "± (s.e. of b)", V_NUM }, { "r2", "R²", V_NUM },
         { "params_min", "from", V_PARAMS }, { "params_max", "to", V_PARAMS } };
     struct records t = { jb__report_fit_columns, jb__report_n_fit_columns, rows, sizeof *rows,
-        fit_rows(r, rows) };
+        fit_rows(r, rows), &jb__report_fit_machine_column };
     int rc = jb__report_emit_table(r, "fit.csv", &t, v, ARRAY_LEN(v), err);
     free(rows);
     return rc;
@@ -349,8 +506,8 @@ static int doc_loo(struct report *r, struct jb_err *err)
         { "cost_per_1k_queries", "cost / 1k measured", V_MONEY },
         { "cost_per_1k_queries_predicted", "predicted", V_MONEY },
         { "cost_per_1k_queries_error_pct", "error", V_SIGNED_PCT } };
-    struct records t
-        = { jb__report_loo_columns, jb__report_n_loo_columns, r->loo, sizeof *r->loo, r->n_loo };
+    struct records t = { jb__report_loo_columns, jb__report_n_loo_columns, r->loo, sizeof *r->loo,
+        r->n_loo, &jb__report_loo_machine_column };
     if (r->n_loo == 0)
         jb_doc_para(&r->doc, "*(needs at least three fitted models in a series)*");
     return jb__report_emit_table(r, "loo.csv", &t, v, ARRAY_LEN(v), err);
@@ -372,7 +529,7 @@ static int doc_predict(struct report *r, struct jb_err *err)
         { "g_co2e_per_query", "gCO2e/query", V_NUM },
         { "loo_extrapolation_error_pct", "LOO extrapolation error", V_SIGNED_PCT } };
     struct records t = { jb__report_predict_columns, jb__report_n_predict_columns, r->pred,
-        sizeof *r->pred, r->n_pred };
+        sizeof *r->pred, r->n_pred, &jb__report_predict_machine_column };
     if (r->n_pred == 0)
         jb_doc_para(&r->doc, "*(no series is fitted on three models or more)*");
     return jb__report_emit_table(r, "predict.csv", &t, v, ARRAY_LEN(v), err);
@@ -400,7 +557,7 @@ static int doc_configs(struct report *r, struct jb_err *err)
         { "machine_s_cv", "CV of s/query", V_PCT },
         { "prefill_energy_share", "prefill share", V_PCT }, { "energy_method", "energy", V_TEXT } };
     struct records t = { jb_report_config_columns, jb_n_report_config_columns, r->d.configs,
-        sizeof *r->d.configs, r->d.n_configs };
+        sizeof *r->d.configs, r->d.n_configs, &jb_report_config_machine_column };
     jb_doc_heading(&r->doc, 2, "Configurations measured");
     jb_doc_para(&r->doc, "Medians over repetitions (runs.csv), one row per configuration.");
     return jb__report_emit_table(r, "configs.csv", &t, v, ARRAY_LEN(v), err);
@@ -461,7 +618,7 @@ static int doc_inputs(struct report *r, struct jb_err *err)
     struct view vw[] = { { "input", "input", V_CODE }, { "value", "value", V_TEXT },
         { "unit", "unit", V_TEXT }, { "from", "from", V_TEXT } };
     struct records t
-        = { jb__report_input_columns, jb__report_n_input_columns, rows, sizeof rows[0], n };
+        = { jb__report_input_columns, jb__report_n_input_columns, rows, sizeof rows[0], n, NULL };
     jb_doc_heading(&r->doc, 2, "Inputs of the cost model");
     jb_doc_para(&r->doc, "Cost profile `%s`: %s", p->name, *p->description ? p->description : "-");
     return jb__report_emit_table(r, "profile.csv", &t, vw, ARRAY_LEN(vw), err);
@@ -500,11 +657,67 @@ static void doc_files(struct report *r)
     jb_doc_item(&r->doc, "`report.md`, `report.html`: this report (HTML shows the SVG pictures)");
     jb_doc_item(&r->doc,
         "`cost.csv`, `configs.csv`, `fit.csv`, `loo.csv`, `predict.csv`, "
-        "`profile.csv`: every table, all columns");
+        "`profile.csv`%s: every table, all columns",
+        r->machines ? ", `machines.csv`" : "");
     jb_doc_item(&r->doc,
         "`fig*.png`, `fig*.svg`: the pictures; `data/`: what each plots (and "
         "gnuplot's messages when one failed)");
     jb_doc_item(&r->doc, "regenerate: `joulebench report %s --cost %s`", r->d.dir, r->prof.path);
+}
+
+/* Machines with one CPU (cpu_info) but different hosts: the nodes of one partition, or one
+ * machine whose host name changed (containers), may be better counted as one. */
+static void alike_hint(struct report *r)
+{
+    const struct jb_report_machine *m = r->d.machines;
+    for (size_t i = 0; r->o->machines_by == JB_REPORT_MACHINES_BY_HOST && i < r->d.n_machines; i++)
+        for (size_t j = i + 1; j < r->d.n_machines; j++)
+            if (strcmp(m[i].cpu_info, m[j].cpu_info) == 0) {
+                jb_doc_para(&r->doc,
+                    "**%s** and **%s** have the same CPU (`%s`): if they are alike (nodes of one "
+                    "partition, or one machine under another host name), `--machines-by cpu` "
+                    "counts every host of one CPU as one machine, its configurations and fits "
+                    "whole.",
+                    m[i].label, m[j].label, m[i].cpu_info);
+                if (r->o->log)
+                    fprintf(r->o->log,
+                        "# report: machines %s and %s have the same CPU; --machines-by cpu "
+                        "counts them as one\n",
+                        m[i].label, m[j].label);
+                return;
+            }
+}
+
+/* The machines, when there are several (else no machines.csv, not even an earlier one). */
+static int doc_machines(struct report *r, struct jb_err *err)
+{
+    if (!r->machines) {
+        char path[PATH_MAX + 16];
+        snprintf(path, sizeof path, "%s/machines.csv", r->out);
+        unlink(path);
+        return 0;
+    }
+    struct view v[] = { { "machine", "machine", V_TEXT }, { "host", "host", V_CODE },
+        { "cpu_info", "CPU (cpu_info)", V_TEXT }, { "configs", "configurations", V_INT },
+        { "reps", "repetitions", V_INT }, { "first_utc", "first run", V_TEXT },
+        { "last_utc", "last run", V_TEXT } };
+    struct records t = { jb_report_machine_columns, jb_n_report_machine_columns, r->d.machines,
+        sizeof *r->d.machines, r->d.n_machines, NULL };
+    jb_doc_heading(&r->doc, 2, "Machines");
+    if (r->o->machines_by == JB_REPORT_MACHINES_BY_CPU)
+        jb_doc_para(&r->doc,
+            "A machine is the cpu_info of the rows of runs.csv (`--machines-by cpu`: the hosts "
+            "of one CPU count as one machine); its label names it in every table and picture. "
+            "One cost profile (`%s`) prices them all.",
+            r->prof.name);
+    else
+        jb_doc_para(&r->doc,
+            "A machine is the host and cpu_info of the rows of runs.csv; its label names it in "
+            "every table and picture (the host; host/CPU when hosts repeat). One cost profile "
+            "(`%s`) prices them all.",
+            r->prof.name);
+    alike_hint(r);
+    return jb__report_emit_table(r, "machines.csv", &t, v, ARRAY_LEN(v), err);
 }
 
 int jb__report_write_document(struct report *r, struct jb_err *err)
@@ -516,7 +729,9 @@ int jb__report_write_document(struct report *r, struct jb_err *err)
     if (rc)
         return rc;
     doc_header(r);
-    rc = doc_cost(r, err);
+    rc = doc_machines(r, err);
+    if (!rc)
+        rc = doc_cost(r, err);
     if (!rc) {
         doc_pictures(r);
         rc = doc_fits(r, err);

@@ -88,13 +88,14 @@ size_t jb_powerlaw_loo(const double *x, const double *y, size_t n, double *pred)
 
 /* ==== fits over the report's configurations, leave-one-out, predictions ====================== */
 
-/* The report's configurations of series s that the fits use: their indices, returns how many. */
+/* The report's configurations of series s (on its machine) that the fits use: their indices,
+ * returns how many. */
 static size_t fit_points(const struct report *r, const struct series *s, size_t *idx)
 {
     size_t n = 0;
     for (size_t i = 0; i < r->n_sel; i++) {
         const struct jb_report_config *c = &r->d.configs[r->sel[i]];
-        if (c->in_fit && strcmp(c->series, s->name) == 0)
+        if (c->in_fit && strcmp(c->series, s->name) == 0 && c->machine_idx == s->machine)
             idx[n++] = r->sel[i];
     }
     return n;
@@ -153,6 +154,7 @@ static void loo_series(struct report *r, struct series *s, const size_t *idx, si
             }
         memset(l, 0, sizeof *l);
         snprintf(l->series, sizeof l->series, "%s", s->name);
+        snprintf(l->machine, sizeof l->machine, "%s", c->machine);
         snprintf(l->model, sizeof l->model, "%s", c->model);
         snprintf(l->kind, sizeof l->kind, "%s",
             x[i] < lo || x[i] > hi ? "extrapolation" : "interpolation");
@@ -172,7 +174,8 @@ static void loo_series(struct report *r, struct series *s, const size_t *idx, si
     }
 }
 
-/* Per series: the three fits and the leave-one-out rows, in one pass over its points. */
+/* Per series (per machine with several): the three fits and the leave-one-out rows, in one pass
+ * over its points. */
 int jb__report_fit_all(struct report *r, struct jb_err *err)
 {
     const size_t n = r->n_sel + 1;
@@ -210,10 +213,11 @@ struct target {
     double params;
 };
 
-static bool was_run(const struct report *r, const char *model)
+/* Whether model was run on machine m. */
+static bool was_run(const struct report *r, const char *model, int64_t m)
 {
     for (size_t i = 0; i < r->d.n_configs; i++)
-        if (strcmp(r->d.configs[i].model, model) == 0)
+        if (strcmp(r->d.configs[i].model, model) == 0 && r->d.configs[i].machine_idx == m)
             return true;
     return false;
 }
@@ -261,12 +265,16 @@ static int targets_from_option(
     return 0;
 }
 
-/* The known models that were not run (and are big enough to be fitted), in their order. */
+/* The known models that were not run on every machine (and are big enough to be fitted), in
+ * their order; each series predicts those not run on its machine. */
 static void targets_from_ladder(const struct report *r, struct target *t, size_t max, size_t *n)
 {
     for (size_t i = 0; i < r->o->n_models; i++) {
         const struct jb_report_model *m = &r->o->models[i];
-        if (*n < max && !was_run(r, m->name) && m->params >= r->o->fit_min_params) {
+        bool everywhere = true;
+        for (size_t k = 0; k < r->d.n_machines && everywhere; k++)
+            everywhere = was_run(r, m->name, (int64_t)k);
+        if (*n < max && !everywhere && m->params >= r->o->fit_min_params) {
             snprintf(t[*n].name, sizeof t[*n].name, "%s", m->name);
             t[(*n)++].params = m->params;
         }
@@ -278,6 +286,7 @@ static void predict_one(struct report *r, const struct series *s, const struct t
     struct predict_row *p = &r->pred[r->n_pred++];
     memset(p, 0, sizeof *p);
     snprintf(p->series, sizeof p->series, "%s", s->name);
+    snprintf(p->machine, sizeof p->machine, "%s", r->d.machines[s->machine].label);
     snprintf(p->model, sizeof p->model, "%.127s", t->name);
     p->params = (int64_t)t->params;
     const struct jb_powerlaw *ref = s->ok_time ? &s->time : &s->tok;
@@ -314,7 +323,8 @@ int jb__report_predict_all(struct report *r, struct jb_err *err)
         return jb_fail(err, JB_ENOMEM, "out of memory");
     for (size_t s = 0; s < r->n_series; s++)
         for (size_t i = 0; i < n; i++)
-            if (predictable(&r->series[s]))
+            if (predictable(&r->series[s])
+                && (r->o->predict || !was_run(r, t[i].name, r->series[s].machine)))
                 predict_one(r, &r->series[s], &t[i]);
     return 0;
 }

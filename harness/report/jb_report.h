@@ -1,6 +1,7 @@
 /*
  * jb_report.h — `joulebench report`: a results folder in; report.md and report.html, the CSV
- * of every table and six pictures (gnuplot, PNG and SVG) out. The pieces: loading and checking
+ * of every table and six pictures (gnuplot, PNG and SVG) out, nine when the results hold
+ * several machines (each machine's figures kept apart). The pieces: loading and checking
  * a results folder (data.c), the power-law fit (fit.c), pictures through gnuplot (plot.c), the
  * Markdown/HTML writer (doc.c), the cost model (cost.c, jb_cost.h) and the report itself
  * (report.c and the files of report_internal.h). The report reads results, never models: what
@@ -33,6 +34,12 @@ struct jb_report_model {
     double params;
 };
 
+/* What makes two run rows the same machine. */
+enum jb_report_machines_by {
+    JB_REPORT_MACHINES_BY_HOST, /* host and cpu_info (the default) */
+    JB_REPORT_MACHINES_BY_CPU,  /* cpu_info alone: alike nodes of a partition are one machine */
+};
+
 struct jb_report_opts {
     const char *results_dir;
     const char *out_dir;     /* NULL: RESULTS_DIR/report */
@@ -50,6 +57,8 @@ struct jb_report_opts {
      * this order (the ladder). The caller owns them; NULL with 0: none. */
     const struct jb_report_model *models;
     size_t n_models;
+    /* what makes a machine in results of several (default JB_REPORT_MACHINES_BY_HOST) */
+    enum jb_report_machines_by machines_by;
 };
 
 /* Defaults for every field (results_dir NULL). */
@@ -61,7 +70,9 @@ bool jb_report_predict_size(const char *item, double *params);
 
 struct jb_report_result {
     char out_dir[PATH_MAX];
-    int pictures_drawn, pictures_failed; /* of the six */
+    int pictures;                        /* 6; 9 when the results hold several machines */
+    int pictures_drawn, pictures_failed; /* of those */
+    int machines;                        /* distinct host + cpu_info of the runs */
     bool gnuplot_missing;
 };
 
@@ -75,13 +86,19 @@ int jb_report_write(
 
 /* ==== a results folder, read and checked (data.c) ============================================ */
 
-/* One configuration over its repetitions: medians unless said otherwise. */
+/* One configuration on one machine over its repetitions: medians unless said otherwise. The
+ * same config_id run on two machines is two configurations (config_id does not hash the
+ * machine). */
 struct jb_report_config {
     char config_id[24], model[128], dtype[16], workload[128], scenario[24], kernels[16];
+    char machine[64];    /* its machine's label (jb_report_machine.label) */
+    int64_t machine_idx; /* index of its machine in jb_report_data.machines */
     int64_t params, batch, threads, reps;
-    char label[224]; /* its name in tables and pictures: model/dtype[/what else varies] */
-    char series[96]; /* its line in pictures: dtype[/what else varies within the workload] */
-    int64_t in_fit;  /* 1 when the power-law fits use it */
+    char label[224];  /* its name in tables and pictures: model/dtype[/what else varies] */
+    char series[160]; /* its line in pictures: dtype[/what else varies within the workload],
+                       * at most 95 characters (data/configs.csv: machine/series with several
+                       * machines) */
+    int64_t in_fit;   /* 1 when the power-law fits use it */
     double prompt_tokens_per_query, output_tokens_per_query;
     double machine_s_per_query; /* duration_s / requests */
     double machine_s_cv;        /* its coefficient of variation over repetitions; NAN for one */
@@ -96,6 +113,31 @@ struct jb_report_config {
 };
 extern const struct jb_column jb_report_config_columns[];
 extern const size_t jb_n_report_config_columns;
+/* The `machine` column of configs.csv, added (second) when the results hold several machines. */
+extern const struct jb_column jb_report_config_machine_column;
+
+/* A machine: the host and cpu_info of run rows (runs.csv), and the short label the report
+ * names it by (jb_report_machine_labels). By cpu_info alone, host lists its hosts (space
+ * between, "..." when they do not fit). */
+struct jb_report_machine {
+    char label[64], host[64], cpu_info[128];
+    int64_t configs, reps;            /* configurations and repetitions run on it */
+    char first_utc[32], last_utc[32]; /* its first and last repetition's timestamp_utc */
+};
+extern const struct jb_column jb_report_machine_columns[];
+extern const size_t jb_n_report_machine_columns;
+
+/* Labels machines m[0 .. n) uniquely (OUT: m[i].label) from their host and cpu_info:
+ *   - the host, when no other machine has the same host;
+ *   - else host/CPU, CPU being cpu_info abbreviated: "(R)", "(TM)", "CPU", "Processor",
+ *     "Intel", "AMD" and everything from " @ " dropped, words joined by '-', at most 24
+ *     characters ("Intel(R) Xeon(R) Platinum 8480+ CPU @ 2.00GHz" -> "Xeon-Platinum-8480+");
+ *     just CPU for an empty host; "unknown" when both are empty;
+ *   - characters other than letters, digits and . _ + - : become '_', the host part is cut at
+ *     32 characters;
+ *   - labels still alike after that are numbered in order of first appearance: "x#1", "x#2".
+ * Labels are words (no blanks, commas or quotes): gnuplot word lists and CSV cells. */
+void jb_report_machine_labels(struct jb_report_machine *m, size_t n);
 
 /* The machine and the invocation, from meta.json (else from runs.csv). */
 struct jb_report_meta {
@@ -110,17 +152,26 @@ struct jb_report_meta {
 struct jb_report_data {
     char dir[PATH_MAX];
     struct jb_results_data results; /* runs.csv, requests.csv and power.csv as typed records */
-    struct jb_report_config *configs; /* (n_configs), in order of first appearance */
+    /* (n_configs), in order of first appearance of their config_id; one config_id run on
+     * several machines gives one configuration per machine, side by side, in machine order */
+    struct jb_report_config *configs;
     size_t n_configs;
+    struct jb_report_machine *machines; /* (n_machines), in order of first appearance */
+    size_t n_machines;
+    int64_t *run_machine; /* (results.n_runs) machine index of each run row; -1: no request */
     struct jb_report_meta meta;
 };
 
 /* Reads dir/runs.csv (required), requests.csv and power.csv (optional) and meta.json
  * (optional), checks that every column the report uses is there and that its cells are
  * numbers where numbers are expected ("FILE: missing column \"X\"", "FILE: record N, column
- * \"X\": \"abc\" is not a number"), and summarises each configuration. Free with
+ * \"X\": \"abc\" is not a number"), finds the machines (host + cpu_info of the rows that
+ * completed a request) and summarises each configuration on each machine. Free with
  * jb_report_data_free (which accepts a zeroed struct). */
 int jb_report_load(const char *dir, struct jb_report_data *d, struct jb_err *err);
+/* jb_report_load with machines told apart by `by` (jb_report_load: by host and cpu_info). */
+int jb_report_load_by(
+    const char *dir, enum jb_report_machines_by by, struct jb_report_data *d, struct jb_err *err);
 void jb_report_data_free(struct jb_report_data *d);
 
 /* ==== the power law E = a * N^b (fit.c) ====================================================== */

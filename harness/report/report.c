@@ -3,7 +3,9 @@
  * report.html. This file holds the report's state from start to end and runs the steps in
  * order: select.c (what the pictures show), costs.c, fit.c (fits, leave-one-out,
  * predictions), plotdata.c (the pictures) and document.c (the summary and the document).
- * docs/report.md explains every number.
+ * Results from several machines (host + cpu_info of the rows) keep each machine's figures
+ * apart: a configuration per machine, fits per machine, a machine column in every table and
+ * pictures across machines. docs/report.md explains every number.
  */
 #include "report_internal.h"
 
@@ -37,7 +39,7 @@ static int prepare(struct report *r, struct jb_err *err)
     int rc = jb_cost_profile_load(
         o->profile ? o->profile : JB_REPORT_DEFAULT_PROFILE, o->data_dir, &r->prof, err);
     if (!rc)
-        rc = jb_report_load(o->results_dir, &r->d, err);
+        rc = jb_report_load_by(o->results_dir, o->machines_by, &r->d, err);
     if (!rc && o->out_dir)
         snprintf(r->out, sizeof r->out, "%s", o->out_dir);
     else if (!rc
@@ -60,9 +62,11 @@ int jb_report_write(
     memset(&r, 0, sizeof r);
     memset(res, 0, sizeof *res);
     r.o = o;
-    if (!(r.plots = calloc(N_PICTURES, sizeof *r.plots)))
+    if (!(r.plots = calloc(N_PICTURES_MAX, sizeof *r.plots)))
         return jb_fail(err, JB_ENOMEM, "out of memory");
     int rc = prepare(&r, err);
+    r.machines = !rc && r.d.n_machines > 1;
+    r.n_pictures = r.machines ? N_PICTURES_MAX : N_PICTURES;
     if (!rc)
         rc = jb__report_select(&r, err);
     if (!rc)
@@ -77,7 +81,9 @@ int jb_report_write(
         rc = jb__report_write_document(&r, err);
     snprintf(res->out_dir, sizeof res->out_dir, "%s", r.out);
     res->gnuplot_missing = r.gnuplot_missing;
-    for (int i = 0; i < N_PICTURES; i++) {
+    res->pictures = r.n_pictures;
+    res->machines = (int)r.d.n_machines;
+    for (int i = 0; i < r.n_pictures; i++) {
         res->pictures_drawn += r.plots[i].drawn;
         res->pictures_failed += !r.plots[i].drawn;
     }

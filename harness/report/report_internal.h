@@ -24,6 +24,7 @@
 /* cost.csv: one row per configuration. */
 struct cost_row {
     char label[224], model[128], dtype[16], workload[128], scenario[24], energy_method[16];
+    char machine[64];
     char currency[8];
     int64_t params, batch, threads;
     double j_per_query, machine_s_per_query, output_tokens_per_query;
@@ -33,21 +34,21 @@ struct cost_row {
 
 /* fit.csv: one row per series and quantity. */
 struct fit_row {
-    char series[96], quantity[32], unit[16];
+    char series[96], machine[64], quantity[32], unit[16];
     int64_t n;
     double a, b, b_se, r2, params_min, params_max;
 };
 
 /* loo.csv: each fitted configuration predicted from the others. */
 struct loo_row {
-    char series[96], model[128], kind[16];
+    char series[96], machine[64], model[128], kind[16];
     int64_t params;
     double e_tok, e_tok_pred, e_tok_err_pct, cost_1k, cost_1k_pred, cost_1k_err_pct;
 };
 
 /* predict.csv: sizes not run, from the fits. */
 struct predict_row {
-    char series[96], model[128], kind[16];
+    char series[96], machine[64], model[128], kind[16];
     int64_t params;
     double factor, e_tok, j_per_query, machine_s_per_query, cost_1k, g_co2e, loo_err_pct;
 };
@@ -67,12 +68,29 @@ extern const struct jb_column jb__report_predict_columns[];
 extern const size_t jb__report_n_predict_columns;
 extern const struct jb_column jb__report_input_columns[];
 extern const size_t jb__report_n_input_columns;
+/* The `machine` column of each table, added (second) when the results hold several machines. */
+extern const struct jb_column jb__report_cost_machine_column;
+extern const struct jb_column jb__report_fit_machine_column;
+extern const struct jb_column jb__report_loo_machine_column;
+extern const struct jb_column jb__report_predict_machine_column;
 
-/* ==== the six pictures (plotdata.c) ========================================================== */
+/* ==== the pictures (plotdata.c) ============================================================= */
 
+/* Six pictures; three more across machines when the results hold several. */
 #define N_PICTURES 6
+#define N_PICTURES_MAX 9
 
-enum picture { PIC_ENERGY, PIC_SPEED, PIC_LATENCY, PIC_POWER, PIC_COST, PIC_SPLIT };
+enum picture {
+    PIC_ENERGY,
+    PIC_SPEED,
+    PIC_LATENCY,
+    PIC_POWER,
+    PIC_COST,
+    PIC_SPLIT,
+    PIC_MACHINES_ENERGY, /* J/output token per model, one line per machine */
+    PIC_MACHINES_COST,   /* cost per 1,000 queries per model, one line per machine */
+    PIC_MACHINES_SPEED,  /* decode tokens/s per model, one line per machine */
+};
 
 /* A picture: its gnuplot script, its file names (out.png, out.svg), its title in the report
  * and the data file it plots. */
@@ -80,13 +98,15 @@ struct picture_def {
     const char *script, *out, *title, *data;
 };
 
-extern const struct picture_def jb__report_pictures[N_PICTURES];
+extern const struct picture_def jb__report_pictures[N_PICTURES_MAX];
 
 /* ==== the report's state ===================================================================== */
 
-/* The fits of one series (a line in the pictures). */
+/* The fits of one series on one machine (a line in the pictures). */
 struct series {
-    char name[96];
+    char name[96];   /* dtype and what else varies (jb_report_config.series) */
+    int64_t machine; /* its machine (index into d.machines) */
+    char line[160];  /* its name in the pictures: name, or machine/name with several machines */
     bool ok_tok, ok_query, ok_time;
     struct jb_powerlaw tok, query, time; /* j_per_output_token, j_per_query, machine_s_per_query */
     double output_tokens_per_query;      /* median over its configurations */
@@ -96,6 +116,8 @@ struct series {
 struct report {
     const struct jb_report_opts *o;
     struct jb_report_data d;
+    bool machines;  /* the results hold several machines: tables gain a machine column */
+    int n_pictures; /* N_PICTURES, or N_PICTURES_MAX with several machines */
     struct jb_cost_profile prof;
     char out[PATH_MAX];
     char workload[128]; /* the pictures' and fits' workload */
@@ -108,9 +130,9 @@ struct report {
     size_t n_loo;
     struct predict_row *pred;
     size_t n_pred;
-    char method[16];    /* the weakest energy method among the pictures' configurations */
-    char subtitle[512]; /* machine, energy method and date, on every picture */
-    struct jb_plot *plots;
+    char method[16];       /* the weakest energy method among the pictures' configurations */
+    char subtitle[512];    /* machine, energy method and date, on every picture */
+    struct jb_plot *plots; /* (N_PICTURES_MAX), n_pictures of them used */
     bool gnuplot_missing;
     char gnuplot_why[256];
     struct jb_doc doc;
@@ -127,12 +149,15 @@ const char *jb__report_fmt_pct(char *buf, size_t len, double share);
 /* Money: "$0.0123" or "0.0123 CHF"; "-" when not finite. */
 const char *jb__report_fmt_money(char *buf, size_t len, double v, const char *currency);
 
-/* Records of one table: n records of `size` bytes laid out as cols says. */
+/* Records of one table: n records of `size` bytes laid out as cols says. machine (may be NULL)
+ * is the column naming each record's machine: with several machines it is written second in
+ * the CSV and shown second in the document. */
 struct records {
     const struct jb_column *cols;
     size_t n_cols;
     const void *recs;
     size_t size, n;
+    const struct jb_column *machine;
 };
 
 enum view_fmt { V_TEXT, V_CODE, V_INT, V_NUM, V_PARAMS, V_MONEY, V_PCT, V_SIGNED_PCT };
@@ -159,8 +184,16 @@ int jb__report_emit_table(struct report *r, const char *csv, const struct record
  * by series then size and finds the weakest energy method among them. 0 or JB_ENOENT (no such
  * workload), JB_ENOMEM. */
 int jb__report_select(struct report *r, struct jb_err *err);
-/* select.c: index of the series named `name` in r->series, or -1. */
-int jb__report_series_index(const struct report *r, const char *name);
+/* select.c: index of configuration c's series (its name on its machine) in r->series, or -1. */
+int jb__report_series_of(const struct report *r, const struct jb_report_config *c);
+/* select.c: the models of the report's workload in ladder order (parameters, then name): the
+ * index into d.configs of one configuration of each (OUT: models, r->n_sel of room); returns
+ * how many. */
+size_t jb__report_ladder(const struct report *r, size_t *models);
+/* select.c: the name of configuration c in pictures: its label, "label@machine" with several
+ * machines. */
+const char *jb__report_picture_label(
+    const struct report *r, const struct jb_report_config *c, char *buf, size_t len);
 
 /* costs.c: one cost row per configuration (r->cost) from the cost profile. 0 or JB_ENOMEM. */
 int jb__report_compute_costs(struct report *r, struct jb_err *err);

@@ -3,6 +3,7 @@
  * and profile.csv (one table writes a CSV header and its rows, so they cannot drift), figures
  * formatted for people (three significant digits, parameter counts, money, percentages), and
  * each table written twice: whole as CSV beside the report, and as the document's columns.
+ * With several machines every table of results gains a `machine` column, second.
  */
 #include "report_internal.h"
 
@@ -53,6 +54,8 @@ const struct jb_column jb__report_cost_columns[] = {
     COST_F64("servers_needed", c.servers_needed, "ceil(qps / (qps_per_server * utilisation))"),
 };
 const size_t jb__report_n_cost_columns = ARRAY_LEN(jb__report_cost_columns);
+const struct jb_column jb__report_cost_machine_column
+    = COST_STR("machine", machine, "the machine it ran on (machines.csv)");
 
 /* fit.csv: one row per series and quantity. */
 #define FIT_STR(n, f, d) JB_COLUMN(struct fit_row, STR, n, f, d)
@@ -72,6 +75,8 @@ const struct jb_column jb__report_fit_columns[] = {
     FIT_F64("params_max", params_max, "largest model fitted"),
 };
 const size_t jb__report_n_fit_columns = ARRAY_LEN(jb__report_fit_columns);
+const struct jb_column jb__report_fit_machine_column
+    = FIT_STR("machine", machine, "the machine whose configurations are fitted");
 
 /* loo.csv: each fitted configuration predicted from the others. */
 #define LOO_STR(n, f, d) JB_COLUMN(struct loo_row, STR, n, f, d)
@@ -94,6 +99,8 @@ const struct jb_column jb__report_loo_columns[] = {
         "100 * (predicted - measured) / measured"),
 };
 const size_t jb__report_n_loo_columns = ARRAY_LEN(jb__report_loo_columns);
+const struct jb_column jb__report_loo_machine_column
+    = LOO_STR("machine", machine, "the machine of the series");
 
 /* predict.csv: sizes not run, from the fits. */
 #define PRE_STR(n, f, d) JB_COLUMN(struct predict_row, STR, n, f, d)
@@ -115,6 +122,8 @@ const struct jb_column jb__report_predict_columns[] = {
         "cost error of the same series when its largest model was predicted from the others"),
 };
 const size_t jb__report_n_predict_columns = ARRAY_LEN(jb__report_predict_columns);
+const struct jb_column jb__report_predict_machine_column
+    = PRE_STR("machine", machine, "the machine the prediction is for (its series' fits)");
 
 /* profile.csv: the inputs of the cost model. */
 #define IN_STR(n, f, d) JB_COLUMN(struct input_row, STR, n, f, d)
@@ -215,13 +224,62 @@ static int write_records(FILE *f, void *ctx)
     return rc;
 }
 
+/* t as written: with its machine column second when the report has several machines (*owned:
+ * the column table the caller frees, NULL when t is used as it is). 0 or JB_ENOMEM. */
+static int as_written(const struct report *r, const struct records *t, struct records *out,
+    struct jb_column **owned, struct jb_err *err)
+{
+    *out = *t;
+    *owned = NULL;
+    if (!r->machines || !t->machine || t->n_cols == 0)
+        return 0;
+    if (!(*owned = calloc(t->n_cols + 1, sizeof **owned)))
+        return jb_fail(err, JB_ENOMEM, "out of memory");
+    (*owned)[0] = t->cols[0];
+    (*owned)[1] = *t->machine;
+    memcpy(*owned + 2, t->cols + 1, (t->n_cols - 1) * sizeof **owned);
+    out->cols = *owned;
+    out->n_cols = t->n_cols + 1;
+    out->machine = NULL;
+    return 0;
+}
+
 /* Writes OUT/name (a CSV of the records). */
 int jb__report_save_records(
     struct report *r, const char *name, const struct records *t, struct jb_err *err)
 {
     char path[PATH_MAX + 64];
+    struct records w;
+    struct jb_column *owned;
+    int rc = as_written(r, t, &w, &owned, err);
     snprintf(path, sizeof path, "%s/%s", r->out, name);
-    return jb_write_atomic(path, write_records, (void *)t, err);
+    if (!rc)
+        rc = jb_write_atomic(path, write_records, &w, err);
+    free(owned);
+    return rc;
+}
+
+/* The view of a table as shown: with a machine column second when the CSV has one. (OUT)
+ * *owned: the caller frees it. */
+static int view_as_shown(const struct records *w, const struct view *v, size_t n_view,
+    const struct view **out, size_t *n_out, struct view **owned, struct jb_err *err)
+{
+    *out = v;
+    *n_out = n_view;
+    *owned = NULL;
+    if (jb_column_find(w->cols, w->n_cols, "machine") < 0 || n_view == 0)
+        return 0;
+    for (size_t i = 0; i < n_view; i++)
+        if (strcmp(v[i].col, "machine") == 0)
+            return 0;
+    if (!(*owned = calloc(n_view + 1, sizeof **owned)))
+        return jb_fail(err, JB_ENOMEM, "out of memory");
+    (*owned)[0] = v[0];
+    (*owned)[1] = (struct view) { "machine", "machine", V_TEXT };
+    memcpy(*owned + 2, v + 1, (n_view - 1) * sizeof **owned);
+    *out = *owned;
+    *n_out = n_view + 1;
+    return 0;
 }
 
 static const struct jb_column *find_column(const struct records *t, const char *name)
@@ -264,10 +322,17 @@ static void format_cell(char *buf, size_t len, const struct jb_column *c, const 
 int jb__report_emit_table(struct report *r, const char *csv, const struct records *t,
     const struct view *v, size_t n_view, struct jb_err *err)
 {
+    struct records w;
+    struct jb_column *owned_cols = NULL;
+    struct view *owned_view = NULL;
     int rc = jb__report_save_records(r, csv, t, err);
-    const size_t n_cells = t->n * n_view;
+    if (!rc)
+        rc = as_written(r, t, &w, &owned_cols, err);
+    if (!rc)
+        rc = view_as_shown(&w, v, n_view, &v, &n_view, &owned_view, err);
+    const size_t n_cells = rc ? 0 : t->n * n_view;
     char **cells = calloc(n_cells + 1, sizeof *cells);
-    const char **head = calloc(n_view, sizeof *head);
+    const char **head = calloc(n_view + 1, sizeof *head);
     char *align = calloc(n_view + 1, 1);
     if (!rc && (!cells || !head || !align))
         rc = jb_fail(err, JB_ENOMEM, "out of memory");
@@ -278,7 +343,7 @@ int jb__report_emit_table(struct report *r, const char *csv, const struct record
     for (size_t i = 0; !rc && i < t->n; i++)
         for (size_t j = 0; j < n_view && !rc; j++) {
             char buf[320];
-            format_cell(buf, sizeof buf, find_column(t, v[j].col),
+            format_cell(buf, sizeof buf, find_column(&w, v[j].col),
                 (const char *)t->recs + i * t->size, v[j].fmt, r->prof.currency);
             if (!(cells[i * n_view + j] = strdup(buf)))
                 rc = jb_fail(err, JB_ENOMEM, "out of memory");
@@ -292,5 +357,7 @@ int jb__report_emit_table(struct report *r, const char *csv, const struct record
     free(cells);
     free(head);
     free(align);
+    free(owned_cols);
+    free(owned_view);
     return rc;
 }
