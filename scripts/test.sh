@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what is missing, then runs three stages.
+# The whole test suite: installs what is missing, then runs four stages.
 #   main   build with gcc and -Werror; every test through ctest (valgrind's memcheck included)
-#   asan   the same tests built with AddressSanitizer and UndefinedBehaviorSanitizer
+#          but the slurm stage's
+#   slurm  the fleet scripts on a real Slurm (ctest label slurm: tests/test_slurm.sh installs
+#          slurm-wlm and munge when missing, starts the daemons for this host, stops them;
+#          skipped, exit 77, where they cannot start)
+#   asan   the same tests as main built with AddressSanitizer and UndefinedBehaviorSanitizer
 #   fuzz   the libFuzzer targets (clang) run JB_FUZZ_SECONDS each (default 20) from
 #          tests/fuzz/corpus
 # Usage: scripts/test.sh [ctest arguments for the main stage...]
-# JB_TEST_STAGES="main asan fuzz" selects stages (JB_TEST_STAGES=main for a quick run).
+# JB_TEST_STAGES="main slurm asan fuzz" selects stages (JB_TEST_STAGES=main for a quick run).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/scripts/deps.sh"
 jb_install_deps
-stages=${JB_TEST_STAGES:-main asan fuzz}
+stages=${JB_TEST_STAGES:-main slurm asan fuzz}
 fuzz_seconds=${JB_FUZZ_SECONDS:-20}
 
 stage() { printf '\n== test stage: %s\n' "$1" >&2; }
@@ -32,7 +36,12 @@ for s in $stages; do
     main)
         stage main
         JB_BUILD_DIR="$root/build" jb_build -DJB_WERROR=ON -DJB_SANITIZE= -DJB_FUZZ=OFF
-        (cd "$root/build" && ctest --output-on-failure --timeout 900 "$@")
+        (cd "$root/build" && ctest --output-on-failure --timeout 900 -LE slurm "$@")
+        ;;
+    slurm)
+        stage "slurm (the fleet scripts on a real Slurm)"
+        JB_BUILD_DIR="$root/build" jb_build -DJB_WERROR=ON -DJB_SANITIZE= -DJB_FUZZ=OFF
+        (cd "$root/build" && ctest --output-on-failure -L slurm)
         ;;
     asan)
         stage "asan (AddressSanitizer + UndefinedBehaviorSanitizer)"
@@ -41,7 +50,7 @@ for s in $stages; do
         (cd "$root/build-asan" &&
             ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
             UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-            ctest --output-on-failure --timeout 900)
+            ctest --output-on-failure --timeout 900 -LE slurm)
         ;;
     fuzz)
         stage "fuzz (libFuzzer, ${fuzz_seconds} s per target)"
@@ -54,7 +63,7 @@ for s in $stages; do
         rm -rf "$work"
         ;;
     *)
-        echo "scripts/test.sh: unknown stage \"$s\" (main, asan, fuzz)" >&2
+        echo "scripts/test.sh: unknown stage \"$s\" (main, slurm, asan, fuzz)" >&2
         exit 2
         ;;
     esac
