@@ -7,16 +7,9 @@
 # count once.
 # Usage: test_compare.sh PATH/TO/joulebench SOURCE_DIR
 set -u
-jb=$1
-src=$2
+. "$(dirname "$0")/lib.sh"
+jb_test_init "$@"
 fx="$src/tests/fixtures/compare"
-export JOULEBENCH_MODELS_DIR="$src/models" JOULEBENCH_WORKLOADS_DIR="$src/workloads"
-fails=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp" || exit 1
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
 
 "$jb" compare "$fx/base" "$fx/slower10" >slow.out 2>slow.err
 rc=$?
@@ -141,5 +134,4 @@ done
 rc=$?
 [ "$rc" -eq 0 ] && ok "same sweep twice: no regression" || fail "same sweep twice: exit $rc $(grep regression same.out)"
 
-[ "$fails" -eq 0 ] && echo "test_compare: all passed" || echo "test_compare: $fails failure(s)"
-[ "$fails" -eq 0 ]
+jb_test_end test_compare

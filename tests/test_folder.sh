@@ -7,24 +7,9 @@
 # of several runs started together over a stale .lock only one writes.
 # Usage: test_folder.sh PATH/TO/joulebench SOURCE_DIR
 set -u
-jb=$1
-src=$2
-export JOULEBENCH_MODELS_DIR="$src/models" JOULEBENCH_WORKLOADS_DIR="$src/workloads"
-fails=0
-tmp=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$tmp"' EXIT
-cd "$tmp" || exit 1
+. "$(dirname "$0")/lib.sh"
+jb_test_init "$@"
 
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
-rows() { # data rows, read by a real CSV parser
-    python3 -c 'import csv, sys; print(sum(1 for _ in csv.DictReader(open(sys.argv[1], newline=""))))' "$1"
-}
-col() { # col FILE NAME: the values of one column
-    python3 -c 'import csv, sys
-for r in csv.DictReader(open(sys.argv[1], newline="")):
-    print(r[sys.argv[2]])' "$1" "$2"
-}
 whole() { # whole FOLDER: every CSV ends in a line end and every row has the header's fields
     python3 -c 'import csv, sys, glob
 for p in glob.glob(sys.argv[1] + "/*.csv"):
@@ -101,5 +86,4 @@ done
     && ok "one of 6 racers wrote: one header, one row" \
     || fail "racers recorded $recorded; runs.csv: $(cat race/runs.csv | cut -c1-40)"
 
-[ "$fails" -eq 0 ] && echo "test_folder: all passed" || echo "test_folder: $fails failure(s)"
-[ "$fails" -eq 0 ]
+jb_test_end test_folder

@@ -9,24 +9,9 @@
 # refused and left alone; report reads the merged folder.
 # Usage: test_merge.sh PATH/TO/joulebench SOURCE_DIR
 set -u
-jb=$1
-src=$2
-export JOULEBENCH_MODELS_DIR="$src/models" JOULEBENCH_WORKLOADS_DIR="$src/workloads"
-fails=0
-tmp=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$tmp"' EXIT
-cd "$tmp" || exit 1
+. "$(dirname "$0")/lib.sh"
+jb_test_init "$@"
 
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
-rows() { # data rows, read by a real CSV parser
-    python3 -c 'import csv, sys; print(sum(1 for _ in csv.DictReader(open(sys.argv[1], newline=""))))' "$1"
-}
-col() { # col FILE NAME: the values of one column
-    python3 -c 'import csv, sys
-for r in csv.DictReader(open(sys.argv[1], newline="")):
-    print(r[sys.argv[2]])' "$1" "$2"
-}
 data() { tail -n +2 "$1"; } # the data lines of a CSV file, as bytes (no quoted line breaks here)
 meta() { # meta FOLDER EXPR: a value of meta.json (python, m is the object)
     python3 -c 'import json, sys; m = json.load(open(sys.argv[1] + "/meta.json")); print(eval(sys.argv[2]))' "$1" "$2"
@@ -205,5 +190,4 @@ mkdir out-empty
     && [ "$(meta m8 'm["sources"][0]["status"]')" = merged ] \
     && ok "a merged folder merges again" || fail "nested: $(cat m8.err)"
 
-[ "$fails" -eq 0 ] && echo "test_merge: all passed" || echo "test_merge: $fails failure(s)"
-[ "$fails" -eq 0 ]
+jb_test_end test_merge

@@ -6,17 +6,9 @@
 # checkpoint, and generate refuses a corrupt one with exit 2 as well.
 # Usage: test_plan_checks.sh PATH/TO/joulebench SOURCE_DIR
 set -u
-jb=$1
-src=$2
-export JOULEBENCH_MODELS_DIR="$src/models" JOULEBENCH_WORKLOADS_DIR="$src/workloads"
+. "$(dirname "$0")/lib.sh"
+jb_test_init "$@"
 command -v python3 >/dev/null || { echo "SKIP: no python3 to write the checkpoints"; exit 77; }
-fails=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp" || exit 1
-
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
 
 # mk_models DIR:FAULT...: tiny Llamas (tied embeddings) with F32 checkpoints, spoilt by FAULT:
 # none, overlap (model.norm.weight over the embedding's bytes), header (length past the end),
@@ -119,5 +111,4 @@ timeout 60 "$jb" generate --model ./overlap --prompt-ids 1,2,3 --max-tokens 2 >g
 rc=$?
 [ "$rc" -eq 2 ] && grep -q "overlap" gen.err && ok "generate: exit 2 too" || fail "generate: exit $rc: $(cat gen.err)"
 
-[ "$fails" -eq 0 ] && echo "all passed" || echo "$fails failed"
-[ "$fails" -eq 0 ]
+jb_test_end test_plan_checks

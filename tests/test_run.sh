@@ -5,22 +5,8 @@
 # never truncated, and docs/csv.md matches the column tables.
 # Usage: test_run.sh PATH/TO/joulebench SOURCE_DIR
 set -u
-jb=$1
-src=$2
-export JOULEBENCH_MODELS_DIR="$src/models" JOULEBENCH_WORKLOADS_DIR="$src/workloads"
-fails=0
-tmp=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$tmp"' EXIT
-cd "$tmp" || exit 1
-
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
-rows() { echo $(($(wc -l <"$1") - 1)); } # data rows (no quoted line breaks in our files)
-col() { # col FILE NAME: the values of one column, read by a real CSV parser
-    python3 -c 'import csv, sys
-for r in csv.DictReader(open(sys.argv[1], newline="")):
-    print(r[sys.argv[2]])' "$1" "$2"
-}
+. "$(dirname "$0")/lib.sh"
+jb_test_init "$@"
 
 # --- a run writes every required column (issue: runner), and the rows add up
 required="schema_version run_id timestamp_utc model params dtype workload scenario batch threads
@@ -152,5 +138,4 @@ else
     fail "docs/csv.md is out of date: regenerate its tables with joulebench columns --markdown"
 fi
 
-[ "$fails" -eq 0 ] && echo "test_run: all passed" || echo "test_run: $fails failure(s)"
-[ "$fails" -eq 0 ]
+jb_test_end test_run

@@ -8,16 +8,9 @@
 # --threads says why on stderr.
 # Usage: test_shard.sh PATH/TO/joulebench SOURCE_DIR
 set -u
-jb=$(cd "$(dirname "$1")" && pwd)/$(basename "$1") # absolute: the tests change folder
-src=$2
-export JOULEBENCH_MODELS_DIR="$src/models" JOULEBENCH_WORKLOADS_DIR="$src/workloads"
-fails=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp" || exit 1
+. "$(dirname "$0")/lib.sh"
+jb_test_init "$@"
 
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
 empty_here() { [ -z "$(ls -A "${1:-.}")" ]; }
 # ids FILE COLUMN: the distinct values of a CSV column, sorted
 ids() {
@@ -183,5 +176,4 @@ rc=$?
 empty_here . || [ "$(ls -A | tr '\n' ' ')" = "o.err o.out " ] && ok "nothing created for bad --shard" || fail "created: $(ls -A)"
 cd "$tmp" || exit 1
 
-[ "$fails" -eq 0 ] && echo "test_shard: all passed" || echo "test_shard: $fails failure(s)"
-[ "$fails" -eq 0 ]
+jb_test_end test_shard
