@@ -6,7 +6,7 @@
 
 jb_test_init() {
     jb=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-    src=$2
+    src=$(cd "$2" && pwd)
     export JOULEBENCH_MODELS_DIR="$src/models" JOULEBENCH_WORKLOADS_DIR="$src/workloads"
     fails=0
     tmp=$(mktemp -d)

@@ -84,6 +84,18 @@ grep -q "interrupted" sw1.err && ok "interruption reported" || fail "no interrup
     && ok "no request row twice" || fail "duplicate request rows"
 "$jb" "${sweep[@]}" >sw3.out 2>&1 && [ "$(rows sw/runs.csv)" -eq 8 ] \
     && grep -q "0 repetitions recorded now" sw3.out && ok "a finished sweep re-run adds nothing" || fail "re-run of finished sweep"
+# a folder begun before run_ids named the machine (CONFIG_ID-rREP) continues without re-running
+cp -r sw legacy
+for f in runs.csv requests.csv power.csv; do
+    sed -E -i 's/([0-9a-f]{16})-[0-9a-f]{8}-r([0-9]+)/\1-r\2/g' "legacy/$f"
+done
+if [ "$(col legacy/runs.csv run_id | grep -cE '^[0-9a-f]{16}-r[0-9]+$')" -eq 8 ]; then
+    "$jb" "${sweep[@]}" --out legacy >lg.out 2>&1 && [ "$(rows legacy/runs.csv)" -eq 8 ] \
+        && grep -q "0 repetitions recorded now" lg.out && ok "a folder of legacy run_ids continues, adding nothing" \
+        || fail "legacy run_ids re-run: $(rows legacy/runs.csv) rows; $(tail -3 lg.out)"
+else
+    fail "could not write legacy run_ids: $(col legacy/runs.csv run_id | head -2)"
+fi
 
 # --- bad input: one line on stderr, non-zero exit, nothing written
 bad() { # bad NAME EXIT TEXT ARGS...

@@ -154,6 +154,17 @@ static void run_id_of(char *buf, size_t len, const char *config_id, int64_t rep)
     snprintf(buf, len, "%s-%s-r%lld", config_id, machine_tag(), (long long)rep);
 }
 
+/* Whether repetition rep of a configuration is already in the folder: under its run_id, or
+ * under the id joulebench gave it before run_ids named the machine ("CONFIG_ID-rREP"), so
+ * that a folder begun then continues instead of running every repetition again. */
+static bool rep_done(const struct jb_results *res, const char *config_id, int64_t rep)
+{
+    char id[64], legacy[64];
+    run_id_of(id, sizeof id, config_id, rep);
+    snprintf(legacy, sizeof legacy, "%s-r%lld", config_id, (long long)rep);
+    return jb_results_has(res, id) || jb_results_has(res, legacy);
+}
+
 static void identify(struct jb_run_record *run, const struct jb_sweep_config *c,
     const struct jb_loaded *L, int64_t rep)
 {
@@ -252,9 +263,9 @@ static int run_config(struct exec *x, struct jb_sweep_config *c, struct jb_err *
     for (int64_t rep = 0; rep < x->r->reps && !rc; rep++) {
         struct jb_run_record run;
         memset(&run, 0, sizeof run);
-        identify(&run, c, &x->L, rep);
-        if (jb_results_has(x->res, run.run_id))
+        if (rep_done(x->res, c->id, rep))
             continue;
+        identify(&run, c, &x->L, rep);
         jb_sweep_utc_now(run.timestamp_utc, sizeof run.timestamp_utc, false);
         ro.run_id = run.run_id;
         rc = jb_run_rep(&x->L, &c->w, x->meter, &ro, &run, reqs, err);
@@ -308,9 +319,7 @@ static int64_t count_todo(
     for (int i = 0; i < n; i++) {
         c[i].reps_todo = 0;
         for (int64_t rep = 0; rep < r->reps && !c[i].skip[0]; rep++) {
-            char id[64];
-            run_id_of(id, sizeof id, c[i].id, rep);
-            c[i].reps_todo += !jb_results_has(res, id);
+            c[i].reps_todo += !rep_done(res, c[i].id, rep);
         }
         total += c[i].reps_todo;
     }
