@@ -176,9 +176,12 @@ done
 merge_script() {
     echo '#!/usr/bin/env bash'
     echo '# Written by scripts/slurm/submit.sh: merges the shard folders, then writes the report.'
-    echo '# Run by Slurm once every shard succeeded; run it again by hand after resubmitting one.'
+    echo '# Run by Slurm once every shard succeeded; run it again by hand after resubmitting one'
+    echo '# (it merges into merged.new and only then replaces merged).'
     echo 'set -euo pipefail'
-    quote "$bin" merge "$out/merged" "${dirs[@]}"
+    echo "rm -rf $(quote "$out/merged.new")"
+    quote "$bin" merge "$out/merged.new" "${dirs[@]}"
+    echo "rm -rf $(quote "$out/merged") && mv $(quote "$out/merged.new") $(quote "$out/merged")"
     quote "$bin" report "$out/merged" "${report_opts[@]}"
 }
 if [ "$dry" -eq 1 ]; then
