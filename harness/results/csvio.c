@@ -214,6 +214,21 @@ int jb_table_read_lines(const char *path, struct jb_table *t, struct jb_err *err
     return table_read(path, true, t, err);
 }
 
+const char *jb_table_cell(const struct jb_table *t, size_t r, const char *name)
+{
+    const int c = jb_table_col(t, name);
+    return c < 0 ? "" : t->rows[r][c];
+}
+
+long jb_table_first_difference(
+    const struct jb_table *a, size_t ra, const struct jb_table *b, size_t rb)
+{
+    for (size_t c = 0; c < a->n_cols; c++)
+        if (strcmp(a->rows[ra][c], b->rows[rb][c]) != 0)
+            return (long)c;
+    return -1;
+}
+
 void jb_table_free(struct jb_table *t)
 {
     for (size_t r = 0; r < t->n_rows; r++) {

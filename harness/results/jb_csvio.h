@@ -80,6 +80,12 @@ int jb_table_read(const char *path, struct jb_table *t, struct jb_err *err);
  * read as a row or refused for its field count. */
 int jb_table_read_lines(const char *path, struct jb_table *t, struct jb_err *err);
 void jb_table_free(struct jb_table *t);
+/* Row r's cell in the named column; "" when t has no such column. */
+const char *jb_table_cell(const struct jb_table *t, size_t r, const char *name);
+/* The first column where row ra of a and row rb of b (tables of one header) differ, or -1 when
+ * they are identical cell for cell. */
+long jb_table_first_difference(
+    const struct jb_table *a, size_t ra, const struct jb_table *b, size_t rb);
 /* Index of a column by name, or -1. */
 int jb_table_col(const struct jb_table *t, const char *name);
 

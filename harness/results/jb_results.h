@@ -86,6 +86,12 @@ struct jb_results_data {
 int jb_results_read(
     const char *path, unsigned parts, struct jb_results_data *d, struct jb_err *err);
 void jb_results_data_free(struct jb_results_data *d);
+/* The identity of row r of a runs.csv (part JB_RESULTS_RUNS: its run_id; without one its rep
+ * and configuration) or requests.csv table (JB_RESULTS_REQUESTS: run_id and request_id), as
+ * messages name it ("run_id \"X\"", "request 3 of run_id \"X\""), into buf; "" when the row
+ * has none. Rows of one identity are one repetition or request: jb_results_read counts
+ * identical copies once and refuses different ones, and jb_results_merge does across folders. */
+void jb_row_identity(unsigned part, const struct jb_table *t, size_t r, char *buf, size_t len);
 /* Whether runs.csv has the named column. */
 bool jb_results_has_run_column(const struct jb_results_data *d, const char *name);
 /* A run row's field by column name as a number (NAN when empty, absent or text). */

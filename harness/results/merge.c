@@ -322,49 +322,24 @@ static int ident_cmp(const void *a, const void *b)
     return (x->row > y->row) - (x->row < y->row); /* first appearance first */
 }
 
-static const char *cell(const struct jb_table *t, size_t r, const char *name)
-{
-    const int c = jb_table_col(t, name);
-    return c < 0 ? "" : t->rows[r][c];
-}
-
-/* The identity of a row as read.c gives it: runs.csv its run_id (without one: rep and
- * configuration), requests.csv run_id and request_id, idle-baseline power rows every cell (a
- * sample has no identity of its own; an identical one in another folder is a copy). "" when
- * the row has none. */
+/* The identity of a row as read.c gives it (jb_row_identity), and for an idle-baseline power
+ * row every cell (a sample has no identity of its own; an identical one in another folder is a
+ * copy). "" when the row has none. */
 static void identity(int k, const struct jb_table *t, size_t r, char *buf, size_t len)
 {
+    static const unsigned parts[N_FILES] = { [RUNS] = JB_RESULTS_RUNS,
+        [REQUESTS] = JB_RESULTS_REQUESTS };
     buf[0] = '\0';
-    if (k == RUNS && *cell(t, r, "run_id")) {
-        snprintf(buf, len, "run_id \"%s\"", cell(t, r, "run_id"));
-    } else if (k == RUNS && *cell(t, r, "rep")) {
-        if (*cell(t, r, "config_id"))
-            snprintf(buf, len, "rep %s of \"%s\"", cell(t, r, "rep"), cell(t, r, "config_id"));
-        else
-            snprintf(buf, len, "rep %s of \"%s %s %s %s %s %s\"", cell(t, r, "rep"),
-                cell(t, r, "model"), cell(t, r, "dtype"), cell(t, r, "workload"),
-                cell(t, r, "scenario"), cell(t, r, "batch"), cell(t, r, "threads"));
-    } else if (k == REQUESTS && *cell(t, r, "run_id") && *cell(t, r, "request_id")) {
-        snprintf(buf, len, "request %s of run_id \"%s\"", cell(t, r, "request_id"),
-            cell(t, r, "run_id"));
-    } else if (k == POWER && is_idle(cell(t, r, "run_id"))) {
+    if (parts[k]) {
+        jb_row_identity(parts[k], t, r, buf, len);
+    } else if (is_idle(jb_table_cell(t, r, "run_id"))) {
         size_t used = (size_t)snprintf(
-            buf, len, "an idle-baseline sample of \"%s\" (", cell(t, r, "run_id") + 5);
+            buf, len, "an idle-baseline sample of \"%s\" (", jb_table_cell(t, r, "run_id") + 5);
         for (size_t c = 0; c < t->n_cols && used < len; c++)
             used += (size_t)snprintf(buf + used, len - used, "%s%s", c ? "," : "", t->rows[r][c]);
         if (used < len)
             snprintf(buf + used, len - used, ")");
     }
-}
-
-/* The first column where two rows (of one header) differ, or -1. */
-static long first_difference(
-    const struct jb_table *a, size_t ra, const struct jb_table *b, size_t rb)
-{
-    for (size_t c = 0; c < a->n_cols; c++)
-        if (strcmp(a->rows[ra][c], b->rows[rb][c]) != 0)
-            return (long)c;
-    return -1;
 }
 
 static int add_event(
@@ -394,7 +369,7 @@ static int settle(
     struct merge *m, int k, const struct ident *first, const struct ident *x, struct jb_err *err)
 {
     const struct source *a = &m->src[first->src], *b = &m->src[x->src];
-    const long c = first_difference(&a->t[k], first->row, &b->t[k], x->row);
+    const long c = jb_table_first_difference(&a->t[k], first->row, &b->t[k], x->row);
     if (c >= 0 && first->src == x->src)
         return jb_fail(err, JB_EPARSE,
             "%s: records %zu and %zu are both %s but differ in column \"%s\" (\"%s\" vs \"%s\"): "
@@ -503,8 +478,8 @@ static int drop_power_copies(struct merge *m, struct jb_err *err)
     for (size_t s = 0; s < m->n; s++) {
         const struct jb_table *t = &m->src[s].t[RUNS];
         for (size_t r = 0; r < t->n_rows; r++)
-            if (!m->src[s].drop[RUNS][r] && *cell(t, r, "run_id"))
-                owners[n_owners++] = (struct owner) { cell(t, r, "run_id"), s };
+            if (!m->src[s].drop[RUNS][r] && *jb_table_cell(t, r, "run_id"))
+                owners[n_owners++] = (struct owner) { jb_table_cell(t, r, "run_id"), s };
     }
     qsort(owners, n_owners, sizeof *owners, owner_cmp);
     int rc = 0;

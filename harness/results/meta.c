@@ -163,21 +163,34 @@ static int overwrite(int fd, const char *text, size_t len)
     return e ? e : fsync(fd) == 0 ? 0 : errno;
 }
 
+/* dir/meta.json (its path into path) parsed into *root, a JSON object; *len its size in bytes
+ * (may be NULL). JB_ENOENT when absent, JB_EPARSE naming it when it is not a JSON object. */
+static int load_json(
+    const char *dir, char *path, size_t path_len, cJSON **root, size_t *len, struct jb_err *err)
+{
+    char *text;
+    snprintf(path, path_len, "%s/meta.json", dir);
+    int rc = jb_read_file(path, JB_META_MAX_BYTES, &text, len, err);
+    if (rc)
+        return rc;
+    *root = cJSON_Parse(text);
+    free(text);
+    if (!cJSON_IsObject(*root)) {
+        cJSON_Delete(*root);
+        *root = NULL;
+        return jb_fail(err, JB_EPARSE, "%s: not a JSON object", path);
+    }
+    return 0;
+}
+
 int jb_meta_patch_status(const char *dir, const char *status, struct jb_err *err)
 {
     char path[PATH_MAX + 16];
-    snprintf(path, sizeof path, "%s/meta.json", dir);
-    char *text;
     size_t len;
-    int rc = jb_read_file(path, JB_META_MAX_BYTES, &text, &len, err);
+    cJSON *root;
+    int rc = load_json(dir, path, sizeof path, &root, &len, err);
     if (rc)
         return rc;
-    cJSON *root = cJSON_Parse(text);
-    free(text);
-    if (!cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        return jb_fail(err, JB_EPARSE, "%s: not a JSON object", path);
-    }
     cJSON_DeleteItemFromObjectCaseSensitive(root, "status");
     char *flat
         = cJSON_AddStringToObject(root, "status", status) ? cJSON_PrintUnformatted(root) : NULL;
@@ -365,18 +378,11 @@ static int read_root(const cJSON *root, struct jb_meta *m)
 int jb_meta_read(const char *dir, struct jb_meta *m, struct jb_err *err)
 {
     char path[PATH_MAX + 16];
-    int rc;
+    cJSON *root;
     memset(m, 0, sizeof *m);
-    snprintf(path, sizeof path, "%s/meta.json", dir);
-    char *text;
-    if ((rc = jb_read_file(path, JB_META_MAX_BYTES, &text, NULL, err)))
+    int rc = load_json(dir, path, sizeof path, &root, NULL, err);
+    if (rc)
         return rc;
-    cJSON *root = cJSON_Parse(text);
-    free(text);
-    if (!cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        return jb_fail(err, JB_EPARSE, "%s: not a JSON object", path);
-    }
     rc = read_root(root, m);
     cJSON_Delete(root);
     if (rc) {

@@ -36,44 +36,20 @@ static int check_schema(const char *path, const void *rows, size_t n, size_t siz
  * twice, a merge that overlapped) are counted once, with a warning; two different rows of one
  * identity (a repetition re-run and appended by hand) are an error naming both records. */
 
-/* The identity of row r of t (the typed record rec) into buf, as it is named in messages; ""
- * when the row has none. */
-typedef void identity_fn(
-    const struct jb_table *t, size_t r, const void *rec, char *buf, size_t len);
-
-/* A cell of row r by column name; "" when the file lacks the column. */
-static const char *cell_of(const struct jb_table *t, size_t r, const char *name)
+void jb_row_identity(unsigned part, const struct jb_table *t, size_t r, char *buf, size_t len)
 {
-    const int c = jb_table_col(t, name);
-    return c < 0 ? "" : t->rows[r][c];
-}
-
-/* runs.csv: its run_id; without one (hand-made or trimmed files) its configuration and rep. */
-static void run_identity(const struct jb_table *t, size_t r, const void *rec, char *buf, size_t len)
-{
-    const struct jb_run_record *run = rec;
-    char key[1024];
-    if (*cell_of(t, r, "run_id")) {
-        snprintf(buf, len, "run_id \"%s\"", cell_of(t, r, "run_id"));
-        return;
-    }
+#define CELL(name) jb_table_cell(t, r, name)
     buf[0] = '\0';
-    if (run->rep == JB_I64_NONE)
-        return; /* nothing says which repetition it is */
-    jb_config_key_of(run, run->config_id[0] ? JB_KEY_CONFIG_ID : JB_KEY_SHAPE, key, sizeof key);
-    snprintf(buf, len, "rep %lld of \"%s\"", (long long)run->rep, key);
-}
-
-/* requests.csv: run_id and request_id. */
-static void request_identity(
-    const struct jb_table *t, size_t r, const void *rec, char *buf, size_t len)
-{
-    const char *run = cell_of(t, r, "run_id"), *id = cell_of(t, r, "request_id");
-    (void)rec;
-    if (*run && *id)
-        snprintf(buf, len, "request %s of run_id \"%s\"", id, run);
-    else
-        buf[0] = '\0';
+    if (part == JB_RESULTS_RUNS && *CELL("run_id"))
+        snprintf(buf, len, "run_id \"%s\"", CELL("run_id"));
+    else if (part == JB_RESULTS_RUNS && *CELL("rep") && *CELL("config_id"))
+        snprintf(buf, len, "rep %s of \"%s\"", CELL("rep"), CELL("config_id"));
+    else if (part == JB_RESULTS_RUNS && *CELL("rep")) /* hand-made or trimmed: its shape */
+        snprintf(buf, len, "rep %s of \"%s %s %s %s %s %s\"", CELL("rep"), CELL("model"),
+            CELL("dtype"), CELL("workload"), CELL("scenario"), CELL("batch"), CELL("threads"));
+    else if (part == JB_RESULTS_REQUESTS && *CELL("run_id") && *CELL("request_id"))
+        snprintf(buf, len, "request %s of run_id \"%s\"", CELL("request_id"), CELL("run_id"));
+#undef CELL
 }
 
 struct ident {
@@ -88,15 +64,6 @@ static int ident_cmp(const void *a, const void *b)
     return c ? c : (x->row > y->row) - (x->row < y->row); /* first appearance first */
 }
 
-/* The first column where rows a and b of t differ, or -1 when they are identical. */
-static long first_difference(const struct jb_table *t, size_t a, size_t b)
-{
-    for (size_t c = 0; c < t->n_cols; c++)
-        if (strcmp(t->rows[a][c], t->rows[b][c]) != 0)
-            return (long)c;
-    return -1;
-}
-
 /* Marks in drop[] every row that repeats an earlier one of the same identity, cell for cell;
  * fails on two rows of one identity that differ. ids[0 .. n) sorted by identity, then row. */
 static int mark_copies(const struct jb_table *t, const char *path, const struct ident *ids,
@@ -108,7 +75,7 @@ static int mark_copies(const struct jb_table *t, const char *path, const struct 
             continue;
         }
         const size_t a = ids[first].row, b = ids[i].row;
-        const long c = first_difference(t, a, b);
+        const long c = jb_table_first_difference(t, a, t, b);
         if (c >= 0)
             return jb_fail(err, JB_EPARSE,
                 "%s: records %zu and %zu are both %s but differ in column \"%s\" (\"%s\" vs "
@@ -132,7 +99,7 @@ static size_t compact(char *rows, size_t n, size_t size, const bool *drop)
 
 /* The identical copies among the records of t counted once (with a warning on stderr), the
  * conflicting ones an error; *count is updated. */
-static int drop_duplicates(const struct jb_table *t, const char *path, identity_fn *identity,
+static int drop_duplicates(const struct jb_table *t, const char *path, unsigned part,
     void *records, size_t size, size_t *count, struct jb_err *err)
 {
     struct ident *ids = calloc(t->n_rows + 1, sizeof *ids);
@@ -141,7 +108,7 @@ static int drop_duplicates(const struct jb_table *t, const char *path, identity_
     int rc = ids && drop ? 0 : jb_fail(err, JB_ENOMEM, "%s: out of memory", path);
     for (size_t r = 0; !rc && r < t->n_rows; r++) {
         char buf[1200];
-        identity(t, r, (const char *)records + r * size, buf, sizeof buf);
+        jb_row_identity(part, t, r, buf, sizeof buf);
         if (!buf[0])
             continue;
         if (!(ids[n].id = strdup(buf)))
@@ -167,10 +134,10 @@ static int drop_duplicates(const struct jb_table *t, const char *path, identity_
 }
 
 /* Reads path into records as cols describes: every cell checked, rows of a newer schema
- * refused, duplicates dropped or refused (identity: NULL for none). JB_ENOENT passes through
+ * refused, duplicates dropped or refused (by jb_row_identity of part; 0: no identity). JB_ENOENT passes through
  * for optional files. */
 static int read_file(const char *path, const struct jb_column *cols, size_t n, size_t size,
-    identity_fn *identity, void **out, size_t *count, bool *present, struct jb_err *err)
+    unsigned part, void **out, size_t *count, bool *present, struct jb_err *err)
 {
     struct jb_table t;
     int rc = jb_table_read_lines(path, &t, err);
@@ -187,8 +154,8 @@ static int read_file(const char *path, const struct jb_column *cols, size_t n, s
     if (!rc)
         rc = check_schema(path, *out, t.n_rows, size, cols, n, err);
     *count = t.n_rows;
-    if (!rc && identity)
-        rc = drop_duplicates(&t, path, identity, *out, size, count, err);
+    if (!rc && part)
+        rc = drop_duplicates(&t, path, part, *out, size, count, err);
     if (rc) {
         free(*out);
         *out = NULL;
@@ -215,12 +182,12 @@ static void upgrade_v1(struct jb_results_data *d)
 }
 
 static int read_optional(const char *dir, const char *name, const struct jb_column *cols, size_t n,
-    size_t size, identity_fn *identity, void **out, size_t *count, bool *have, bool *present,
+    size_t size, unsigned part, void **out, size_t *count, bool *have, bool *present,
     struct jb_err *err)
 {
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    const int rc = read_file(path, cols, n, size, identity, out, count, present, err);
+    const int rc = read_file(path, cols, n, size, part, out, count, present, err);
     *have = rc == 0;
     return rc == JB_ENOENT ? 0 : rc;
 }
@@ -244,16 +211,16 @@ int jb_results_read(const char *path, unsigned parts, struct jb_results_data *d,
     memset(d, 0, sizeof *d);
     locate(path, d);
     int rc = read_file(d->runs_path, jb_run_columns, jb_n_run_columns, sizeof *d->runs,
-        run_identity, (void **)&d->runs, &d->n_runs, d->run_present, err);
+        JB_RESULTS_RUNS, (void **)&d->runs, &d->n_runs, d->run_present, err);
     if (!rc)
         upgrade_v1(d);
     if (!rc && (parts & JB_RESULTS_REQUESTS))
         rc = read_optional(d->dir, "requests.csv", jb_request_columns, jb_n_request_columns,
-            sizeof *d->requests, request_identity, (void **)&d->requests, &d->n_requests,
+            sizeof *d->requests, JB_RESULTS_REQUESTS, (void **)&d->requests, &d->n_requests,
             &d->have_requests, d->request_present, err);
     if (!rc && (parts & JB_RESULTS_POWER)) /* samples have no identity: none are dropped */
         rc = read_optional(d->dir, "power.csv", jb_power_columns, jb_n_power_columns,
-            sizeof *d->power, NULL, (void **)&d->power, &d->n_power, &d->have_power,
+            sizeof *d->power, 0, (void **)&d->power, &d->n_power, &d->have_power,
             d->power_present, err);
     if (rc)
         jb_results_data_free(d);
