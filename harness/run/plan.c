@@ -5,7 +5,7 @@
  * with its reason rather than a crash. --shard I/N takes configurations k % N == I of that
  * order, and every shard's default folder is named after the whole plan.
  */
-#include "jb_run.h"
+#include "run_internal.h"
 
 #include <limits.h>
 #include <math.h>
@@ -14,10 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#define FNV1A_START 0xcbf29ce484222325ull
-
-/* FNV-1a of s continued from h (FNV1A_START for a new hash). */
-static uint64_t fnv1a_more(uint64_t h, const char *s)
+uint64_t jb__fnv1a_more(uint64_t h, const char *s)
 {
     for (; *s; s++)
         h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
@@ -26,7 +23,7 @@ static uint64_t fnv1a_more(uint64_t h, const char *s)
 
 static uint64_t fnv1a(const char *s)
 {
-    return fnv1a_more(FNV1A_START, s);
+    return jb__fnv1a_more(JB_FNV1A_START, s);
 }
 
 static void config_id(struct jb_sweep_config *c, const struct jb_sweep *r)
@@ -191,12 +188,12 @@ void jb_sweep_default_out(
     }
     /* the hash of "ID,ID,...,ID,|REPS|WARMUP", taken a piece at a time: every configuration
      * counts, however long the plan */
-    uint64_t h = FNV1A_START;
+    uint64_t h = JB_FNV1A_START;
     for (int i = 0; i < n; i++)
-        h = fnv1a_more(fnv1a_more(h, c[i].id), ",");
+        h = jb__fnv1a_more(jb__fnv1a_more(h, c[i].id), ",");
     char reps[64];
     snprintf(reps, sizeof reps, "|%lld|%lld", (long long)r->reps, (long long)r->warmup);
-    h = fnv1a_more(h, reps);
+    h = jb__fnv1a_more(h, reps);
     snprintf(out, len, "results/sweep-%08llx", (unsigned long long)(h & 0xffffffffu));
     if (r->shard_count > 0) {
         const size_t l = strlen(out);

@@ -1,6 +1,6 @@
 /*
  * run_internal.h — what the files of harness/run/ share and is not part of its face: the
- * progress line the session draws while the runner works.
+ * progress line the session draws while the runner works, and the hash identities are made of.
  */
 #ifndef JB_RUN_INTERNAL_H
 #define JB_RUN_INTERNAL_H
@@ -9,6 +9,11 @@
 #include <stdint.h>
 
 #include "jb_run.h"
+
+#define JB_FNV1A_START 0xcbf29ce484222325ull
+/* FNV-1a of s continued from h (JB_FNV1A_START for a new hash): config_id, the default sweep
+ * folder, the machine in a run_id. */
+uint64_t jb__fnv1a_more(uint64_t h, const char *s);
 
 /* Where a sweep stands, for the progress line. */
 struct jb_progress {

@@ -137,10 +137,8 @@ static const char *machine_tag(void)
         char host[256] = "";
         jb_sysinfo_read(&si);
         gethostname(host, sizeof host - 1);
-        uint64_t h = 0xcbf29ce484222325ull;
-        for (const char *parts[] = { host, "\n", si.cpu_model }, **p = parts; p < parts + 3; p++)
-            for (const char *ch = *p; *ch; ch++)
-                h = (h ^ (unsigned char)*ch) * 0x100000001b3ull;
+        const uint64_t h = jb__fnv1a_more(
+            jb__fnv1a_more(jb__fnv1a_more(JB_FNV1A_START, host), "\n"), si.cpu_model);
         snprintf(tag, sizeof tag, "%08llx", (unsigned long long)(h & 0xffffffffu));
     }
     return tag;
