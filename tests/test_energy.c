@@ -474,21 +474,23 @@ static void test_phase_attribution(void **state)
     assert_int_equal(seen.totals * 3, seen.n);
 }
 
-/* A whole repetition on the tiny model with the scripted source: the run row's energy
- * columns follow from the meter's figures. */
-static void test_run_energy_columns(void **state)
+/* One offline repetition on the tiny model (n requests of 20 prompt and gen output tokens,
+ * batch sequences at a time) measured by src, into *run. */
+static void tiny_offline_rep(const struct jb_energy_source *src, int n, int batch, int gen,
+    struct jb_run_record *run)
 {
-    (void)state;
     struct jb_err err = { 0 };
     struct jb_workload w;
-    struct jb_request req[12];
+    struct jb_request req[16];
+    struct jb_request_record rec[16];
+    assert_true(n <= 16);
     memset(&w, 0, sizeof w);
     w.scenario = JB_SCENARIO_OFFLINE;
-    w.batch = 4;
+    w.batch = batch;
     w.requests = req;
-    w.n_requests = 12;
-    for (int i = 0; i < 12; i++)
-        req[i] = (struct jb_request) { i, 0, 20, 30 };
+    w.n_requests = n;
+    for (int i = 0; i < n; i++)
+        req[i] = (struct jb_request) { i, 0, 20, gen };
     int64_t n_seqs, ctx, bt;
     assert_int_equal(jb_run_shape(&w, 1024, &n_seqs, &ctx, &bt, &err), 0);
     struct jb_loaded L;
@@ -496,12 +498,21 @@ static void test_run_energy_columns(void **state)
     assert_int_equal(jb_load(&L, &lo, &err), 0);
     struct jb_meter *m;
     const struct jb_meter_opts mo = { .sample_ms = 50 };
-    assert_int_equal(jb_meter_open_source(&m, &script_source, &mo, &err), 0);
-    struct jb_run_record run;
-    struct jb_request_record rec[12];
-    memset(&run, 0, sizeof run);
+    assert_int_equal(jb_meter_open_source(&m, src, &mo, &err), 0);
+    memset(run, 0, sizeof *run);
     const struct jb_rep_opts o = { 1, NULL, NULL, NULL, 0, "r" };
-    assert_int_equal(jb_run_rep(&L, &w, m, &o, &run, rec, &err), 0);
+    assert_int_equal(jb_run_rep(&L, &w, m, &o, run, rec, &err), 0);
+    jb_meter_close(m);
+    jb_unload(&L);
+}
+
+/* A whole repetition on the tiny model with the scripted source: the run row's energy
+ * columns follow from the meter's figures. */
+static void test_run_energy_columns(void **state)
+{
+    (void)state;
+    struct jb_run_record run;
+    tiny_offline_rep(&script_source, 12, 4, 30, &run);
     const double tokens = (double)(run.prompt_tokens + run.gen_tokens);
     ASSERT_CLOSE(run.energy_j, SCRIPT_W * run.duration_s, SCRIPT_W * run.duration_s * 0.05);
     ASSERT_CLOSE(run.j_per_token, run.energy_j / tokens, 1e-12);
@@ -519,12 +530,15 @@ static void test_run_energy_columns(void **state)
     jb_run_apply_idle(&run, 2.0, 0.1);
     ASSERT_CLOSE(run.energy_net_j, run.energy_j - 2.0 * run.duration_s, 1e-12);
     ASSERT_CLOSE(run.net_j_per_token, run.energy_net_j / tokens, 1e-12);
+    struct jb_err err = { 0 };
+    struct jb_meter *m;
+    const struct jb_meter_opts mo = { .sample_ms = 50 };
+    assert_int_equal(jb_meter_open_source(&m, &script_source, &mo, &err), 0);
     double mean, sd;
     assert_int_equal(jb_meter_idle(m, 0.6, "idle:x", &mean, &sd, &err), 0);
     ASSERT_CLOSE(mean, SCRIPT_W, 0.05);
     ASSERT_LE(sd, 0.05);
     jb_meter_close(m);
-    jb_unload(&L);
 }
 
 /* ---- a source the test steers: power that steps, a counter that stops, a Ctrl-C ---------------- */
@@ -723,30 +737,9 @@ static void test_stuck_counter(void **state)
 static void test_run_stuck_counter(void **state)
 {
     (void)state;
-    struct jb_err err = { 0 };
-    struct jb_workload w;
-    struct jb_request req[4];
-    memset(&w, 0, sizeof w);
-    w.scenario = JB_SCENARIO_OFFLINE;
-    w.batch = 2;
-    w.requests = req;
-    w.n_requests = 4;
-    for (int i = 0; i < 4; i++)
-        req[i] = (struct jb_request) { i, 0, 20, 10 };
-    int64_t n_seqs, ctx, bt;
-    assert_int_equal(jb_run_shape(&w, 1024, &n_seqs, &ctx, &bt, &err), 0);
-    struct jb_loaded L;
-    const struct jb_load_opts lo = { "tiny", JB_DTYPE_F32, 1, true, NULL, n_seqs, ctx, bt };
-    assert_int_equal(jb_load(&L, &lo, &err), 0);
-    struct jb_meter *m;
-    const struct jb_meter_opts mo = { .sample_ms = 50 };
-    knob_set(0, 0, 0, 1e-6); /* updates every microsecond: any forward call is long enough */
-    assert_int_equal(jb_meter_open_source(&m, &knob_source, &mo, &err), 0);
     struct jb_run_record run;
-    struct jb_request_record rec[4];
-    memset(&run, 0, sizeof run);
-    const struct jb_rep_opts o = { 1, NULL, NULL, NULL, 0, "r" };
-    assert_int_equal(jb_run_rep(&L, &w, m, &o, &run, rec, &err), 0);
+    knob_set(0, 0, 0, 1e-6); /* updates every microsecond: any forward call is long enough */
+    tiny_offline_rep(&knob_source, 4, 2, 10, &run);
     assert_int_equal(run.gen_tokens, 40); /* the latency figures stand */
     assert_true(isnan(run.energy_j) && isnan(run.energy_decode_j) && isnan(run.j_per_token));
     assert_true(isnan(run.j_per_output_token) && isnan(run.avg_power_w));
@@ -755,8 +748,6 @@ static void test_run_stuck_counter(void **state)
         "advance over a busy window of "));
     jb_run_apply_idle(&run, 2.0, 0.1);
     assert_true(isnan(run.energy_net_j));
-    jb_meter_close(m);
-    jb_unload(&L);
 }
 
 /* ---- choosing a source ------------------------------------------------------------------------ */
