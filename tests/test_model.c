@@ -348,7 +348,7 @@ static void test_bad_batches(void **state)
 }
 
 /* The engine reads no environment: $JOULEBENCH_MEM_LIMIT limits nothing unless the harness
- * passes it on (jb_mem_limit_bytes), as jb_load does. */
+ * passes it on (jb_mem_limit), as jb_load does. */
 static void test_engine_ignores_mem_limit_env(void **state)
 {
     (void)state;
@@ -360,7 +360,9 @@ static void test_engine_ignores_mem_limit_env(void **state)
     struct jb_model_opts o = { JB_DTYPE_F32, 1, NULL, true, 0 };
     assert_int_equal(jb_model_config(jb_models_dir(), "tiny", &c, dir, sizeof dir, &err), 0);
     setenv("JOULEBENCH_MEM_LIMIT", "1M", 1); /* less than tiny's 4 MiB of f32 weights */
-    assert_int_equal(jb_mem_limit_bytes(), 1u << 20);
+    uint64_t limit;
+    assert_int_equal(jb_mem_limit(&limit, &err), 0);
+    assert_int_equal(limit, 1u << 20);
     const uint64_t avail = jb_mem_available_bytes(0);
     if (avail) /* 0: this machine does not say */
         assert_true(avail > (1u << 20));
@@ -385,7 +387,8 @@ static void test_engine_ignores_mem_limit_env(void **state)
     assert_non_null(strstr(err.msg, "tiny in f32 needs "));
     assert_non_null(strstr(err.msg, "but only 1.00 MiB is available; ")); /* not "0.0 GiB" */
     unsetenv("JOULEBENCH_MEM_LIMIT");
-    assert_int_equal(jb_mem_limit_bytes(), 0);
+    assert_int_equal(jb_mem_limit(&limit, &err), 0);
+    assert_int_equal(limit, 0);
 }
 
 /* A state too large to count (many sequences of a long context of a wide model) is refused as

@@ -31,9 +31,6 @@ int jb_models_ladder(struct jb_model_list *out, struct jb_err *err);
  * past 64 bits JB_ERANGE, each naming the variable, its value and the accepted form: an input
  * error, never a silent "no limit". */
 int jb_mem_limit(uint64_t *bytes, struct jb_err *err);
-/* jb_mem_limit's bytes, 0 when unset or invalid (the error is dropped: a command that reads
- * the limit calls jb_mem_limit, so that a bad value is refused). */
-uint64_t jb_mem_limit_bytes(void);
 /* Parses a size into *bytes: a whole number of bytes ("1048576"), or a number with a K, M, G
  * or T suffix, either case, powers of 1024, a fraction allowed ("512M", "8g", "1.5T"; rounded
  * down to whole bytes). 0; JB_EINVAL for anything else (signs, exponents, spaces, other

@@ -88,13 +88,6 @@ int jb_mem_limit(uint64_t *bytes, struct jb_err *err)
         v, rc == JB_ERANGE ? "too large (16 EiB at most)" : "not a memory size");
 }
 
-uint64_t jb_mem_limit_bytes(void)
-{
-    uint64_t bytes;
-    struct jb_err ignored;
-    return jb_mem_limit(&bytes, &ignored) == 0 ? bytes : 0;
-}
-
 /* The way out of a refusal: a smaller storage type when the weights are what does not fit,
  * else less KV cache, else another model or machine. */
 static void word_way_out(
