@@ -5,20 +5,9 @@
  */
 #include "run_internal.h"
 
-#include <math.h>
 #include <stdio.h>
 
 #include "jb_clock.h"
-
-static void fmt_duration(char *buf, size_t len, double s)
-{
-    if (s >= 3600)
-        snprintf(buf, len, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
-    else if (s >= 60)
-        snprintf(buf, len, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
-    else
-        snprintf(buf, len, "%.0fs", s);
-}
 
 void jb_progress_show(void *ctx, int64_t done, int64_t total)
 {
@@ -31,7 +20,7 @@ void jb_progress_show(void *ctx, int64_t done, int64_t total)
         : 1.0;
     char eta[32] = "?";
     if (frac > 0.01)
-        fmt_duration(eta, sizeof eta, elapsed / frac - elapsed);
+        jb_duration_format(elapsed / frac - elapsed, eta, sizeof eta);
     char bar[21];
     for (int i = 0; i < 20; i++)
         bar[i] = i < (int)(frac * 20) ? '#' : '.';
