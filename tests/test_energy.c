@@ -523,7 +523,6 @@ static void test_run_energy_columns(void **state)
         run.energy_prefill_j + run.energy_decode_j + run.energy_idle_j, run.energy_j, 1e-9);
     ASSERT_LE(run.energy_prefill_j, run.energy_j);
     ASSERT_LE(0.0, run.steady_s); /* offline batch 4 of 12 requests: a steady window */
-    ASSERT_CLOSE(run.steady_j_per_output_token * 1.0, run.steady_j_per_output_token, 0);
     assert_true(isfinite(run.steady_j_per_output_token));
     assert_string_equal(run.energy_method, "measured");
     assert_string_equal(run.energy_domains, "package-0");
