@@ -93,7 +93,7 @@ run big_id 2 generate --model tiny --prompt-ids 1,5000 --max-tokens 1 \
 run fits_ctx 0 generate --model tiny --prompt-ids 1,2 --max-tokens 1023 \
     && ok "generate: prompt + max tokens - 1 = 1024 positions fit"
 run long_ctx 2 generate --model tiny --prompt-ids 1,2 --max-tokens 1024 \
-    && expect_in long_ctx err "max_position_embeddings (1024)"
+    && expect_in long_ctx err "max_position_embeddings (1024) (the prompt has 2 tokens and --max-tokens is 1024)"
 run bad_threads 2 generate --model tiny --prompt-ids 1 --max-tokens 1 --threads 0 \
     && expect_in bad_threads err "option --threads"
 run no_model 2 generate --prompt-ids 1 --max-tokens 1 && expect_in no_model err "--model is required"

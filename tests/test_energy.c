@@ -494,7 +494,7 @@ static void tiny_offline_rep(const struct jb_energy_source *src, int n, int batc
     int64_t n_seqs, ctx, bt;
     assert_int_equal(jb_run_shape(&w, 1024, &n_seqs, &ctx, &bt, &err), 0);
     struct jb_loaded L;
-    const struct jb_load_opts lo = { "tiny", JB_DTYPE_F32, 1, true, NULL, n_seqs, ctx, bt };
+    const struct jb_load_opts lo = { "tiny", JB_DTYPE_F32, 1, true, NULL, n_seqs, ctx, bt, NULL };
     assert_int_equal(jb_load(&L, &lo, &err), 0);
     struct jb_meter *m;
     const struct jb_meter_opts mo = { .sample_ms = 50 };

@@ -46,7 +46,7 @@ static void run_watched(struct fixture *f, volatile sig_atomic_t *stop, jb_progr
     struct jb_err err = { 0 };
     int64_t n_seqs, ctx, bt;
     assert_int_equal(jb_run_shape(&f->w, 1024, &n_seqs, &ctx, &bt, &err), 0);
-    const struct jb_load_opts lo = { "tiny", JB_DTYPE_F32, 1, true, NULL, n_seqs, ctx, bt };
+    const struct jb_load_opts lo = { "tiny", JB_DTYPE_F32, 1, true, NULL, n_seqs, ctx, bt, NULL };
     if (jb_load(&f->L, &lo, &err))
         fail_msg("%s", err.msg);
     const struct jb_meter_opts mo = { .energy = "none" };

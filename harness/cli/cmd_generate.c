@@ -200,6 +200,10 @@ int jb_cmd_generate(int argc, char **argv)
     jb_set_threads((int)g.threads);
     g.load.ctx = g.n_prompt + g.max_tokens - 1; /* the last token generated is never fed back */
     g.load.batch_tokens = g.n_prompt < 512 ? g.n_prompt : 512;
+    char why[96];
+    snprintf(why, sizeof why, "the prompt has %lld tokens and --max-tokens is %lld",
+        (long long)g.n_prompt, (long long)g.max_tokens);
+    g.load.ctx_why = why;
     int rc = jb_load(&L, &g.load, &err);
     if (rc == 0) {
         for (int64_t i = 0; i < g.n_prompt && !rc; i++)
@@ -211,11 +215,6 @@ int jb_cmd_generate(int argc, char **argv)
         if (!rc)
             rc = generate(&g, &L, &err);
         jb_unload(&L);
-    } else if (rc == JB_ERANGE && g.load.ctx > 0 && strstr(err.msg, "max_position_embeddings")) {
-        jb_errorf("%s (the prompt has %lld tokens and --max-tokens is %lld)", err.msg,
-            (long long)g.n_prompt, (long long)g.max_tokens);
-        free(g.prompt);
-        return JB_EXIT_USAGE;
     }
     if (rc)
         jb_errorf("%s", err.msg);

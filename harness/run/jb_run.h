@@ -51,6 +51,7 @@ struct jb_load_opts {
     bool random_weights;               /* ignore model.safetensors */
     const struct jb_kernel_ops *ops;   /* NULL: best for this CPU */
     int64_t n_seqs, ctx, batch_tokens; /* the KV cache and the largest forward call */
+    const char *ctx_why; /* what ctx is made of, said when it exceeds the model's (may be NULL) */
 };
 
 struct jb_loaded {

@@ -142,8 +142,9 @@ int jb_load(struct jb_loaded *L, const struct jb_load_opts *o, struct jb_err *er
     if (ctx > L->cfg.max_position_embeddings)
         return jb_fail(err, JB_ERANGE,
             "%s: a context of %lld positions exceeds the model's "
-            "max_position_embeddings (%lld)",
-            L->cfg.name, (long long)ctx, (long long)L->cfg.max_position_embeddings);
+            "max_position_embeddings (%lld)%s%s%s",
+            L->cfg.name, (long long)ctx, (long long)L->cfg.max_position_embeddings,
+            o->ctx_why ? " (" : "", o->ctx_why ? o->ctx_why : "", o->ctx_why ? ")" : "");
     const int64_t batch = o->batch_tokens > 0 ? o->batch_tokens : 1;
     const int64_t n_seqs = o->n_seqs > 0 ? o->n_seqs : 1;
     jb_mem_plan(&L->cfg, o->dtype, n_seqs, ctx, batch, omp_get_max_threads(), &L->plan);
