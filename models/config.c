@@ -406,3 +406,23 @@ int64_t jb_config_params(const struct jb_config *c)
         total = jb__add(total, embed);
     return total > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)total;
 }
+
+int64_t jb_config_layer_index(const struct jb_config *c, int64_t k)
+{
+    const int64_t K = jb_config_layers(c), L = c->n_layers;
+    if (K >= L || K < 2)
+        return k;
+    /* round(k (L - 1) / (K - 1)) in integers: exact, and k = K - 1 gives L - 1 */
+    return (2 * k * (L - 1) + (K - 1)) / (2 * (K - 1));
+}
+
+int jb_config_sample_layers(struct jb_config *c, int64_t k, struct jb_err *err)
+{
+    if (k < 2 || k > c->n_layers)
+        return jb_fail(err, JB_ERANGE,
+            "%s: cannot run %lld of its %lld decoder layers (layer sampling needs 2 to %lld)",
+            c->name[0] ? c->name : "model", (long long)k, (long long)c->n_layers,
+            (long long)c->n_layers);
+    c->layers_run = k < c->n_layers ? k : 0;
+    return 0;
+}

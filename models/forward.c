@@ -244,10 +244,14 @@ int jb_forward(const struct jb_model *m, struct jb_state *s, const struct jb_chu
         return rc;
 
     embed_tokens(m, s, chunks, n_chunks);
-    for (int64_t l = 0; l < c->n_layers; l++) {
+    if (s->layers_hook)
+        s->layers_hook(s->layers_hook_ctx, true);
+    for (int64_t l = 0; l < jb_config_layers(c); l++) {
         attention_block(m, s, l, chunks, n_chunks, T);
         mlp_block(m, s, l, T);
     }
+    if (s->layers_hook)
+        s->layers_hook(s->layers_hook_ctx, false);
     int64_t t_last = -1;
     for (int64_t ci = 0; ci < n_chunks; ci++) {
         t_last += chunks[ci].n;

@@ -55,6 +55,11 @@ struct jb_config {
     enum jb_rope_scaling rope_scaling;
     double rope_factor, rope_low_freq_factor, rope_high_freq_factor;
     int64_t rope_original_max_pos;
+    /* Layer sampling (large models): the decoder layers actually instantiated and run, K of
+     * n_layers, spread over the depth (jb_config_layer_index); 0 = all of them. Sizes, the KV
+     * cache and the forward pass follow it; the parameter count and jb_forward_cost stay the
+     * full model's. Set with jb_config_sample_layers, never by config.json. */
+    int64_t layers_run;
 };
 
 /* The most a model's weights may take in any storage type: 2^56 bytes (64 PiB), some 40 000
@@ -73,6 +78,24 @@ int jb_config_parse(
 /* Reads (jb_read_file: a regular file of at most JB_CONFIG_MAX_BYTES) and parses path (a
  * config.json). name is copied into out->name (may be NULL). */
 int jb_config_load(const char *path, const char *name, struct jb_config *out, struct jb_err *err);
+
+/* The decoder layers a model of config c instantiates: layers_run when sampling, else all. */
+static inline int64_t jb_config_layers(const struct jb_config *c)
+{
+    return c->layers_run > 0 && c->layers_run < c->n_layers ? c->layers_run : c->n_layers;
+}
+/* True when c runs a sample of its layers rather than all of them. */
+static inline bool jb_config_sampled(const struct jb_config *c)
+{
+    return jb_config_layers(c) < c->n_layers;
+}
+/* The layer of the full model that instantiated layer k (0 <= k < jb_config_layers(c)) is:
+ * round(k (L - 1) / (K - 1)), K layers spread evenly from the first to the last (distinct, as
+ * K <= L); k itself when all layers run. */
+int64_t jb_config_layer_index(const struct jb_config *c, int64_t k);
+/* Makes c run k of its n_layers decoder layers (k == n_layers: all of them, layers_run 0).
+ * JB_ERANGE naming the model when k < 2 or k > n_layers. */
+int jb_config_sample_layers(struct jb_config *c, int64_t k, struct jb_err *err);
 
 /* Exact parameter count, as Hugging Face's model.num_parameters() counts it (tied once);
  * INT64_MAX for a hand-made config whose count would not fit (never one jb_config_parse gave). */
@@ -111,7 +134,8 @@ void jb_models_list_free(struct jb_model_list *l);
 /* ---- cost accounting (for roofline figures) ----------------------------------------------- */
 
 /* FLOPs and bytes moved by one forward call of n_tokens of one sequence starting at position
- * pos0, computing logits for `logit_rows` of them. Weights are read once per call. */
+ * pos0, computing logits for `logit_rows` of them. Weights are read once per call. Always the
+ * full model's figures (all n_layers), also for a config that samples its layers. */
 struct jb_forward_cost {
     double flops;        /* matmuls + attention (2 per multiply-add); element-wise ops excluded */
     double weight_bytes; /* weights read: every matrix once, plus the embedding rows used */
@@ -185,7 +209,7 @@ struct jb_model {
     enum jb_dtype dtype;
     const struct jb_kernel_ops *ops;
     struct jb_tensor embed;          /* (vocab, dim) */
-    struct jb_layer_weights *layers; /* (n_layers) */
+    struct jb_layer_weights *layers; /* (jb_config_layers(&cfg)): the layers run */
     float *final_norm;               /* (dim) */
     struct jb_tensor lm_head;        /* (vocab, dim); shares embed.data when tied */
     float *rope_inv_freq;            /* (head_dim / 2) */
@@ -215,12 +239,18 @@ void jb_model_free(struct jb_model *m);
 
 /* ---- KV cache and forward pass ------------------------------------------------------------ */
 
+/* Called by jb_forward with true just before a call's first decoder layer and with false just
+ * after its last, when set: the runner splits time and energy there (layer sampling). */
+typedef void (*jb_layers_hook_fn)(void *ctx, bool entering);
+
 struct jb_state {
     const struct jb_model *m; /* not owned */
+    jb_layers_hook_fn layers_hook; /* NULL: none (jb_state_init leaves it NULL) */
+    void *layers_hook_ctx;
     int64_t n_seqs, ctx_cap, max_tokens;
     int n_threads;            /* OpenMP threads the scratch was sized for */
     int64_t *seq_len;         /* (n_seqs): positions already in each sequence's cache */
-    float *k_cache, *v_cache; /* (n_layers, n_seqs, n_kv_heads, ctx_cap, head_dim) */
+    float *k_cache, *v_cache; /* (layers run, n_seqs, n_kv_heads, ctx_cap, head_dim) */
     float *x, *xn, *qkv, *attn, *proj, *ffn, *hidden; /* activations, (max_tokens, ...) */
     float *rope_cos, *rope_sin;                       /* (max_tokens, head_dim / 2) */
     float *last;             /* (max_tokens, dim): final-normed rows that get logits */

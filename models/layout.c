@@ -47,7 +47,7 @@ uint64_t jb__lay_out_weights(
     struct jb_layer_weights scratch;
 
     place(&l, &m->embed, t, c->vocab_size, d);
-    for (int64_t i = 0; i < c->n_layers && l.off != JB_BYTES_OVERFLOW; i++) {
+    for (int64_t i = 0; i < jb_config_layers(c) && l.off != JB_BYTES_OVERFLOW; i++) {
         struct jb_layer_weights *w = m->layers ? &m->layers[i] : &scratch;
         w->attn_norm = take_f32(&l, d, true);
         place(&l, &w->wqkv, t, q + 2 * kv, d);
@@ -149,11 +149,11 @@ static void lay_out_activations(const struct jb_config *c, enum jb_dtype t, int6
     s->mm_scratch = jb__take(l, mm_bytes);
 }
 
-/* The keys (or the values) of n_seqs sequences of ctx positions: (layers, seqs, kv heads, ctx,
- * head_dim) floats. */
+/* The keys (or the values) of n_seqs sequences of ctx positions: (layers run, seqs, kv heads,
+ * ctx, head_dim) floats. */
 static uint64_t cache_bytes_of(const struct jb_config *c, int64_t n_seqs, int64_t ctx)
 {
-    const uint64_t per_pos = floats3(c->n_layers, c->n_kv_heads, c->head_dim);
+    const uint64_t per_pos = floats3(jb_config_layers(c), c->n_kv_heads, c->head_dim);
     return jb__mul(jb__mul(per_pos, jb__count(n_seqs)), jb__count(ctx));
 }
 

@@ -121,11 +121,13 @@ static void fill_random(struct jb_model *m, uint64_t seed)
 {
     const struct jb_config *c = &m->cfg;
     const float a_d = 1.0f / sqrtf((float)c->hidden_size);
-    uint64_t id = 1;
-    /* Projections keep activations near unit scale; norms start at 1 (effective weight). */
-    fill_matrix(m->ops, &m->embed, seed, id++, sqrtf(3.0f) * a_d);
-    for (int64_t i = 0; i < c->n_layers; i++, id += 16) {
-        struct jb_layer_weights *w = &m->layers[i];
+    /* Projections keep activations near unit scale; norms start at 1 (effective weight).
+     * Tensor ids: 1 the embedding, 2 + 16 i layer i of the full model (a sampled layer gets the
+     * weights it has in the full model), then the final norm and lm_head. */
+    fill_matrix(m->ops, &m->embed, seed, 1, sqrtf(3.0f) * a_d);
+    for (int64_t k = 0; k < jb_config_layers(c); k++) {
+        struct jb_layer_weights *w = &m->layers[k];
+        const uint64_t id = 2 + 16 * (uint64_t)jb_config_layer_index(c, k);
         fill_vector(w->attn_norm, c->hidden_size, seed, id, 0.0f, 1.0f);
         fill_matrix(m->ops, &w->wqkv, seed, id + 1, a_d);
         fill_vector(w->bqkv, w->wqkv.rows, seed, id + 2, 0.02f, 0.0f);
@@ -137,9 +139,10 @@ static void fill_random(struct jb_model *m, uint64_t seed)
         fill_matrix(m->ops, &w->w_down, seed, id + 8, 1.0f / sqrtf((float)w->w_down.cols));
         fill_vector(w->b_down, c->hidden_size, seed, id + 9, 0.02f, 0.0f);
     }
-    fill_vector(m->final_norm, c->hidden_size, seed, id++, 0.0f, 1.0f);
+    const uint64_t id = 2 + 16 * (uint64_t)c->n_layers;
+    fill_vector(m->final_norm, c->hidden_size, seed, id, 0.0f, 1.0f);
     if (!c->tie_word_embeddings)
-        fill_matrix(m->ops, &m->lm_head, seed, id++, a_d);
+        fill_matrix(m->ops, &m->lm_head, seed, id + 1, a_d);
     snprintf(m->weights_source, sizeof m->weights_source, "random (seed %llu)",
         (unsigned long long)seed);
 }
@@ -162,7 +165,7 @@ int jb_model_init(struct jb_model *m, const struct jb_config *cfg, const char *d
     if (rc)
         return rc;
 
-    m->layers = calloc((size_t)cfg->n_layers, sizeof *m->layers);
+    m->layers = calloc((size_t)jb_config_layers(cfg), sizeof *m->layers);
     m->arena_bytes = plan.weight_bytes;
     m->arena = jb__map(m->arena_bytes);
     if (!m->layers || !m->arena) {

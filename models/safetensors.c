@@ -583,11 +583,10 @@ static int load_stacked(struct loader *ld, const char *prefix, const char *fused
     return rc;
 }
 
-static int load_layer(struct loader *ld, int64_t i)
+/* Takes layer i of the checkpoint; when converting, into w (NULL: check it only). */
+static int load_layer(struct loader *ld, int64_t i, struct jb_layer_weights *w)
 {
     const struct jb_config *c = ld->c;
-    struct jb_layer_weights none = { 0 };
-    struct jb_layer_weights *w = ld->convert ? &ld->m->layers[i] : &none;
     const float norm_plus = c->norm_plus_one ? 1.0f : 0.0f;
     const int64_t d = c->hidden_size, q = c->n_heads * c->head_dim,
                   kv = c->n_kv_heads * c->head_dim;
@@ -666,8 +665,17 @@ static int walk(struct loader *ld)
     const float norm_plus = c->norm_plus_one ? 1.0f : 0.0f;
     int rc
         = load_matrix(ld, "model.embed_tokens.weight", &m->embed, 0, c->vocab_size, c->hidden_size);
-    for (int64_t i = 0; i < c->n_layers && !rc; i++)
-        rc = load_layer(ld, i);
+    /* every layer is checked; under layer sampling only the ones run are converted, each into
+     * its slot (layers[k] holds layer jb_config_layer_index(c, k)) */
+    const bool convert = ld->convert;
+    struct jb_layer_weights none = { 0 };
+    for (int64_t i = 0, k = 0; i < c->n_layers && !rc; i++) {
+        const bool run = k < jb_config_layers(c) && jb_config_layer_index(c, k) == i;
+        ld->convert = convert && run;
+        rc = load_layer(ld, i, ld->convert ? &m->layers[k] : &none);
+        k += run;
+    }
+    ld->convert = convert;
     if (!rc)
         rc = load_vector(ld, "model.norm.weight", m->final_norm, 0, c->hidden_size, norm_plus);
     if (!rc && !c->tie_word_embeddings)

@@ -48,9 +48,16 @@ if run models 0 models; then
     done | tee "$tmp/models.check"
     [ -s "$tmp/models.check" ] && fails=$((fails + 1)) || ok "models: published counts listed"
     [ "$(awk 'NR == 2 { print $1 }' "$tmp/models.out")" = tiny ] && ok "models: tiny first" || fail "models: tiny not first"
-    awk '$1 == "Llama-3-70B" || $1 == "Llama-3.1-405B" { if ($NF != "none") bad = 1; n++ }
+    awk '$1 == "Llama-3-70B" || $1 == "Llama-3.1-405B" { if ($(NF - 1) != "none") bad = 1; n++ }
          END { exit bad || n != 2 }' "$tmp/models.out" && ok "models: 70B and 405B fit nowhere" \
         || fail "models: 70B/405B fit column wrong"
+    # under 16 GiB both run sampled in q8_0 (2 layers of 405B take 10.9 GiB), with K of L
+    JOULEBENCH_MEM_LIMIT=16G "$jb" models >"$tmp/models16.out" 2>&1
+    awk '$1 == "Llama-3-70B" && $NF ~ /(^|,)q8_0:[0-9]+\/80(,|$)/ { a = 1 }
+         $1 == "Llama-3.1-405B" && $NF ~ /(^|,)q8_0:[0-9]+\/126(,|$)/ { b = 1 }
+         $1 == "tiny" && $NF == "-" { c = 1 } END { exit !(a && b && c) }' "$tmp/models16.out" \
+        && ok "models: 70B and 405B run sampled in q8_0 (K/L), tiny whole" \
+        || fail "models: sampled column: $(grep -E '^(tiny|Llama-3-70B|Llama-3.1-405B) ' "$tmp/models16.out")"
 fi
 
 # --- generate: N ids on one line; dtypes; determinism; sampling with a seed

@@ -494,13 +494,13 @@ static void tiny_offline_rep(const struct jb_energy_source *src, int n, int batc
     int64_t n_seqs, ctx, bt;
     assert_int_equal(jb_run_shape(&w, 1024, &n_seqs, &ctx, &bt, &err), 0);
     struct jb_loaded L;
-    const struct jb_load_opts lo = { "tiny", JB_DTYPE_F32, 1, true, NULL, n_seqs, ctx, bt, NULL };
+    const struct jb_load_opts lo = { "tiny", JB_DTYPE_F32, 1, true, NULL, n_seqs, ctx, bt, NULL, 0 };
     assert_int_equal(jb_load(&L, &lo, &err), 0);
     struct jb_meter *m;
     const struct jb_meter_opts mo = { .sample_ms = 50 };
     assert_int_equal(jb_meter_open_source(&m, src, &mo, &err), 0);
     memset(run, 0, sizeof *run);
-    const struct jb_rep_opts o = { 1, NULL, NULL, NULL, 0, "r" };
+    const struct jb_rep_opts o = { 1, NULL, NULL, NULL, 0, "r", NULL, NULL };
     assert_int_equal(jb_run_rep(&L, &w, m, &o, run, rec, &err), 0);
     jb_meter_close(m);
     jb_unload(&L);
@@ -538,6 +538,95 @@ static void test_run_energy_columns(void **state)
     ASSERT_CLOSE(mean, SCRIPT_W, 0.05);
     ASSERT_LE(sd, 0.05);
     jb_meter_close(m);
+}
+
+/* The layer part (jb_meter_layers): a 10 W source charges exactly the time between a call's
+ * entering and leaving its layers to the layers, per phase; outside an interval nothing. */
+static void test_layers_part(void **state)
+{
+    (void)state;
+    struct jb_err err = { 0 };
+    struct jb_meter *m;
+    struct jb_meter_result r;
+    const struct jb_meter_opts mo = { .sample_ms = 20 };
+    assert_int_equal(jb_meter_open_source(&m, &script_source, &mo, &err), 0);
+    jb_meter_layers(m, true); /* before any interval: ignored */
+    jb_meter_begin(m, JB_PHASE_IDLE, "layers");
+    jb_meter_phase(m, JB_PHASE_PREFILL);
+    jb_meter_layers(m, true);
+    sleep_s(0.08);
+    jb_meter_layers(m, false);
+    sleep_s(0.04);
+    jb_meter_phase(m, JB_PHASE_DECODE);
+    for (int i = 0; i < 2; i++) {
+        jb_meter_layers(m, true);
+        sleep_s(0.05);
+        jb_meter_layers(m, false);
+        sleep_s(0.03);
+    }
+    jb_meter_end(m, &r);
+    jb_meter_close(m);
+    ASSERT_CLOSE(r.layers_phase_s[JB_PHASE_PREFILL], 0.08, 0.02);
+    ASSERT_CLOSE(r.layers_phase_s[JB_PHASE_DECODE], 0.10, 0.02);
+    assert_true(r.layers_phase_s[JB_PHASE_IDLE] == 0);
+    for (int p = JB_PHASE_PREFILL; p <= JB_PHASE_DECODE; p++) {
+        /* exact up to the microseconds between the meter's clock and the source's */
+        ASSERT_CLOSE(r.layers_phase_j[p], SCRIPT_W * r.layers_phase_s[p], SCRIPT_W * 2e-4);
+        ASSERT_LE(r.layers_phase_j[p] + 0.2, r.phase_j[p]); /* the gaps are not the layers' */
+    }
+    ASSERT_CLOSE(r.layers_j, r.layers_phase_j[JB_PHASE_PREFILL] + r.layers_phase_j[JB_PHASE_DECODE],
+        1e-12);
+    ASSERT_CLOSE(r.layers_kind_j[JB_DOMAIN_PACKAGE], r.layers_j, 1e-9);
+    assert_true(isnan(r.layers_kind_j[JB_DOMAIN_DRAM]));
+}
+
+/* A repetition running 2 of tiny's 4 layers: its energy is the measured energy + the layers'
+ * measured part once more (x 4/2), phase by phase; the layer part is the 10 W source over the
+ * time inside the layers. */
+static void test_run_layer_sampling_energy(void **state)
+{
+    (void)state;
+    struct jb_err err = { 0 };
+    struct jb_workload w;
+    struct jb_request req[4];
+    struct jb_request_record rec[4];
+    memset(&w, 0, sizeof w);
+    w.scenario = JB_SCENARIO_SINGLE_STREAM;
+    w.batch = 1;
+    w.requests = req;
+    w.n_requests = 4;
+    for (int i = 0; i < 4; i++)
+        req[i] = (struct jb_request) { i, 0, 40, 40 };
+    int64_t n_seqs, ctx, bt;
+    assert_int_equal(jb_run_shape(&w, 1024, &n_seqs, &ctx, &bt, &err), 0);
+    struct jb_loaded L;
+    const struct jb_load_opts lo = { .model = "tiny",
+        .dtype = JB_DTYPE_F32,
+        .seed = 1,
+        .random_weights = true,
+        .n_seqs = n_seqs,
+        .ctx = ctx,
+        .batch_tokens = bt,
+        .layers = 2 };
+    assert_int_equal(jb_load(&L, &lo, &err), 0);
+    struct jb_meter *m;
+    const struct jb_meter_opts mo = { .sample_ms = 50 };
+    assert_int_equal(jb_meter_open_source(&m, &script_source, &mo, &err), 0);
+    struct jb_run_record run;
+    memset(&run, 0, sizeof run);
+    const struct jb_rep_opts o = { .prompt_seed = 1, .run_id = "r" };
+    assert_int_equal(jb_run_rep(&L, &w, m, &o, &run, rec, &err), 0);
+    jb_meter_close(m);
+    jb_unload(&L);
+    assert_int_equal(run.extrapolated, 1);
+    ASSERT_CLOSE(run.energy_j, run.measured_energy_j + run.measured_layers_j, 1e-9);
+    ASSERT_CLOSE(run.measured_energy_j, SCRIPT_W * run.measured_wall_s, SCRIPT_W * 2e-3);
+    /* the meter's and the runner's clocks frame each call's layers a few microseconds apart */
+    ASSERT_CLOSE(run.measured_layers_j, SCRIPT_W * run.measured_layers_s,
+        SCRIPT_W * run.measured_layers_s * 0.05);
+    ASSERT_LE(run.measured_layers_j, run.measured_energy_j * 0.95);
+    ASSERT_CLOSE(run.energy_prefill_j + run.energy_decode_j + run.energy_idle_j, run.energy_j, 1e-9);
+    ASSERT_CLOSE(run.j_per_token, run.energy_j / (double)(run.prompt_tokens + run.gen_tokens), 1e-12);
 }
 
 /* ---- a source the test steers: power that steps, a counter that stops, a Ctrl-C ---------------- */
@@ -861,6 +950,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_counter_delta),
         cmocka_unit_test(test_perf_pmu_parsing),
         cmocka_unit_test(test_nvml_scripted),
+        cmocka_unit_test(test_layers_part),
+        cmocka_unit_test(test_run_layer_sampling_energy),
         cmocka_unit_test(test_nvml_added_beside),
         cmocka_unit_test(test_phase_attribution),
         cmocka_unit_test(test_run_energy_columns),

@@ -424,6 +424,214 @@ static void test_state_size_overflow_refused(void **state)
     jb_model_free(&m);
 }
 
+/* ---- layer sampling ------------------------------------------------------------------------ */
+
+/* The phi3 family shape (biases everywhere, three layers) made five layers deep. */
+static void five_layer_config(struct jb_config *c)
+{
+    const char *json = "{\"model_type\": \"phi3\", \"hidden_size\": 48, \"intermediate_size\": 80, "
+                       "\"num_hidden_layers\": 5, \"num_attention_heads\": 4, \"vocab_size\": 257, "
+                       "\"max_position_embeddings\": 256, \"attention_bias\": true, "
+                       "\"mlp_bias\": true}";
+    struct jb_err err = { 0 };
+    if (jb_config_parse(json, strlen(json), "five", c, &err))
+        fail_msg("%s", err.msg);
+}
+
+/* K of L layers: the first and the last, strictly increasing, evenly spread (each gap
+ * floor or ceil of (L - 1) / (K - 1)); K = L is every layer in order. */
+static void test_layer_index_spread(void **state)
+{
+    (void)state;
+    struct jb_config c = { .name = "x" };
+    struct jb_err err = { 0 };
+    for (int64_t L = 2; L <= 130; L++) {
+        c.n_layers = L;
+        for (int64_t K = 2; K <= L; K++) {
+            assert_int_equal(jb_config_sample_layers(&c, K, &err), 0);
+            assert_int_equal(jb_config_layers(&c), K);
+            assert_int_equal(jb_config_sampled(&c), K < L);
+            assert_int_equal(jb_config_layer_index(&c, 0), 0);
+            assert_int_equal(jb_config_layer_index(&c, K - 1), L - 1);
+            const double gap = (double)(L - 1) / (double)(K - 1);
+            for (int64_t k = 1; k < K; k++) {
+                const int64_t d = jb_config_layer_index(&c, k) - jb_config_layer_index(&c, k - 1);
+                assert_true(d >= 1);
+                assert_true(d == (int64_t)floor(gap) || d == (int64_t)ceil(gap));
+            }
+        }
+        assert_int_equal(c.layers_run, 0); /* K = L: the whole model */
+        for (int64_t k = 0; k < L; k++)
+            assert_int_equal(jb_config_layer_index(&c, k), k);
+        assert_int_equal(jb_config_sample_layers(&c, 1, &err), JB_ERANGE);
+        assert_int_equal(jb_config_sample_layers(&c, L + 1, &err), JB_ERANGE);
+        assert_non_null(strstr(err.msg, "layer sampling needs 2 to"));
+    }
+}
+
+/* Whether two tensors hold the same bytes. */
+static bool same_tensor(const struct jb_tensor *a, const struct jb_tensor *b)
+{
+    return a->rows == b->rows && a->cols == b->cols
+        && memcmp(a->data, b->data, (size_t)a->rows * jb_dtype_row_bytes(a->dtype, a->cols)) == 0;
+}
+
+static bool same_floats(const float *a, const float *b, int64_t n)
+{
+    return (!a && !b) || (a && b && memcmp(a, b, (size_t)n * sizeof(float)) == 0);
+}
+
+static void assert_same_layer(
+    const struct jb_config *c, const struct jb_layer_weights *a, const struct jb_layer_weights *b)
+{
+    const int64_t d = c->hidden_size;
+    assert_true(same_floats(a->attn_norm, b->attn_norm, d));
+    assert_true(same_tensor(&a->wqkv, &b->wqkv));
+    assert_true(same_floats(a->bqkv, b->bqkv, a->wqkv.rows));
+    assert_true(same_tensor(&a->wo, &b->wo));
+    assert_true(same_floats(a->bo, b->bo, d));
+    assert_true(same_floats(a->ffn_norm, b->ffn_norm, d));
+    assert_true(same_tensor(&a->w_gate_up, &b->w_gate_up));
+    assert_true(same_floats(a->b_gate_up, b->b_gate_up, a->w_gate_up.rows));
+    assert_true(same_tensor(&a->w_down, &b->w_down));
+    assert_true(same_floats(a->b_down, b->b_down, d));
+}
+
+/* Prefill of the fixed prompt into a fresh state of m; logits of the last token. */
+static void prefill_logits(const struct jb_model *m, float *logits)
+{
+    struct jb_state s;
+    struct jb_err err = { 0 };
+    int32_t tokens[N_PROMPT];
+    prompt(tokens, N_PROMPT, m->cfg.vocab_size, 3);
+    if (jb_state_init(&s, m, 1, 64, 64, &err))
+        fail_msg("%s", err.msg);
+    assert_int_equal(jb_prefill(m, &s, 0, tokens, N_PROMPT, logits, &err), 0);
+    jb_state_free(&s);
+}
+
+/* K = L is the whole model, bit for bit; K < L runs the full model's own layers (same
+ * weights, every dtype), and its logits are exactly those of the full model's weights with
+ * only those layers in the stack. */
+static void test_sampled_layers_are_the_full_models(void **state)
+{
+    (void)state;
+    struct jb_err err = { 0 };
+    for (int t = 0; t < JB_DTYPE_COUNT; t++) {
+        struct jb_config full_cfg, all_cfg, k3_cfg;
+        five_layer_config(&full_cfg);
+        all_cfg = k3_cfg = full_cfg;
+        assert_int_equal(jb_config_sample_layers(&all_cfg, 5, &err), 0);
+        assert_int_equal(jb_config_sample_layers(&k3_cfg, 3, &err), 0);
+        const struct jb_model_opts o
+            = { .dtype = (enum jb_dtype)t, .seed = 9, .random_weights = true };
+        struct jb_model full, all, k3;
+        if (jb_model_init(&full, &full_cfg, NULL, &o, &err)
+            || jb_model_init(&all, &all_cfg, NULL, &o, &err)
+            || jb_model_init(&k3, &k3_cfg, NULL, &o, &err))
+            fail_msg("%s", err.msg);
+        const int64_t V = full_cfg.vocab_size;
+        float *lf = malloc((size_t)V * sizeof(float)), *la = malloc((size_t)V * sizeof(float));
+        float *lk = malloc((size_t)V * sizeof(float)), *lr = malloc((size_t)V * sizeof(float));
+        prefill_logits(&full, lf);
+        prefill_logits(&all, la);
+        assert_memory_equal(lf, la, (size_t)V * sizeof(float));
+
+        /* layers 0, 2 and 4 of the full model, and the same embedding and head */
+        assert_true(same_tensor(&k3.embed, &full.embed));
+        assert_true(same_tensor(&k3.lm_head, &full.lm_head));
+        assert_true(same_floats(k3.final_norm, full.final_norm, full_cfg.hidden_size));
+        for (int k = 0; k < 3; k++)
+            assert_same_layer(&full_cfg, &k3.layers[k], &full.layers[2 * k]);
+        assert_int_equal(k3.arena_bytes < full.arena_bytes, true);
+
+        /* the reference: the full model's weights, its stack cut to those three layers */
+        struct jb_layer_weights picked[3] = { full.layers[0], full.layers[2], full.layers[4] };
+        struct jb_model cut = full;
+        cut.cfg = k3_cfg;
+        cut.layers = picked;
+        prefill_logits(&k3, lk);
+        prefill_logits(&cut, lr);
+        assert_memory_equal(lk, lr, (size_t)V * sizeof(float));
+        assert_true(rel_max_err(lk, lf, V) > 1e-3); /* two layers fewer: not the full logits */
+        free(lf);
+        free(la);
+        free(lk);
+        free(lr);
+        jb_model_free(&full);
+        jb_model_free(&all);
+        jb_model_free(&k3);
+    }
+}
+
+/* Memory of K layers: weights grow by one layer's bytes per layer, the KV cache is K/L of the
+ * full model's, activations do not change; K = L is the full plan. */
+static void test_sampled_memory_plan(void **state)
+{
+    (void)state;
+    struct jb_config full, c;
+    struct jb_err err = { 0 };
+    five_layer_config(&full);
+    for (int t = 0; t < JB_DTYPE_COUNT; t++) {
+        struct jb_mem_plan all, p[6];
+        jb_mem_plan(&full, (enum jb_dtype)t, 3, 100, 16, 2, &all);
+        for (int K = 2; K <= 5; K++) {
+            c = full;
+            assert_int_equal(jb_config_sample_layers(&c, K, &err), 0);
+            jb_mem_plan(&c, (enum jb_dtype)t, 3, 100, 16, 2, &p[K]);
+            assert_int_equal(p[K].kv_bytes * 5, all.kv_bytes * (uint64_t)K);
+            assert_int_equal(p[K].act_bytes, all.act_bytes);
+        }
+        const uint64_t layer = p[3].weight_bytes - p[2].weight_bytes;
+        assert_true(layer > 0);
+        assert_int_equal(p[4].weight_bytes - p[3].weight_bytes, layer);
+        assert_int_equal(p[5].weight_bytes, all.weight_bytes);
+        assert_int_equal(p[5].total_bytes, all.total_bytes);
+        assert_int_equal(all.weight_bytes - p[2].weight_bytes, 3 * layer);
+    }
+}
+
+/* The layers hook: once entering and once leaving the decoder layers, every forward call. */
+struct hook_log {
+    int calls, enters, leaves;
+    bool inside, bad_order;
+};
+
+static void log_hook(void *ctx, bool entering)
+{
+    struct hook_log *h = ctx;
+    h->calls++;
+    h->bad_order |= entering == h->inside;
+    h->inside = entering;
+    h->enters += entering;
+    h->leaves += !entering;
+}
+
+static void test_layers_hook(void **state)
+{
+    (void)state;
+    struct fixture f;
+    struct jb_err err = { 0 };
+    struct hook_log h = { 0 };
+    int32_t tokens[N_PROMPT];
+    setup(&f, -1, JB_DTYPE_F32, 1, 2, 8);
+    prompt(tokens, N_PROMPT, f.cfg.vocab_size, 4);
+    f.s.layers_hook = log_hook;
+    f.s.layers_hook_ctx = &h;
+    /* 19 tokens in calls of at most 8: 3 calls; then a decode step of two sequences: 1 */
+    assert_int_equal(jb_prefill(&f.m, &f.s, 0, tokens, N_PROMPT, NULL, &err), 0);
+    const int64_t seqs[2] = { 0, 1 };
+    assert_int_equal(jb_decode(&f.m, &f.s, seqs, tokens, 2, NULL, &err), 0);
+    assert_int_equal(h.enters, 4);
+    assert_int_equal(h.leaves, 4);
+    assert_false(h.bad_order);
+    assert_false(h.inside);
+    f.s.layers_hook = NULL;
+    assert_int_equal(jb_decode(&f.m, &f.s, seqs, tokens, 2, NULL, &err), 0);
+    assert_int_equal(h.calls, 8);
+    teardown(&f);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -438,6 +646,10 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_bad_batches),
         cmocka_unit_test(test_engine_ignores_mem_limit_env),
         cmocka_unit_test(test_state_size_overflow_refused),
+        cmocka_unit_test(test_layer_index_spread),
+        cmocka_unit_test(test_sampled_layers_are_the_full_models),
+        cmocka_unit_test(test_sampled_memory_plan),
+        cmocka_unit_test(test_layers_hook),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

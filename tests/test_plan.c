@@ -186,6 +186,110 @@ static void test_real_plan_shard(void **state)
     jb_sweep_plan_free(whole, n_whole);
 }
 
+/* ---- --layers auto ---------------------------------------------------------------------------- */
+
+/* The plan of one configuration (model on chat in q8_0, 1 thread) under --layers `layers`. */
+static int plan_layers(const char *model, int64_t layers, struct jb_sweep_config **c, int *n,
+    struct jb_err *err)
+{
+    struct jb_sweep s = { .models = { model },
+        .workloads = { "chat" },
+        .dtypes = { JB_DTYPE_Q8_0 },
+        .threads = { 1 },
+        .batches = { 0 },
+        .n_models = 1,
+        .n_workloads = 1,
+        .n_dtypes = 1,
+        .n_threads = 1,
+        .n_batches = 1,
+        .reps = 1,
+        .weights_seed = 1,
+        .layers = layers };
+    return jb_sweep_plan(&s, c, n, err);
+}
+
+/* The reference: the memory of K layers of c's configuration, from jb_mem_plan. */
+static uint64_t total_at(const struct jb_sweep_config *c, int64_t K)
+{
+    struct jb_config k = c->cfg;
+    k.layers_run = K < k.n_layers ? K : 0;
+    struct jb_mem_plan p;
+    jb_mem_plan(&k, c->dtype, c->n_seqs, c->ctx, c->batch_tokens, 1, &p);
+    return p.total_bytes;
+}
+
+/* The smallest memory limit (a multiple of 100 bytes) whose 90% holds `bytes`. */
+static uint64_t limit_for(uint64_t bytes)
+{
+    return (bytes * 10 + 899) / 900 * 100; /* L >= 10 bytes / 9, rounded up to 100 */
+}
+
+static void set_limit(uint64_t bytes)
+{
+    char v[32];
+    snprintf(v, sizeof v, "%llu", (unsigned long long)bytes);
+    setenv("JOULEBENCH_MEM_LIMIT", v, 1);
+}
+
+/* Under JOULEBENCH_MEM_LIMIT, auto takes the largest K whose plan fits in 90% of the limit: at
+ * the exact limit for K it is K, 100 bytes below it K - 1; the whole model when it fits; a
+ * skip naming the figures when not even 2 layers fit. The config_id names K. */
+static void test_layers_auto(void **state)
+{
+    (void)state;
+    struct jb_err err = { 0 };
+    struct jb_sweep_config *c = NULL, *whole = NULL;
+    int n = 0, n_whole = 0;
+    static const char *const models[] = { "Llama-3-70B", "Llama-3.1-405B" };
+    static const int64_t ks[] = { 7, 3 };
+    for (int m = 0; m < 2; m++) {
+        unsetenv("JOULEBENCH_MEM_LIMIT");
+        if (plan_layers(models[m], 0, &whole, &n_whole, &err))
+            fail_msg("%s", err.msg);
+        const int64_t K = ks[m];
+        const uint64_t need = total_at(&whole[0], K);
+        assert_true(need < total_at(&whole[0], K + 1));
+        set_limit(limit_for(need));
+        if (plan_layers(models[m], JB_LAYERS_AUTO, &c, &n, &err))
+            fail_msg("%s", err.msg);
+        assert_string_equal(c[0].skip, "");
+        assert_int_equal(jb_config_layers(&c[0].cfg), K);
+        assert_string_not_equal(c[0].id, whole[0].id);
+        char id[24];
+        snprintf(id, sizeof id, "%s", c[0].id);
+        jb_sweep_plan_free(c, n);
+        if (plan_layers(models[m], K, &c, &n, &err)) /* --layers K: the same configuration */
+            fail_msg("%s", err.msg);
+        assert_string_equal(c[0].id, id);
+        jb_sweep_plan_free(c, n);
+        set_limit(limit_for(need) - 100);
+        if (plan_layers(models[m], JB_LAYERS_AUTO, &c, &n, &err))
+            fail_msg("%s", err.msg);
+        assert_int_equal(jb_config_layers(&c[0].cfg), K - 1);
+        jb_sweep_plan_free(c, n);
+        /* not even two layers: a skip with the figures */
+        set_limit(limit_for(total_at(&whole[0], 2)) - 100);
+        if (plan_layers(models[m], JB_LAYERS_AUTO, &c, &n, &err))
+            fail_msg("%s", err.msg);
+        assert_non_null(strstr(c[0].skip, "does not fit even with 2 of its"));
+        jb_sweep_plan_free(c, n);
+        jb_sweep_plan_free(whole, n_whole);
+    }
+    /* a model that fits runs whole, under the id it has without --layers */
+    set_limit(4000000000ull);
+    if (plan_layers("tiny", 0, &whole, &n_whole, &err) || plan_layers("tiny", JB_LAYERS_AUTO, &c, &n, &err))
+        fail_msg("%s", err.msg);
+    assert_int_equal(c[0].cfg.layers_run, 0);
+    assert_string_equal(c[0].id, whole[0].id);
+    jb_sweep_plan_free(c, n);
+    jb_sweep_plan_free(whole, n_whole);
+    /* --layers K beyond the model's layers: an input error naming it */
+    assert_int_equal(plan_layers("tiny", 5, &c, &n, &err), JB_ERANGE);
+    assert_non_null(strstr(err.msg, "cannot run 5 of its 4 decoder layers"));
+    jb_sweep_plan_free(c, n);
+    unsetenv("JOULEBENCH_MEM_LIMIT");
+}
+
 /* ---- the default folder --------------------------------------------------------------------- */
 
 static uint64_t fnv1a(const char *s)
@@ -245,6 +349,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_shard_partition),
         cmocka_unit_test(test_real_plan_shard),
         cmocka_unit_test(test_default_out),
+        cmocka_unit_test(test_layers_auto),
     };
     if (jb_test_args(argc, argv))
         return 2;

@@ -46,12 +46,12 @@ static void run_watched(struct fixture *f, volatile sig_atomic_t *stop, jb_progr
     struct jb_err err = { 0 };
     int64_t n_seqs, ctx, bt;
     assert_int_equal(jb_run_shape(&f->w, 1024, &n_seqs, &ctx, &bt, &err), 0);
-    const struct jb_load_opts lo = { "tiny", JB_DTYPE_F32, 1, true, NULL, n_seqs, ctx, bt, NULL };
+    const struct jb_load_opts lo = { "tiny", JB_DTYPE_F32, 1, true, NULL, n_seqs, ctx, bt, NULL, 0 };
     if (jb_load(&f->L, &lo, &err))
         fail_msg("%s", err.msg);
     const struct jb_meter_opts mo = { .energy = "none" };
     assert_int_equal(jb_meter_open(&f->meter, &mo, &err), 0);
-    const struct jb_rep_opts o = { 42, stop, progress, progress_ctx, 0, "test" };
+    const struct jb_rep_opts o = { 42, stop, progress, progress_ctx, 0, "test", NULL, NULL };
     memset(&f->run, 0, sizeof f->run);
     int rc = jb_run_rep(&f->L, &f->w, f->meter, &o, &f->run, f->rec, &err);
     if (rc != want_rc)
@@ -288,6 +288,92 @@ static void test_shape_refuses_long_requests(void **state)
     assert_int_equal(n, 2);
 }
 
+/* ---- layer sampling on a fake clock ------------------------------------------------------- */
+
+/* A clock that moves 1 ms every time it is read: every interval the runner measures is a
+ * whole number of readings, the same in every run that reads it the same way. */
+static int64_t g_fake_ns;
+static int64_t fake_clock(void *ctx)
+{
+    (void)ctx;
+    return g_fake_ns += 1000000;
+}
+
+/* One repetition of f's workload running `layers` of tiny's 4 layers, on the fake clock. */
+static void run_layers_fake(struct fixture *f, int64_t layers)
+{
+    struct jb_err err = { 0 };
+    int64_t n_seqs, ctx, bt;
+    assert_int_equal(jb_run_shape(&f->w, 1024, &n_seqs, &ctx, &bt, &err), 0);
+    const struct jb_load_opts lo = { .model = "tiny",
+        .dtype = JB_DTYPE_F32,
+        .seed = 1,
+        .random_weights = true,
+        .n_seqs = n_seqs,
+        .ctx = ctx,
+        .batch_tokens = bt,
+        .layers = layers };
+    if (jb_load(&f->L, &lo, &err))
+        fail_msg("%s", err.msg);
+    const struct jb_meter_opts mo = { .energy = "none" };
+    assert_int_equal(jb_meter_open(&f->meter, &mo, &err), 0);
+    const struct jb_rep_opts o = { .prompt_seed = 3, .run_id = "t", .clock_ns = fake_clock };
+    memset(&f->run, 0, sizeof f->run);
+    g_fake_ns = 0;
+    if (jb_run_rep(&f->L, &f->w, f->meter, &o, &f->run, f->rec, &err))
+        fail_msg("%s", err.msg);
+    assert_null(f->L.state.layers_hook); /* taken down with the repetition */
+    jb_meter_close(f->meter);
+    jb_unload(&f->L);
+}
+
+/* Three single-stream requests of 10 prompt and 6 output tokens: 3 prefill calls and 15
+ * decode calls, the layer part of each one clock reading (1 ms) long. The measured layer time
+ * is 18 ms; each scaled time is the measured one + (L/K - 1) x its layer part; and two runs
+ * of K = 2 (x2) and K = 3 (x4/3), whose clocks are read alike, differ in every request's
+ * TTFT, TPOT and e2e by exactly (2 - 4/3) ms per call those span. */
+static void test_layer_sampling_fake_clock(void **state)
+{
+    (void)state;
+    static struct fixture f2, f3, full;
+    struct fixture *fx[3] = { &f2, &f3, &full };
+    const int64_t layers[3] = { 2, 3, 4 };
+    for (int i = 0; i < 3; i++) {
+        make_workload(fx[i], JB_SCENARIO_SINGLE_STREAM, 3, 1);
+        for (int r = 0; r < 3; r++)
+            fx[i]->req[r] = (struct jb_request) { r, 0.0, 10, 6 };
+        run_layers_fake(fx[i], layers[i]);
+    }
+    for (int i = 0; i < 2; i++) {
+        const struct jb_run_record *r = &fx[i]->run;
+        const double scale = 4.0 / (double)layers[i];
+        assert_int_equal(r->extrapolated, 1);
+        assert_int_equal(r->layers_run, layers[i]);
+        assert_int_equal(r->layers_total, 4);
+        assert_non_null(strstr(r->extrapolation_method, i == 0 ? "x 4/2" : "x 4/3"));
+        ASSERT_CLOSE(r->measured_layers_s, 18e-3, 1e-12);
+        ASSERT_CLOSE(r->prefill_s - r->measured_prefill_s, (scale - 1) * 3e-3, 1e-12);
+        ASSERT_CLOSE(r->decode_s - r->measured_decode_s, (scale - 1) * 15e-3, 1e-12);
+        assert_true(r->measured_wall_s > 0 && r->measured_wall_s < r->duration_s);
+        ASSERT_CLOSE(r->decode_tok_s, 15 / r->decode_s, 1e-9);
+    }
+    const double d = 2.0 - 4.0 / 3.0; /* ms per call between the two runs */
+    for (int q = 0; q < 3; q++) {
+        ASSERT_CLOSE(f2.rec[q].ttft_ms - f3.rec[q].ttft_ms, d * 1, 1e-6);
+        ASSERT_CLOSE(f2.rec[q].e2e_ms - f3.rec[q].e2e_ms, d * 6, 1e-6);
+        ASSERT_CLOSE(f2.rec[q].tpot_ms - f3.rec[q].tpot_ms, d, 1e-6);
+        /* closed loop: request q arrives when q - 1 ends, on the virtual clock */
+        ASSERT_CLOSE(f2.rec[q].arrival_ms - f3.rec[q].arrival_ms, d * 6 * q, 1e-6);
+    }
+    ASSERT_CLOSE(f2.run.duration_s - f3.run.duration_s, d * 18 * 1e-3, 1e-9);
+    ASSERT_CLOSE(f2.run.tpot_ms_p50 - f3.run.tpot_ms_p50, d, 1e-6);
+    /* the whole model: nothing scaled, nothing to audit */
+    assert_int_equal(full.run.extrapolated, 0);
+    assert_int_equal(full.run.layers_run, 4);
+    assert_string_equal(full.run.extrapolation_method, "");
+    assert_true(isnan(full.run.measured_layers_s) && isnan(full.run.measured_wall_s));
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -302,6 +388,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_stop_flag),
         cmocka_unit_test(test_stop_flag_during_arrival_wait),
         cmocka_unit_test(test_shape_refuses_long_requests),
+        cmocka_unit_test(test_layer_sampling_fake_clock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

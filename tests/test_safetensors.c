@@ -26,7 +26,7 @@
 
 #define HIDDEN 64
 #define INTER 96
-#define LAYERS 2
+#define LAYERS 3 /* three, so that layer sampling can leave one out */
 #define HEADS 4
 #define VOCAB 100
 #define MAX_POS 64
@@ -1186,18 +1186,73 @@ static int group_teardown(void **state)
     return 0;
 }
 
+/* ---- layer sampling from a checkpoint ------------------------------------------------------ */
+
+/* Two of the checkpoint's three layers (--layers 2: layers 0 and 2), plain and sharded: the
+ * sampled model holds the very bytes the whole model holds for those layers, embedding and
+ * head; the check still reads every layer, so a fault in the layer left out is refused too. */
+static void test_sampled_checkpoint(void **state)
+{
+    const struct spec *base = *state;
+    struct spec spec = *base, *sp = &spec;
+    char label[96], fault_label[112];
+    snprintf(label, sizeof label, "sampled_%s", base->label); /* a folder of its own */
+    snprintf(fault_label, sizeof fault_label, "%s_fault", label);
+    spec.label = label;
+    struct fixture fx;
+    struct jb_err err = { 0 };
+    fixture_init(&fx, sp);
+    write_checkpoint(&fx, &(struct fault) { 0 });
+    struct jb_config cfg, two;
+    fixture_config(&fx, &cfg);
+    two = cfg;
+    assert_int_equal(jb_config_sample_layers(&two, 2, &err), 0);
+    assert_int_equal(jb_safetensors_check(&two, fx.dir, &err), 0);
+    struct jb_model full, sampled;
+    const struct jb_model_opts o = { .dtype = JB_DTYPE_F32, .seed = 1 };
+    if (jb_model_init(&full, &cfg, fx.dir, &o, &err) || jb_model_init(&sampled, &two, fx.dir, &o, &err))
+        fail_msg("%s: %s", sp->label, err.msg);
+    const size_t dim = (size_t)fx.d * sizeof(float);
+    assert_memory_equal(sampled.embed.data, full.embed.data, (size_t)fx.V * dim);
+    assert_memory_equal(sampled.lm_head.data, full.lm_head.data, (size_t)fx.V * dim);
+    for (int k = 0; k < 2; k++) {
+        const struct jb_layer_weights *a = &sampled.layers[k], *b = &full.layers[2 * k];
+        assert_memory_equal(a->attn_norm, b->attn_norm, dim);
+        assert_memory_equal(a->wqkv.data, b->wqkv.data, (size_t)(fx.q + 2 * fx.kv) * dim);
+        assert_memory_equal(a->wo.data, b->wo.data, (size_t)fx.q * dim);
+        assert_memory_equal(a->ffn_norm, b->ffn_norm, dim);
+        assert_memory_equal(a->w_gate_up.data, b->w_gate_up.data, (size_t)(2 * fx.f) * dim);
+        assert_memory_equal(a->w_down.data, b->w_down.data, (size_t)fx.f * dim);
+    }
+    /* layer 1 is not layer 0 or 2: the comparison above can tell layers apart */
+    assert_memory_not_equal(full.layers[1].wo.data, full.layers[0].wo.data, (size_t)fx.q * dim);
+    jb_model_free(&full);
+    jb_model_free(&sampled);
+    /* a fault in the layer left out: still refused, naming it */
+    fx.sp.label = fault_label;
+    write_checkpoint(&fx, &(struct fault) { .drop = "model.layers.1.mlp.down_proj.weight" });
+    assert_int_equal(jb_safetensors_check(&two, fx.dir, &err), JB_ENOENT);
+    assert_non_null(strstr(err.msg, "model.layers.1.mlp.down_proj.weight"));
+    assert_int_equal(jb_model_init(&sampled, &two, fx.dir, &o, &err), JB_ENOENT);
+    fixture_free(&fx);
+}
+
 int main(int argc, char **argv)
 {
     jb_blas_fix_core(argv);
     g_joulebench = argc > 1 ? argv[1] : NULL;
     if (!g_joulebench)
         fprintf(stderr, "note: no joulebench binary given; the generate checks are skipped\n");
-    struct CMUnitTest tests[N_CASES + 1 + N_ERR_CASES + N_ODD_CASES];
+    struct CMUnitTest tests[N_CASES + 1 + N_ERR_CASES + N_ODD_CASES + 2];
     size_t n = 0;
     for (size_t i = 0; i < N_CASES; i++)
         tests[n++]
             = (struct CMUnitTest) { cases[i].label, test_case, NULL, NULL, (void *)&cases[i] };
     tests[n++] = (struct CMUnitTest) { lossy_spec.label, test_lossy_dtypes, NULL, NULL, NULL };
+    tests[n++] = (struct CMUnitTest) { "sampled_layers_a", test_sampled_checkpoint, NULL, NULL,
+        (void *)&cases[0] };
+    tests[n++] = (struct CMUnitTest) { "sampled_layers_d_sharded", test_sampled_checkpoint, NULL,
+        NULL, (void *)&cases[3] };
     for (size_t i = 0; i < N_ERR_CASES; i++)
         tests[n++] = (struct CMUnitTest) { err_cases[i].label, test_error, NULL, NULL,
             (void *)&err_cases[i] };

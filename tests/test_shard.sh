@@ -31,14 +31,14 @@ plan=(sweep --models tiny,SmolLM2-360M --workloads chat,code,tg128 --dtypes f32,
 export JOULEBENCH_MEM_LIMIT=300M
 if "$jb" "${plan[@]}" --plan >whole.tsv 2>whole.err; then
     total=$(($(wc -l <whole.tsv) - 1))
-    head -1 whole.tsv | grep -q $'^#index\tshard\tconfig_id\tmodel\tdtype\tworkload\tthreads\tbatch\tstatus$' \
+    head -1 whole.tsv | grep -q $'^#index\tshard\tconfig_id\tmodel\tdtype\tworkload\tthreads\tbatch\tlayers\tstatus$' \
         && ok "--plan: a header line naming the columns" || fail "--plan header: $(head -1 whole.tsv)"
     [ "$total" -eq 36 ] && ok "--plan: 36 configurations" || fail "--plan lines: $total"
-    awk -F'\t' 'NR > 1 && (NF != 9 || $1 != NR - 2 || $2 != 0) { bad = 1 } END { exit bad }' whole.tsv \
-        && ok "--plan: 9 fields a line, indices 0.., shard 0 without --shard" || fail "--plan lines: $(sed -n 2,3p whole.tsv)"
+    awk -F'\t' 'NR > 1 && (NF != 10 || $1 != NR - 2 || $2 != 0) { bad = 1 } END { exit bad }' whole.tsv \
+        && ok "--plan: 10 fields a line, indices 0.., shard 0 without --shard" || fail "--plan lines: $(sed -n 2,3p whole.tsv)"
     skips=$(grep -c $'\tskip: SmolLM2-360M in ' whole.tsv)
     [ "$skips" -eq 18 ] && [ "$(grep -c $'\trun$' whole.tsv)" -eq 18 ] \
-        && ok "--plan: 18 to run, 18 skipped with the reason" || fail "--plan statuses: $(cut -f9 whole.tsv | sort | uniq -c)"
+        && ok "--plan: 18 to run, 18 skipped with the reason" || fail "--plan statuses: $(cut -f10 whole.tsv | sort | uniq -c)"
     [ ! -s whole.err ] && ok "--plan with --threads: stderr quiet" || fail "--plan stderr: $(cat whole.err)"
     for n in 1 2 3 4 5 6 7; do
         : >mine.all
@@ -51,12 +51,12 @@ if "$jb" "${plan[@]}" --plan >whole.tsv 2>whole.err; then
                 continue
             fi
             # the same plan on every shard: index, config_id and the rest but shard and status
-            cmp -s <(cut -f1,3-8 whole.tsv) <(cut -f1,3-8 "s$i.tsv") || { fail "shard $i/$n plans differently"; good=0; }
-            awk -F'\t' -v n="$n" -v i="$i" 'NR > 1 && ($2 != $1 % n || (($9 == "other shard") != ($1 % n != i))) { bad = 1 }
+            cmp -s <(cut -f1,3-9 whole.tsv) <(cut -f1,3-9 "s$i.tsv") || { fail "shard $i/$n plans differently"; good=0; }
+            awk -F'\t' -v n="$n" -v i="$i" 'NR > 1 && ($2 != $1 % n || (($10 == "other shard") != ($1 % n != i))) { bad = 1 }
                 END { exit bad }' "s$i.tsv" || { fail "shard $i/$n: shard column or status wrong"; good=0; }
             # a skipped configuration of this shard stays a skip here, with its reason
-            awk -F'\t' -v n="$n" -v i="$i" 'NR > 1 && $1 % n == i { print $1 "\t" $9 }' "s$i.tsv" >mine
-            awk -F'\t' -v n="$n" -v i="$i" 'NR > 1 && $1 % n == i { print $1 "\t" $9 }' whole.tsv | cmp -s - mine \
+            awk -F'\t' -v n="$n" -v i="$i" 'NR > 1 && $1 % n == i { print $1 "\t" $10 }' "s$i.tsv" >mine
+            awk -F'\t' -v n="$n" -v i="$i" 'NR > 1 && $1 % n == i { print $1 "\t" $10 }' whole.tsv | cmp -s - mine \
                 || { fail "shard $i/$n: its configurations' statuses differ from the whole plan's"; good=0; }
             cut -f1 mine >>mine.all
             sizes="$sizes $(wc -l <mine)"
@@ -86,7 +86,7 @@ mv run.tsv err ..
 [ "$rc" -eq 0 ] && empty_here . && ok "--plan creates no folder (with --out or without)" \
     || fail "--plan: exit $rc, left: $(ls -A) $(cat ../err)"
 cd "$tmp" || exit 1
-[ "$(wc -l <run.tsv)" -eq 2 ] && grep -q $'^0\t0\t[0-9a-f]\\{16\\}\ttiny\tf32\tchat\t1\t1\trun$' run.tsv \
+[ "$(wc -l <run.tsv)" -eq 2 ] && grep -q $'^0\t0\t[0-9a-f]\\{16\\}\ttiny\tf32\tchat\t1\t1\t4\trun$' run.tsv \
     && ok "run --plan: one configuration" || fail "run --plan: $(cat run.tsv)"
 JOULEBENCH_MEM_LIMIT=300M "$jb" run --model SmolLM2-360M --workload chat --threads 1 --plan >big.tsv 2>big.err
 rc=$?

@@ -105,9 +105,10 @@ static void usage(FILE *f, bool sweep)
         "options:\n"
         "  --plan              print the plan and exit 0, running and creating nothing: a header\n"
         "                      line \"#index shard config_id model dtype workload threads batch\n"
-        "                      status\", then one configuration a line, tab-separated; shard is\n"
-        "                      index %% N (N from --shard, else 1), batch the sequences decoded\n"
-        "                      together, status \"run\", \"skip: REASON\" (does not fit here) or\n"
+        "                      layers status\", then one configuration a line, tab-separated;\n"
+        "                      shard is index %% N (N from --shard, else 1), batch the sequences\n"
+        "                      decoded together, layers L (all) or K/L (sampled, --layers),\n"
+        "                      status \"run\", \"skip: REASON\" (does not fit here) or\n"
         "                      \"other shard\" (under --shard, another shard's). Bad input still\n"
         "                      exits 2\n"
         "  --reps N            measured repetitions (default 3)\n"
@@ -128,17 +129,40 @@ static void usage(FILE *f, bool sweep)
         "  --depth D           tokens already in the KV cache before each request\n"
         "  --weights-seed S    pseudo-random weights seed (default 1)   --random-weights\n"
         "  --kernels auto|ref|avx2   --cpus LIST (e.g. 0-3 or 0,2: CPU affinity)\n"
+        "  --layers K|auto     layer sampling for models too large for memory: run K of the\n"
+        "                      model's L decoder layers (spread over its depth, each with its\n"
+        "                      own weights and KV cache) plus the embedding and head, and scale\n"
+        "                      the time and energy inside the layers by L/K (extrapolated = 1 in\n"
+        "                      runs.csv; docs/large-models.md). auto: the whole model when it\n"
+        "                      fits, else the most layers that fit with a %d%% margin\n"
         "  --energy auto|none|SOURCE energy source (joulebench sources)   --sample-ms MS (100)\n"
         "  --idle-s S          idle power measured before and after each configuration (3; 0: no)\n"
         "  --cpu-tdp-w W --cpu-idle-w W --cpu-profile FILE --cpu-package-cpus N\n"
         "                      estimator settings (docs/estimator.md)\n"
         "  --no-counters       do not read PAPI hardware counters\n"
-        "  --cv-warn PCT       flag coefficients of variation above PCT (default 10)\n");
+        "  --cv-warn PCT       flag coefficients of variation above PCT (default 10)\n",
+        JB_LAYERS_MARGIN_PCT);
 }
 
 static int parse_f(const char *opt, const char *s, double lo, double hi, double *out)
 {
     return jb_parse_f64(opt, s, lo, hi, out);
+}
+
+/* --layers K: a whole number from 2 (one layer cannot show how cost grows with depth). */
+static int parse_layers(const char *s, int64_t *layers)
+{
+    char *end;
+    errno = 0;
+    const long long v = strtoll(s, &end, 10);
+    if (end == s || *end || errno || v < 2 || v > 1 << 14) {
+        jb_errorf("option --layers: expected auto or a whole number of decoder layers from 2 to "
+                  "the model's layer count, got \"%s\"",
+            s);
+        return -1;
+    }
+    *layers = v;
+    return 0;
 }
 
 static int parse_option(int o, struct run_opts *r)
@@ -188,6 +212,12 @@ static int parse_option(int o, struct run_opts *r)
         return 0;
     case 'x': r->s.random_weights = true; return 0;
     case 'K': r->s.kernels = optarg; return 0;
+    case 'l':
+        if (strcmp(optarg, "auto") == 0) {
+            r->s.layers = JB_LAYERS_AUTO;
+            return 0;
+        }
+        return parse_layers(optarg, &r->s.layers);
     case 'P': r->cpus = optarg; return 0;
     case 'E': r->s.meter.energy = optarg; return 0;
     case 'I': return parse_f("--sample-ms", optarg, 1, 60000, &r->s.meter.sample_ms);
@@ -246,6 +276,7 @@ static int parse_args(int argc, char **argv, struct run_opts *r)
         { "concurrency", required_argument, NULL, 'C' }, { "rate", required_argument, NULL, 'r' },
         { "depth", required_argument, NULL, 'D' }, { "weights-seed", required_argument, NULL, 'X' },
         { "random-weights", no_argument, NULL, 'x' }, { "kernels", required_argument, NULL, 'K' },
+        { "layers", required_argument, NULL, 'l' },
         { "cpus", required_argument, NULL, 'P' }, { "energy", required_argument, NULL, 'E' },
         { "sample-ms", required_argument, NULL, 'I' }, { "idle-s", required_argument, NULL, 'B' },
         { "cpu-tdp-w", required_argument, NULL, 'U' },
@@ -419,7 +450,7 @@ static void put_field(const char *s, bool last)
 static int print_plan(const struct run_opts *r, const struct jb_sweep_config *c, int n)
 {
     const int shards = r->s.shard_count > 0 ? r->s.shard_count : 1;
-    printf("#index\tshard\tconfig_id\tmodel\tdtype\tworkload\tthreads\tbatch\tstatus\n");
+    printf("#index\tshard\tconfig_id\tmodel\tdtype\tworkload\tthreads\tbatch\tlayers\tstatus\n");
     for (int k = 0; k < n; k++) {
         char status[sizeof c[k].skip + 16];
         if (!jb_sweep_in_shard(&r->s, k))
@@ -434,6 +465,10 @@ static int print_plan(const struct run_opts *r, const struct jb_sweep_config *c,
         put_field(jb_dtype_name(c[k].dtype), false);
         put_field(c[k].w.name, false);
         printf("%lld\t%lld\t", (long long)c[k].threads, (long long)c[k].n_seqs);
+        if (jb_config_sampled(&c[k].cfg))
+            printf("%lld/%lld\t", (long long)jb_config_layers(&c[k].cfg), (long long)c[k].cfg.n_layers);
+        else
+            printf("%lld\t", (long long)c[k].cfg.n_layers);
         put_field(status, true);
     }
     if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -56,6 +56,12 @@ struct jb_meter_result {
     char low_confidence[64];             /* phases shorter than 50 counter updates, "prefill" */
     char uncertainty[96];                /* the sources' known error; "" for counters */
     char reason[800];                    /* why energy is empty; "" when it is not */
+    /* the part of the above spent inside decoder layers (jb_meter_layers; layer sampling) */
+    double layers_j;                     /* summed domains, all phases; NAN when not measured */
+    double layers_phase_j[JB_PHASE_COUNT];
+    double layers_phase_s[JB_PHASE_COUNT];
+    double layers_kind_j[JB_DOMAIN_COUNT];
+    double layers_steady_j, layers_steady_s; /* inside the steady-state window */
     struct jb_counter_values counters;   /* all phases */
     struct jb_counter_values phase_counters[JB_PHASE_COUNT];
     char counters_reason[256];           /* why counters are empty; "" when they count */
@@ -91,6 +97,10 @@ void jb_meter_begin(struct jb_meter *m, enum jb_phase p, const char *run_id);
 /* Marks a phase boundary: from now on the interval is in phase p. */
 void jb_meter_phase(struct jb_meter *m, enum jb_phase p);
 void jb_meter_mark(struct jb_meter *m, enum jb_mark k);
+/* Marks entering (true) or leaving (false) the decoder layers of a forward call: the energy
+ * and time between the two are also counted as the layers' part of the current phase (layer
+ * sampling scales that part). Reads the sources at each mark, like a phase boundary. */
+void jb_meter_layers(struct jb_meter *m, bool entering);
 /* Ends the interval and fills r. */
 void jb_meter_end(struct jb_meter *m, struct jb_meter_result *r);
 /* Measures idle power for `seconds`, however long, in windows of about half a second (at least

@@ -72,6 +72,13 @@ struct jb_meter {
     double phase_j[JB_PHASE_COUNT][MAX_DOMAINS];
     double phase_s[JB_PHASE_COUNT];
     double steady_j, steady_s;
+    /* inside decoder layers (jb_meter_layers) */
+    bool in_layers;
+    int64_t layers_t_ns;
+    double layers_j[JB_PHASE_COUNT][MAX_DOMAINS];
+    double layers_s[JB_PHASE_COUNT];
+    double layers_cum_j, layers_cum_s; /* summed domains, the whole interval so far */
+    double steady_layers_j0, steady_layers_s0, steady_layers_j, steady_layers_s;
     int64_t reads;
     char error[600];
     struct jb_counter_values ctr_last, ctr_phase[JB_PHASE_COUNT];
@@ -140,6 +147,11 @@ static void charge(struct jb_meter *m)
     }
     for (int d = 0; d < m->n_dom; d++)
         m->phase_j[m->phase][d] += c.j[d] - m->last.j[d];
+    if (m->in_layers) {
+        for (int d = 0; d < m->n_dom; d++)
+            m->layers_j[m->phase][d] += c.j[d] - m->last.j[d];
+        m->layers_cum_j += total_of(m, c.j) - total_of(m, m->last.j);
+    }
     m->last = c;
 }
 
@@ -459,6 +471,11 @@ void jb_meter_begin(struct jb_meter *m, enum jb_phase p, const char *run_id)
     memset(m->phase_j, 0, sizeof m->phase_j);
     memset(m->phase_s, 0, sizeof m->phase_s);
     memset(m->ctr_phase, 0, sizeof m->ctr_phase);
+    memset(m->layers_j, 0, sizeof m->layers_j);
+    memset(m->layers_s, 0, sizeof m->layers_s);
+    m->in_layers = false;
+    m->layers_cum_j = m->layers_cum_s = 0;
+    m->steady_layers_j = m->steady_layers_s = NAN;
     if (m->counters)
         jb_counters_read(m->counters, &m->ctr_last, NULL);
     m->error[0] = '\0';
@@ -496,11 +513,33 @@ void jb_meter_mark(struct jb_meter *m, enum jb_mark k)
     if (k == JB_MARK_STEADY_BEGIN && !m->steady_begun) {
         m->steady_begin = m->last;
         m->steady_begin.t_ns = jb_now_ns();
+        m->steady_layers_j0 = m->layers_cum_j;
+        m->steady_layers_s0 = m->layers_cum_s;
         m->steady_begun = true;
     } else if (k == JB_MARK_STEADY_END && m->steady_begun && !m->steady_done) {
         m->steady_j = total_of(m, m->last.j) - total_of(m, m->steady_begin.j);
         m->steady_s = (double)(jb_now_ns() - m->steady_begin.t_ns) * 1e-9;
+        m->steady_layers_j = m->layers_cum_j - m->steady_layers_j0;
+        m->steady_layers_s = m->layers_cum_s - m->steady_layers_s0;
         m->steady_done = true;
+    }
+    pthread_mutex_unlock(&m->lock);
+}
+
+void jb_meter_layers(struct jb_meter *m, bool entering)
+{
+    pthread_mutex_lock(&m->lock);
+    if (m->active && entering != m->in_layers) {
+        if (m->n_src)
+            charge(m); /* what came before is charged to the part it belonged to */
+        const int64_t t = jb_now_ns();
+        if (!entering) {
+            const double s = (double)(t - m->layers_t_ns) * 1e-9;
+            m->layers_s[m->phase] += s;
+            m->layers_cum_s += s;
+        }
+        m->layers_t_ns = t;
+        m->in_layers = entering;
     }
     pthread_mutex_unlock(&m->lock);
 }
@@ -619,6 +658,23 @@ static void fill_energy(const struct jb_meter *m, struct jb_meter_result *r)
     if (m->steady_done) {
         r->steady_j = m->steady_j;
         r->steady_s = m->steady_s;
+        r->layers_steady_j = m->steady_layers_j;
+    }
+    r->layers_j = 0;
+    for (int p = 0; p < JB_PHASE_COUNT; p++) {
+        r->layers_phase_j[p] = total_of(m, m->layers_j[p]);
+        r->layers_j += r->layers_phase_j[p];
+    }
+    for (int k = 0; k < JB_DOMAIN_COUNT; k++) {
+        bool any = false;
+        double sum = 0;
+        for (int d = 0; d < m->n_dom; d++)
+            if (m->dom[d].kind == (enum jb_domain_kind)k) {
+                any = true;
+                for (int p = 0; p < JB_PHASE_COUNT; p++)
+                    sum += m->layers_j[p][d];
+            }
+        r->layers_kind_j[k] = any ? sum : NAN;
     }
     for (int p = 0; p < JB_PHASE_COUNT && m->update_s > 0; p++)
         if (r->phase_s[p] > 0 && r->phase_s[p] < LOW_CONFIDENCE_UPDATES * m->update_s) {
@@ -658,13 +714,15 @@ void jb_meter_end(struct jb_meter *m, struct jb_meter_result *r)
     close_phase_time(m, jb_now_ns());
     m->active = false;
     memset(r, 0, sizeof *r);
-    r->energy_j = r->steady_j = r->steady_s = NAN;
+    r->energy_j = r->steady_j = r->steady_s = r->layers_j = r->layers_steady_j = NAN;
+    r->layers_steady_s = m->steady_done ? m->steady_layers_s : NAN;
     for (int p = 0; p < JB_PHASE_COUNT; p++) {
-        r->phase_j[p] = NAN;
+        r->phase_j[p] = r->layers_phase_j[p] = NAN;
         r->phase_s[p] = m->phase_s[p];
+        r->layers_phase_s[p] = m->layers_s[p];
     }
     for (int k = 0; k < JB_DOMAIN_COUNT; k++)
-        r->kind_j[k] = NAN;
+        r->kind_j[k] = r->layers_kind_j[k] = NAN;
     if (m->n_src)
         fill_energy(m, r);
     else

@@ -34,7 +34,12 @@ const struct jb_column jb_report_config_columns[] = {
     CFG_I64("batch", batch, "most sequences per forward call"),
     CFG_I64("threads", threads, "threads"),
     CFG_I64("reps", reps, "repetitions summarised"),
-    CFG_I64("in_fit", in_fit, "1 when the power-law fits use this configuration"),
+    CFG_I64("extrapolated", extrapolated,
+        "1 when layer-sampled: its figures are the whole model's, extrapolated (runs.csv)"),
+    CFG_I64("layers_run", layers_run, "decoder layers run (layer sampling: K of layers_total)"),
+    CFG_I64("layers_total", layers_total, "decoder layers of the model"),
+    CFG_I64("in_fit", in_fit,
+        "1 when the power-law fits use this configuration (measured whole models only)"),
     CFG_F64("prompt_tokens_per_query", prompt_tokens_per_query, "prompt_tokens / requests"),
     CFG_F64("output_tokens_per_query", output_tokens_per_query, "gen_tokens / requests"),
     CFG_F64("machine_s_per_query", machine_s_per_query,
@@ -330,6 +335,9 @@ static void summarise_config(const struct summariser *s, struct jb_report_config
     c->batch = r0->batch == JB_I64_NONE ? 0 : r0->batch;
     c->threads = r0->threads == JB_I64_NONE ? 0 : r0->threads;
     c->reps = (int64_t)s->n;
+    c->extrapolated = r0->extrapolated == 1; /* absent (schema 1 and 2): the whole model */
+    c->layers_total = r0->layers_total == JB_I64_NONE ? 0 : r0->layers_total;
+    c->layers_run = r0->layers_run == JB_I64_NONE ? c->layers_total : r0->layers_run;
     c->prompt_tokens_per_query = med_ratio(s, "prompt_tokens", "requests");
     c->output_tokens_per_query = med_ratio(s, "gen_tokens", "requests");
     c->machine_s_per_query = med_ratio(s, "duration_s", "requests");

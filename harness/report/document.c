@@ -175,6 +175,29 @@ static void machines_paragraph(struct report *r, char *buf, size_t len)
     free(models);
 }
 
+/* How far the small-model fit's prediction lies from each layer-sampled model's figure. */
+static void sampled_sentence(const struct report *r, char *buf, size_t len)
+{
+    size_t n = 0, told = 0;
+    char a[64], b[64], c[64];
+    for (size_t i = 0; i < r->n_sampled && n < len; i++) {
+        const struct sampled_row *w = &r->sampled[i];
+        if (!isfinite(w->e_tok_diff_pct) && !isfinite(w->s_query_diff_pct))
+            continue;
+        const bool energy = isfinite(w->e_tok_diff_pct);
+        n += (size_t)snprintf(buf + n, len - n,
+            "%s**%s** (%s, layer-sampled: %s layers, extrapolated) uses %s %s; the power law of "
+            "the models measured whole predicts %s, %s off%s",
+            told ? " " : " For the large end, ", w->model, w->series, w->layers,
+            jb__report_fmt_num(a, sizeof a, energy ? w->e_tok : w->s_query),
+            energy ? "J per output token" : "s per query",
+            jb__report_fmt_num(b, sizeof b, energy ? w->e_tok_fit : w->s_query_fit),
+            jb__report_fmt_pct(c, sizeof c, fabs(energy ? w->e_tok_diff_pct : w->s_query_diff_pct) / 100),
+            (energy ? w->e_tok_diff_pct : w->s_query_diff_pct) >= 0 ? " (too high)." : " (too low).");
+        told++;
+    }
+}
+
 static void summary_paragraph(struct report *r, char *buf, size_t len)
 {
     size_t ref, big;
@@ -213,8 +236,13 @@ static void summary_paragraph(struct report *r, char *buf, size_t len)
     n += (size_t)snprintf(buf + n, n < len ? len - n : 0, ".");
     if (big != SIZE_MAX && big != ref) {
         const struct jb_report_config *y = cfg(r, big);
+        char sampled[96] = "";
+        if (y->extrapolated)
+            snprintf(sampled, sizeof sampled, " (extrapolated from %lld of its %lld layers)",
+                (long long)y->layers_run, (long long)y->layers_total);
         n += (size_t)snprintf(buf + n, n < len ? len - n : 0,
-            " **%s** in %s costs %s× as much per query (%s per 1,000)", y->model, y->dtype,
+            " **%s** in %s%s costs %s× as much per query (%s per 1,000)", y->model, y->dtype,
+            sampled,
             jb__report_fmt_num(a, sizeof a, cost_of(r, big) / cost_of(r, ref)),
             jb__report_fmt_money(b, sizeof b, 1000 * cost_of(r, big), r->prof.currency));
         if (energy && isfinite(y->j_per_output_token))
@@ -227,18 +255,20 @@ static void summary_paragraph(struct report *r, char *buf, size_t len)
     const int si = jb__report_series_of(r, x);
     if (si >= 0 && r->series[si].ok_tok && r->series[si].tok.n >= 3) {
         const struct series *s = &r->series[si];
-        snprintf(buf + n, n < len ? len - n : 0,
+        n += (size_t)snprintf(buf + n, n < len ? len - n : 0,
             " Across the %zu models fitted (%s), energy per output token grows as N^%.2f (R² = "
             "%.3f): each doubling of the parameters multiplies it by %.2f.",
             s->tok.n, s->name, s->tok.b, s->tok.r2, pow(2.0, s->tok.b));
     }
+    sampled_sentence(r, buf + (n < len ? n : len), n < len ? len - n : 0);
 }
 
 /* ==== the document =========================================================================== */
 
-/* docs/report.md as a link from the report folder: relative when the report is inside the
- * source tree (results/...), else the absolute path. */
-static void docs_link(const struct report *r, const char *anchor, char *buf, size_t len)
+/* docs/FILE as a link from the report folder: relative when the report is inside the source
+ * tree (results/...), else the absolute path. */
+static void docs_link(
+    const struct report *r, const char *file, const char *anchor, char *buf, size_t len)
 {
     char out[PATH_MAX], src[PATH_MAX];
     size_t n = 0;
@@ -249,9 +279,9 @@ static void docs_link(const struct report *r, const char *anchor, char *buf, siz
                 memcpy(buf + n, "../", 3);
                 n += 3;
             }
-        snprintf(buf + n, len - n, "docs/report.md%s", anchor);
+        snprintf(buf + n, len - n, "docs/%s%s", file, anchor);
     } else
-        snprintf(buf, len, "%s/docs/report.md%s", JB_SOURCE_DIR, anchor);
+        snprintf(buf, len, "%s/docs/%s%s", JB_SOURCE_DIR, file, anchor);
 }
 
 /* Configurations of the pictures whose repetitions disagree: their figures and the fits
@@ -361,7 +391,7 @@ static int doc_cost(struct report *r, struct jb_err *err)
     struct records t = { jb__report_cost_columns, jb__report_n_cost_columns, r->cost,
         sizeof *r->cost, r->d.n_configs, &jb__report_cost_machine_column };
     char hw[64], link[PATH_MAX + 32];
-    docs_link(r, "#formulas", link, sizeof link);
+    docs_link(r, "report.md", "#formulas", link, sizeof link);
     jb_doc_heading(&r->doc, 2, "Cost per configuration");
     jb_doc_para(&r->doc,
         "Energy cost = J/query × PUE (%.3g) ÷ 3.6 MJ/kWh × %.4g %s/kWh; hardware cost = the time a "
@@ -430,7 +460,7 @@ static void doc_pictures(struct report *r)
     doc_picture(r, PIC_MACHINES_SPEED, "Medians over repetitions; models smallest first.");
 }
 
-/* One fit.csv row per series and fitted quantity; returns how many (rows has 3 per series). */
+/* One fit.csv row per series and fitted quantity; returns how many (rows has 4 per series). */
 static size_t fit_rows(const struct report *r, struct fit_row *rows)
 {
     static const struct {
@@ -442,6 +472,8 @@ static size_t fit_rows(const struct report *r, struct fit_row *rows)
         { "j_per_query", "J", offsetof(struct series, ok_query), offsetof(struct series, query) },
         { "machine_s_per_query", "s", offsetof(struct series, ok_time),
             offsetof(struct series, time) },
+        { "j_per_output_token+extrapolated", "J", offsetof(struct series, ok_tok_all),
+            offsetof(struct series, tok_all) },
     };
     size_t n = 0;
     for (size_t i = 0; i < r->n_series; i++)
@@ -470,7 +502,7 @@ static size_t fit_rows(const struct report *r, struct fit_row *rows)
 
 static int doc_fit_table(struct report *r, struct jb_err *err)
 {
-    struct fit_row *rows = calloc(3 * r->n_series + 1, sizeof *rows);
+    struct fit_row *rows = calloc(4 * r->n_series + 1, sizeof *rows);
     char min[32];
     if (!rows)
         return jb_fail(err, JB_ENOMEM, "out of memory");
@@ -478,7 +510,9 @@ static int doc_fit_table(struct report *r, struct jb_err *err)
     jb_doc_para(&r->doc,
         "Each quantity y is fitted as y = a × N^b (N: parameters) by least squares on log y "
         "against log N, per series, over the `%s` configurations of models with at least %s "
-        "parameters (smaller ones are dominated by fixed overheads; `--fit-min-params`).",
+        "parameters (smaller ones are dominated by fixed overheads; `--fit-min-params`) that ran "
+        "whole. Layer-sampled models (extrapolated) are left out of these fits and set against "
+        "them below; `j_per_output_token+extrapolated` is the energy fit with them included.",
         r->workload, jb__report_fmt_params(min, sizeof min, r->o->fit_min_params));
     struct view v[] = { { "series", "series", V_TEXT }, { "quantity", "quantity y", V_CODE },
         { "n", "models", V_INT }, { "a", "a", V_NUM }, { "b", "b (exponent)", V_NUM },
@@ -535,11 +569,41 @@ static int doc_predict(struct report *r, struct jb_err *err)
     return jb__report_emit_table(r, "predict.csv", &t, v, ARRAY_LEN(v), err);
 }
 
+static int doc_sampled(struct report *r, struct jb_err *err)
+{
+    char link[PATH_MAX + 64];
+    if (r->n_sampled == 0)
+        return 0;
+    docs_link(r, "large-models.md", "", link, sizeof link);
+    jb_doc_heading(&r->doc, 3, "Large models by layer sampling, against the fit");
+    jb_doc_para(&r->doc,
+        "These models ran K of their L decoder layers (`--layers`); their figures are "
+        "**extrapolated** to all L layers from the sampled layers' measured time and energy "
+        "([large-models.md](%s)), not measured whole. Each is set against the power law of the "
+        "models measured whole: the difference is how far the small-model fit would have "
+        "misled at that size.",
+        link);
+    struct view v[] = { { "series", "series", V_TEXT }, { "model", "model", V_TEXT },
+        { "layers", "layers run", V_TEXT }, { "params", "params", V_PARAMS },
+        { "params_over_largest_fitted", "× largest fitted", V_NUM },
+        { "j_per_output_token", "J/token extrapolated", V_NUM },
+        { "j_per_output_token_fit", "fit", V_NUM },
+        { "j_per_output_token_fit_diff_pct", "fit vs extrapolated", V_SIGNED_PCT },
+        { "machine_s_per_query", "s/query extrapolated", V_NUM },
+        { "machine_s_per_query_fit", "fit", V_NUM },
+        { "machine_s_per_query_fit_diff_pct", "fit vs extrapolated", V_SIGNED_PCT } };
+    struct records t = { jb__report_sampled_columns, jb__report_n_sampled_columns, r->sampled,
+        sizeof *r->sampled, r->n_sampled, &jb__report_sampled_machine_column };
+    return jb__report_emit_table(r, "extrapolated.csv", &t, v, ARRAY_LEN(v), err);
+}
+
 static int doc_fits(struct report *r, struct jb_err *err)
 {
     int rc = doc_fit_table(r, err);
     if (!rc)
         rc = doc_loo(r, err);
+    if (!rc)
+        rc = doc_sampled(r, err);
     if (!rc)
         rc = doc_predict(r, err);
     return rc;
@@ -647,7 +711,7 @@ static void doc_formulas(struct report *r)
         "  servers for Q q/s  = ceil(Q / (queries/s/server * utilisation))\n"
         "power law: y = a * N^b, least squares of ln y on ln N; R^2 of that line\n");
     char link[PATH_MAX + 32];
-    docs_link(r, "", link, sizeof link);
+    docs_link(r, "report.md", "", link, sizeof link);
     jb_doc_para(&r->doc, "Why each formula is what it is: [docs/report.md](%s).", link);
 }
 

@@ -174,8 +174,52 @@ static void loo_series(struct report *r, struct series *s, const size_t *idx, si
     }
 }
 
+/* The layer-sampled models of series s (on its machine) big enough to be fitted: their
+ * indices appended to idx[n ..]; returns the new count. */
+static size_t sampled_points(const struct report *r, const struct series *s, size_t *idx, size_t n)
+{
+    for (size_t i = 0; i < r->n_sel; i++) {
+        const struct jb_report_config *c = &r->d.configs[r->sel[i]];
+        if (c->extrapolated && (double)c->params >= r->o->fit_min_params
+            && strcmp(c->series, s->name) == 0 && c->machine_idx == s->machine)
+            idx[n++] = r->sel[i];
+    }
+    return n;
+}
+
+/* Each layer-sampled model of s (idx[from .. to)) against the fits of the measured ones. */
+static void sampled_rows(struct report *r, const struct series *s, const size_t *idx, size_t from,
+    size_t to)
+{
+    for (size_t i = from; i < to; i++) {
+        const struct jb_report_config *c = &r->d.configs[idx[i]];
+        struct sampled_row *w = &r->sampled[r->n_sampled++];
+        const double N = (double)c->params;
+        memset(w, 0, sizeof *w);
+        snprintf(w->series, sizeof w->series, "%s", s->name);
+        snprintf(w->machine, sizeof w->machine, "%s", c->machine);
+        snprintf(w->model, sizeof w->model, "%s", c->model);
+        snprintf(w->layers, sizeof w->layers, "%lld/%lld", (long long)c->layers_run,
+            (long long)c->layers_total);
+        w->params = c->params;
+        w->factor = s->ok_tok ? N / s->tok.x_max : s->ok_time ? N / s->time.x_max : NAN;
+        w->e_tok = c->j_per_output_token;
+        w->e_tok_fit = s->ok_tok ? jb_powerlaw_eval(&s->tok, N) : NAN;
+        w->e_tok_diff_pct = err_pct(w->e_tok_fit, w->e_tok);
+        w->s_query = c->machine_s_per_query;
+        w->s_query_fit = s->ok_time ? jb_powerlaw_eval(&s->time, N) : NAN;
+        w->s_query_diff_pct = err_pct(w->s_query_fit, w->s_query);
+        w->cost_1k = r->cost[idx[i]].c.per_1k_queries;
+        w->cost_1k_fit = jb__report_predicted_cost_1k(r,
+            s->ok_query ? jb_powerlaw_eval(&s->query, N) : NAN, w->s_query_fit,
+            c->output_tokens_per_query, NULL);
+        w->cost_1k_diff_pct = err_pct(w->cost_1k_fit, w->cost_1k);
+    }
+}
+
 /* Per series (per machine with several): the three fits and the leave-one-out rows, in one pass
- * over its points. */
+ * over its points; then its layer-sampled models against those fits, and energy per token
+ * fitted once more with them. */
 int jb__report_fit_all(struct report *r, struct jb_err *err)
 {
     const size_t n = r->n_sel + 1;
@@ -183,7 +227,8 @@ int jb__report_fit_all(struct report *r, struct jb_err *err)
     double *x = calloc(n, sizeof *x), *y = calloc(n, sizeof *y), *a = calloc(n, sizeof *a);
     double *b = calloc(n, sizeof *b), *c = calloc(n, sizeof *c);
     r->loo = calloc(n, sizeof *r->loo);
-    int rc = (!idx || !x || !y || !a || !b || !c || !r->loo)
+    r->sampled = calloc(n, sizeof *r->sampled);
+    int rc = (!idx || !x || !y || !a || !b || !c || !r->loo || !r->sampled)
         ? jb_fail(err, JB_ENOMEM, "out of memory")
         : 0;
     for (size_t i = 0; !rc && i < r->n_series; i++) {
@@ -197,6 +242,11 @@ int jb__report_fit_all(struct report *r, struct jb_err *err)
         s->ok_time = fit_quantity(
             r, idx, k, offsetof(struct jb_report_config, machine_s_per_query), x, y, &s->time, c);
         loo_series(r, s, idx, k, x, a, b, c);
+        const size_t k_all = sampled_points(r, s, idx, k);
+        sampled_rows(r, s, idx, k, k_all);
+        s->ok_tok_all = k_all > k
+            && fit_quantity(r, idx, k_all, offsetof(struct jb_report_config, j_per_output_token),
+                x, y, &s->tok_all, a);
     }
     free(idx);
     free(x);

@@ -94,6 +94,9 @@ struct jb_report_config {
     char machine[64];    /* its machine's label (jb_report_machine.label) */
     int64_t machine_idx; /* index of its machine in jb_report_data.machines */
     int64_t params, batch, threads, reps;
+    /* layer sampling: extrapolated 1 when its figures are the whole model's scaled from
+     * layers_run of layers_total layers (runs.csv), 0 when the whole model ran */
+    int64_t extrapolated, layers_run, layers_total;
     char label[224];  /* its name in tables and pictures: model/dtype[/what else varies] */
     char series[160]; /* its line in pictures: dtype[/what else varies within the workload],
                        * at most 95 characters (data/configs.csv: machine/series with several

@@ -521,6 +521,10 @@ static void series_vars(const struct report *r, struct jb_plot *p, bool fits)
         jb_plot_var_num(p, name, s->ok_tok ? s->tok.r2 : NAN);
         snprintf(name, sizeof name, "fit_lo_%zu", i + 1);
         jb_plot_var_num(p, name, s->ok_tok ? s->tok.x_min / 1.3 : NAN);
+        snprintf(name, sizeof name, "fitx_a_%zu", i + 1); /* with the extrapolated models */
+        jb_plot_var_num(p, name, s->ok_tok_all ? s->tok_all.a : NAN);
+        snprintf(name, sizeof name, "fitx_b_%zu", i + 1);
+        jb_plot_var_num(p, name, s->ok_tok_all ? s->tok_all.b : NAN);
     }
     jb_plot_var_str(p, "series", words);
 }

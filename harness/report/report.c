@@ -29,6 +29,7 @@ static void report_free(struct report *r)
     free(r->series);
     free(r->loo);
     free(r->pred);
+    free(r->sampled);
     free(r->plots);
 }
 

@@ -53,6 +53,15 @@ struct predict_row {
     double factor, e_tok, j_per_query, machine_s_per_query, cost_1k, g_co2e, loo_err_pct;
 };
 
+/* extrapolated.csv: each layer-sampled model against the fit of the measured whole models. */
+struct sampled_row {
+    char series[96], machine[64], model[128], layers[32];
+    int64_t params;
+    double factor; /* params / the largest model fitted */
+    double e_tok, e_tok_fit, e_tok_diff_pct, s_query, s_query_fit, s_query_diff_pct;
+    double cost_1k, cost_1k_fit, cost_1k_diff_pct;
+};
+
 /* profile.csv: the inputs of the cost model. */
 struct input_row {
     char input[32], value[272], unit[24], from[384];
@@ -66,6 +75,9 @@ extern const struct jb_column jb__report_loo_columns[];
 extern const size_t jb__report_n_loo_columns;
 extern const struct jb_column jb__report_predict_columns[];
 extern const size_t jb__report_n_predict_columns;
+extern const struct jb_column jb__report_sampled_columns[];
+extern const size_t jb__report_n_sampled_columns;
+extern const struct jb_column jb__report_sampled_machine_column;
 extern const struct jb_column jb__report_input_columns[];
 extern const size_t jb__report_n_input_columns;
 /* The `machine` column of each table, added (second) when the results hold several machines. */
@@ -111,6 +123,10 @@ struct series {
     struct jb_powerlaw tok, query, time; /* j_per_output_token, j_per_query, machine_s_per_query */
     double output_tokens_per_query;      /* median over its configurations */
     double loo_extrapolation_err_pct;    /* its largest model's cost predicted from the others */
+    /* j_per_output_token fitted over the measured whole models and the layer-sampled ones
+     * (extrapolated) together; ok_tok_all false when the series has no layer-sampled model */
+    bool ok_tok_all;
+    struct jb_powerlaw tok_all;
 };
 
 struct report {
@@ -130,6 +146,8 @@ struct report {
     size_t n_loo;
     struct predict_row *pred;
     size_t n_pred;
+    struct sampled_row *sampled; /* layer-sampled models against the fits */
+    size_t n_sampled;
     char method[16];       /* the weakest energy method among the pictures' configurations */
     char subtitle[512];    /* machine, energy method and date, on every picture */
     struct jb_plot *plots; /* (N_PICTURES_MAX), n_pictures of them used */

@@ -92,12 +92,18 @@ static void name_configs(struct report *r)
         struct jb_report_config *c = &r->d.configs[i];
         snprintf(c->label, sizeof c->label, "%.100s/%.15s", c->model, c->dtype);
         name_suffix(r, c, NULL, c->label, sizeof c->label);
+        if (c->extrapolated) { /* never mistaken for a measured whole model */
+            const size_t n = strlen(c->label);
+            snprintf(c->label + n, sizeof c->label - n, "/extrapolated-%lld-of-%lld-layers",
+                (long long)c->layers_run, (long long)c->layers_total);
+        }
         snprintf(c->series, SERIES_LEN, "%s", c->dtype);
         name_suffix(r, c, r->workload, c->series, SERIES_LEN);
         sanitise(c->label);
         sanitise(c->series);
-        c->in_fit
-            = strcmp(c->workload, r->workload) == 0 && (double)c->params >= r->o->fit_min_params;
+        /* the fits are of measured whole models; layer-sampled ones are set against them */
+        c->in_fit = strcmp(c->workload, r->workload) == 0
+            && (double)c->params >= r->o->fit_min_params && !c->extrapolated;
     }
     /* configurations that differ in something else (workload options, weights, depth) keep
      * apart by their id; on two machines they are told apart by the machine */

@@ -125,6 +125,36 @@ const size_t jb__report_n_predict_columns = ARRAY_LEN(jb__report_predict_columns
 const struct jb_column jb__report_predict_machine_column
     = PRE_STR("machine", machine, "the machine the prediction is for (its series' fits)");
 
+/* extrapolated.csv: layer-sampled models against the fit of the measured whole models. */
+#define SAM_STR(n, f, d) JB_COLUMN(struct sampled_row, STR, n, f, d)
+#define SAM_I64(n, f, d) JB_COLUMN(struct sampled_row, I64, n, f, d)
+#define SAM_F64(n, f, d) JB_COLUMN(struct sampled_row, F64, n, f, d)
+
+const struct jb_column jb__report_sampled_columns[] = {
+    SAM_STR("series", series, "the line in the pictures (its fits)"),
+    SAM_STR("model", model, "the layer-sampled model"),
+    SAM_STR("layers", layers, "decoder layers run, K/L (docs/large-models.md)"),
+    SAM_I64("params", params, "its parameter count"),
+    SAM_F64("params_over_largest_fitted", factor, "params / the largest model fitted"),
+    SAM_F64("j_per_output_token", e_tok, "extrapolated from the sampled layers (J)"),
+    SAM_F64("j_per_output_token_fit", e_tok_fit,
+        "the power law of the measured whole models at its size (J)"),
+    SAM_F64("j_per_output_token_fit_diff_pct", e_tok_diff_pct,
+        "100 * (fit - extrapolated) / extrapolated"),
+    SAM_F64("machine_s_per_query", s_query, "extrapolated machine time per query (s)"),
+    SAM_F64("machine_s_per_query_fit", s_query_fit, "the power law at its size (s)"),
+    SAM_F64("machine_s_per_query_fit_diff_pct", s_query_diff_pct,
+        "100 * (fit - extrapolated) / extrapolated"),
+    SAM_F64("cost_per_1k_queries", cost_1k, "from the extrapolated figures"),
+    SAM_F64("cost_per_1k_queries_fit", cost_1k_fit,
+        "from the fits of j_per_query and machine_s_per_query"),
+    SAM_F64("cost_per_1k_queries_fit_diff_pct", cost_1k_diff_pct,
+        "100 * (fit - extrapolated) / extrapolated"),
+};
+const size_t jb__report_n_sampled_columns = ARRAY_LEN(jb__report_sampled_columns);
+const struct jb_column jb__report_sampled_machine_column
+    = SAM_STR("machine", machine, "the machine of the series");
+
 /* profile.csv: the inputs of the cost model. */
 #define IN_STR(n, f, d) JB_COLUMN(struct input_row, STR, n, f, d)
 

@@ -11,9 +11,10 @@
 
 #include "jb_csvio.h"
 
-/* The version of the columns this build writes; folders of version 1 are still read. */
-#define JB_SCHEMA_VERSION 2
-/* More columns than any table has (runs.csv has 91). */
+/* The version of the columns this build writes; folders of versions 1 and 2 are still read
+ * (their missing columns empty). */
+#define JB_SCHEMA_VERSION 3
+/* More columns than any table has (runs.csv has 103). */
 #define JB_MAX_COLUMNS 128
 
 /* One row of runs.csv: a configuration x repetition. Times in ms, rates per second. */
@@ -23,7 +24,10 @@ struct jb_run_record {
     char build_commit[24], cpu_info[128];
     char model[128], model_type[32];
     int64_t params, model_size;
-    char weights[512], dtype[8], workload[128], scenario[16], kernels[16];
+    char weights[512];
+    int64_t layers_run, layers_total, extrapolated; /* layer sampling (docs/large-models.md) */
+    char extrapolation_method[128];
+    char dtype[8], workload[128], scenario[16], kernels[16];
     int64_t batch, threads, rep, requests, prompt_tokens, gen_tokens, depth;
     double duration_s;
     double ttft_ms_p50, ttft_ms_p90, ttft_ms_p99, tpot_ms_p50, tpot_ms_p90, tpot_ms_p99;
@@ -47,6 +51,10 @@ struct jb_run_record {
     double prefill_instructions, decode_instructions;
     char counter_events[96], counters_reason[256];
     double gflop_per_token, weight_gb_per_token;
+    double memory_used_bytes, memory_full_bytes;
+    /* layer sampling: what the sampled run itself measured, before scaling (NAN when not) */
+    double measured_wall_s, measured_prefill_s, measured_decode_s, measured_layers_s;
+    double measured_energy_j, measured_layers_j;
 };
 
 /* One row of requests.csv. Times relative to the repetition's start. */

@@ -100,8 +100,9 @@ double jb_run_num(const struct jb_run_record *run, const char *name);
 /* What makes runs "the same configuration": the key a run is grouped by. */
 enum jb_config_key {
     JB_KEY_CONFIG_ID, /* config_id: everything that defines the run (within one result set) */
-    JB_KEY_SHAPE,     /* "model dtype workload scenario batch threads": matches configurations
-                       * across result sets (builds, machines) for compare */
+    JB_KEY_SHAPE,     /* "model dtype workload scenario batch threads", and "layers K/L" for
+                       * a layer-sampled run: matches configurations across result sets
+                       * (builds, machines) for compare */
     JB_KEY_CONFIG_MACHINE, /* config_id, host and cpu_info: a configuration on one machine
                             * (a merged fleet folder holds one configuration on several) */
 };

@@ -269,8 +269,15 @@ void jb_config_key_of(const struct jb_run_record *run, enum jb_config_key k, cha
         snprintf(buf, len, "%s\t%s\t%s", run->config_id, run->host, run->cpu_info);
         return;
     }
-    snprintf(buf, len, "%s %s %s %s %s %s", run->model, run->dtype, run->workload, run->scenario,
-        int_text(run->batch, batch, sizeof batch), int_text(run->threads, threads, sizeof threads));
+    /* a layer-sampled run is another configuration than the whole model's: its figures are
+     * extrapolated (the whole model's key is unchanged, so older baselines still match) */
+    char layers[64] = "";
+    if (run->extrapolated == 1)
+        snprintf(layers, sizeof layers, " layers %lld/%lld", (long long)run->layers_run,
+            (long long)run->layers_total);
+    snprintf(buf, len, "%s %s %s %s %s %s%s", run->model, run->dtype, run->workload, run->scenario,
+        int_text(run->batch, batch, sizeof batch), int_text(run->threads, threads, sizeof threads),
+        layers);
 }
 
 void jb_config_groups_free(struct jb_config_group *groups, size_t n_groups)

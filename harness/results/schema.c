@@ -23,7 +23,7 @@
         RUN_F64(#metric "_p99", metric##_p99, "99th percentile of " what)
 
 const struct jb_column jb_run_columns[] = {
-    RUN_I64("schema_version", schema_version, "version of these columns (2)"),
+    RUN_I64("schema_version", schema_version, "version of these columns (3)"),
     RUN_STR("run_id", run_id,
         "`config_id-MACHINE-rREP`: unique per configuration, machine (8 hex digits of a hash "
         "of host and cpu_info) and repetition"),
@@ -39,6 +39,14 @@ const struct jb_column jb_run_columns[] = {
     RUN_I64("params", params, "exact parameter count (llama-bench's model_n_params)"),
     RUN_I64("model_size", model_size, "bytes of weights in this dtype (as llama-bench)"),
     RUN_STR("weights", weights, "`random (seed N)` or the safetensors file"),
+    RUN_I64("layers_run", layers_run,
+        "decoder layers run: all of them (= layers_total), or the K sampled by --layers"),
+    RUN_I64("layers_total", layers_total, "decoder layers of the model (num_hidden_layers)"),
+    RUN_I64("extrapolated", extrapolated,
+        "1 when the run sampled its layers and every time, rate and energy column is scaled to "
+        "the full model (never measured as such), 0 when the whole model ran"),
+    RUN_STR("extrapolation_method", extrapolation_method,
+        "how the figures were scaled when extrapolated (docs/large-models.md), empty otherwise"),
     RUN_STR("dtype", dtype, "weight storage type: f32, bf16, q8_0"),
     RUN_STR("workload", workload, "workload name (file stem)"),
     RUN_STR("scenario", scenario,
@@ -141,6 +149,25 @@ const struct jb_column jb_run_columns[] = {
         "model FLOPs per processed token in this repetition (docs/engine.md#cost-accounting)"),
     RUN_F64("weight_gb_per_token", weight_gb_per_token,
         "weight bytes read per processed token in this repetition (GB)"),
+    RUN_F64("memory_used_bytes", memory_used_bytes,
+        "memory the run allocated: weights of the layers run + KV cache + activations (bytes)"),
+    RUN_F64("memory_full_bytes", memory_full_bytes,
+        "memory the whole model needs for this configuration: all weights + KV cache + "
+        "activations (bytes); above memory_used_bytes when layers were sampled"),
+    RUN_F64("measured_wall_s", measured_wall_s,
+        "sampled runs: real seconds the repetition took, unscaled; empty for full runs"),
+    RUN_F64("measured_prefill_s", measured_prefill_s,
+        "sampled runs: real seconds in prefill calls, unscaled"),
+    RUN_F64("measured_decode_s", measured_decode_s,
+        "sampled runs: real seconds in decode calls, unscaled"),
+    RUN_F64("measured_layers_s", measured_layers_s,
+        "sampled runs: real seconds inside the sampled layers (all phases); each scaled time is "
+        "the measured one + (layers_total / layers_run - 1) x its layer part"),
+    RUN_F64("measured_energy_j", measured_energy_j,
+        "sampled runs: energy measured, unscaled (J); empty when energy is not measured"),
+    RUN_F64("measured_layers_j", measured_layers_j,
+        "sampled runs: energy measured inside the sampled layers (J); energy_j = "
+        "measured_energy_j + (layers_total / layers_run - 1) x measured_layers_j"),
 };
 const size_t jb_n_run_columns = sizeof jb_run_columns / sizeof jb_run_columns[0];
 
@@ -149,7 +176,7 @@ const size_t jb_n_run_columns = sizeof jb_run_columns / sizeof jb_run_columns[0]
 #define REQ_F64(n, f, d) JB_COLUMN_NONNEG(struct jb_request_record, F64, n, f, d, NULL)
 
 const struct jb_column jb_request_columns[] = {
-    REQ_I64("schema_version", schema_version, "version of these columns (2)"),
+    REQ_I64("schema_version", schema_version, "version of these columns (3)"),
     REQ_STR("run_id", run_id, "the repetition (runs.csv)"),
     REQ_STR("config_id", config_id, "the configuration (runs.csv)"),
     REQ_I64("rep", rep, "repetition number"),
@@ -175,7 +202,7 @@ const size_t jb_n_request_columns = sizeof jb_request_columns / sizeof jb_reques
 #define POW_F64(n, f, d, fmt) JB_COLUMN_NONNEG(struct jb_power_record, F64, n, f, d, fmt)
 
 const struct jb_column jb_power_columns[] = {
-    POW_I64("schema_version", schema_version, "version of these columns (2)"),
+    POW_I64("schema_version", schema_version, "version of these columns (3)"),
     POW_STR("run_id", run_id,
         "the repetition (runs.csv), or idle:CONFIG_ID-MACHINE for an idle-baseline measurement"),
     POW_F64("t_s", t_s, "seconds since the repetition (or baseline) started", "%.6f"),

@@ -41,6 +41,22 @@ int jb_parse_size(const char *s, uint64_t *bytes);
  * shorter context or fewer sequences", or "use a smaller model or a machine with more memory". */
 int jb_fit_check(
     const struct jb_config *c, enum jb_dtype t, const struct jb_mem_plan *p, struct jb_err *err);
+/* jb_fit_check for run and sweep, which can sample layers: the way out names --layers auto
+ * where a sample of the layers would fit (and fewer layers for a sampled plan). */
+int jb_fit_check_sampling(
+    const struct jb_config *c, enum jb_dtype t, const struct jb_mem_plan *p, struct jb_err *err);
+
+/* --layers auto keeps this share of the available memory free (page cache, the OS, what the
+ * plan does not count: the workload, the request records, the sampler). */
+#define JB_LAYERS_MARGIN_PCT 10
+/* --layers auto: leaves c whole (layers_run 0) when the plan of the whole model passes
+ * jb_fit_check; otherwise sets c->layers_run to the largest K < n_layers whose plan (weights of
+ * K layers + embedding and head, KV cache of K layers, activations) fits in the memory
+ * available less JB_LAYERS_MARGIN_PCT percent. JB_ETOOBIG naming the figures when even K = 2
+ * does not fit; an input error (a bad JOULEBENCH_MEM_LIMIT, a plan too large to count) as
+ * jb_fit_check gives it. */
+int jb_layers_auto(struct jb_config *c, enum jb_dtype t, int64_t n_seqs, int64_t ctx,
+    int64_t batch_tokens, int threads, struct jb_err *err);
 
 /* ---- loading a model for a command ------------------------------------------------------ */
 
@@ -52,6 +68,7 @@ struct jb_load_opts {
     const struct jb_kernel_ops *ops;   /* NULL: best for this CPU */
     int64_t n_seqs, ctx, batch_tokens; /* the KV cache and the largest forward call */
     const char *ctx_why; /* what ctx is made of, said when it exceeds the model's (may be NULL) */
+    int64_t layers;      /* decoder layers to run (layer sampling, 2..n_layers); 0: all */
 };
 
 struct jb_loaded {
@@ -109,11 +126,20 @@ struct jb_rep_opts {
     void *progress_ctx;
     int64_t max_requests; /* run only the first N requests (warm-up); 0 = all */
     const char *run_id;   /* labels this repetition's power.csv rows; NULL = none */
+    /* For tests: the monotonic clock (ns) the repetition is timed with; NULL: jb_now_ns. */
+    int64_t (*clock_ns)(void *ctx);
+    void *clock_ctx;
 };
 
 /* Runs one repetition of w's requests on L (state reset first). Fills run's measured fields
  * (not the identification ones) and reqs[0 .. n) where n = the requests run. Buffers are
- * allocated before the clock starts. */
+ * allocated before the clock starts.
+ *
+ * Layer sampling (L->cfg runs K of its L decoder layers): the forward pass reports when it is
+ * inside the layers, and the repetition runs on a virtual clock that adds (L/K - 1) x the time
+ * each call spent there, so every timestamp, and what the scheduler decides from them (arrivals,
+ * admissions, queueing), is the full model's; energy is scaled the same way from the meter's
+ * layer part. run gets the unscaled figures in its measured_* fields and extrapolated = 1. */
 int jb_run_rep(struct jb_loaded *L, const struct jb_workload *w, struct jb_meter *meter,
     const struct jb_rep_opts *o, struct jb_run_record *run, struct jb_request_record *reqs,
     struct jb_err *err);
@@ -132,6 +158,7 @@ int jb_run_shape(const struct jb_workload *w, int64_t max_pos, int64_t *n_seqs, 
 /* ---- a run or sweep: the plan (plan.c) and the session that runs it (session.c) ------------- */
 
 #define JB_SWEEP_MAX 64 /* values of one list option */
+#define JB_LAYERS_AUTO (-1) /* --layers auto */
 
 /* What a run or sweep was asked to do, options parsed. */
 struct jb_sweep {
@@ -146,6 +173,7 @@ struct jb_sweep {
     bool random_weights;
     struct jb_workload_opts wo;
     const char *kernels; /* --kernels NAME; NULL: the best for this CPU */
+    int64_t layers;      /* --layers: 0 all, JB_LAYERS_AUTO, else K decoder layers to run */
     struct jb_meter_opts meter;
     double idle_s;   /* idle baseline before and after each configuration (s) */
     double cv_warn;  /* flag coefficients of variation above this fraction */

@@ -88,13 +88,39 @@ int jb_mem_limit(uint64_t *bytes, struct jb_err *err)
         v, rc == JB_ERANGE ? "too large (16 EiB at most)" : "not a memory size");
 }
 
+/* The plan of c run with 2 of its layers, the fewest layer sampling runs. */
+static void plan_two_layers(const struct jb_config *c, enum jb_dtype t, const struct jb_mem_plan *p,
+    struct jb_mem_plan *two)
+{
+    struct jb_config k2 = *c;
+    k2.layers_run = 2;
+    jb_mem_plan(&k2, t, p->n_seqs, p->ctx, p->batch_tokens, omp_get_max_threads(), two);
+}
+
 /* The way out of a refusal: a smaller storage type when the weights are what does not fit,
- * else less KV cache, else another model or machine. */
-static void word_way_out(
-    enum jb_dtype t, const struct jb_mem_plan *p, const struct jb_mem_fit *f, char *buf, size_t len)
+ * else less KV cache, else another model or machine; and layer sampling when it would fit. */
+static void word_way_out(const struct jb_config *c, enum jb_dtype t, const struct jb_mem_plan *p,
+    const struct jb_mem_fit *f, bool can_sample, char *buf, size_t len)
 {
     const uint64_t q8 = f->weight_bytes[JB_DTYPE_Q8_0], bf = f->weight_bytes[JB_DTYPE_BF16];
     char size[JB_FMT_BYTES_LEN];
+    struct jb_mem_plan two;
+    plan_two_layers(c, t, p, &two);
+    const bool sampling_fits = can_sample && c->n_layers > 2 && !jb_config_sampled(c)
+        && (!f->available_bytes || two.total_bytes <= f->available_bytes);
+    if (can_sample && jb_config_sampled(c)) {
+        snprintf(buf, len,
+            "try fewer layers (--layers auto runs the most that fit, with a %d%% margin)",
+            JB_LAYERS_MARGIN_PCT);
+        return;
+    }
+    if (sampling_fits && !f->fits_as[JB_DTYPE_Q8_0]) {
+        snprintf(buf, len,
+            "try --layers auto: it runs a sample of the model's %lld layers that fits and "
+            "extrapolates time and energy to all of them",
+            (long long)c->n_layers);
+        return;
+    }
     if (f->fits_as[JB_DTYPE_Q8_0] && t != JB_DTYPE_Q8_0) {
         bool bf_fits = t == JB_DTYPE_F32 && f->fits_as[JB_DTYPE_BF16];
         snprintf(buf, len, "try %s (weights %s)", bf_fits ? "--dtype bf16" : "--dtype q8_0",
@@ -109,10 +135,15 @@ static void word_way_out(
             "memory",
             jb_fmt_bytes(q8, size, sizeof size));
     }
+    if (sampling_fits) {
+        const size_t n = strlen(buf);
+        snprintf(buf + n, len - n, ", or --layers auto (a sample of its %lld layers, extrapolated)",
+            (long long)c->n_layers);
+    }
 }
 
-int jb_fit_check(
-    const struct jb_config *c, enum jb_dtype t, const struct jb_mem_plan *p, struct jb_err *err)
+static int fit_check(const struct jb_config *c, enum jb_dtype t, const struct jb_mem_plan *p,
+    bool can_sample, struct jb_err *err)
 {
     struct jb_mem_fit fit;
     struct jb_err facts;
@@ -125,9 +156,62 @@ int jb_fit_check(
         return 0;
     if (rc != JB_ETOOBIG)
         return jb_fail(err, rc, "%s", facts.msg);
-    char way_out[256];
-    word_way_out(t, p, &fit, way_out, sizeof way_out);
+    char way_out[384];
+    word_way_out(c, t, p, &fit, can_sample, way_out, sizeof way_out);
     return jb_fail(err, JB_ETOOBIG, "%s; %s", facts.msg, way_out);
+}
+
+int jb_fit_check(
+    const struct jb_config *c, enum jb_dtype t, const struct jb_mem_plan *p, struct jb_err *err)
+{
+    return fit_check(c, t, p, false, err);
+}
+
+int jb_fit_check_sampling(
+    const struct jb_config *c, enum jb_dtype t, const struct jb_mem_plan *p, struct jb_err *err)
+{
+    return fit_check(c, t, p, true, err);
+}
+
+int jb_layers_auto(struct jb_config *c, enum jb_dtype t, int64_t n_seqs, int64_t ctx,
+    int64_t batch_tokens, int threads, struct jb_err *err)
+{
+    struct jb_mem_plan p;
+    struct jb_err why;
+    c->layers_run = 0;
+    jb_mem_plan(c, t, n_seqs, ctx, batch_tokens, threads, &p);
+    int rc = jb_fit_check_sampling(c, t, &p, &why);
+    if (rc != JB_ETOOBIG) /* fits whole, or bad input */
+        return rc ? jb_fail(err, rc, "%s", why.msg) : 0;
+    uint64_t limit;
+    if ((rc = jb_mem_limit(&limit, err)))
+        return rc;
+    const uint64_t avail = jb_mem_available_bytes(limit);
+    const uint64_t budget = avail - avail / 100 * JB_LAYERS_MARGIN_PCT;
+    for (int64_t k = c->n_layers - 1; k >= 2; k--) {
+        struct jb_config s = *c;
+        s.layers_run = k;
+        jb_mem_plan(&s, t, n_seqs, ctx, batch_tokens, threads, &p);
+        if (p.total_bytes <= budget) {
+            c->layers_run = k;
+            return 0;
+        }
+    }
+    struct jb_config two = *c;
+    two.layers_run = 2;
+    jb_mem_plan(&two, t, n_seqs, ctx, batch_tokens, threads, &p);
+    char need[JB_FMT_BYTES_LEN], w[JB_FMT_BYTES_LEN], kv[JB_FMT_BYTES_LEN], act[JB_FMT_BYTES_LEN],
+        have[JB_FMT_BYTES_LEN], left[JB_FMT_BYTES_LEN];
+    return jb_fail(err, JB_ETOOBIG,
+        "%s in %s does not fit even with 2 of its %lld layers (--layers auto): needs %s "
+        "(weights %s + KV cache %s + activations %s) but only %s is available, %s after the "
+        "%d%% margin; %s",
+        c->name, jb_dtype_name(t), (long long)c->n_layers, jb_fmt_bytes(p.total_bytes, need, 24),
+        jb_fmt_bytes(p.weight_bytes, w, sizeof w), jb_fmt_bytes(p.kv_bytes, kv, sizeof kv),
+        jb_fmt_bytes(p.act_bytes, act, sizeof act), jb_fmt_bytes(avail, have, sizeof have),
+        jb_fmt_bytes(budget, left, sizeof left), JB_LAYERS_MARGIN_PCT,
+        t != JB_DTYPE_Q8_0 ? "try --dtype q8_0, a shorter context or fewer sequences"
+                           : "try a shorter context, fewer sequences or a machine with more memory");
 }
 
 int jb_load(struct jb_loaded *L, const struct jb_load_opts *o, struct jb_err *err)
@@ -137,6 +221,8 @@ int jb_load(struct jb_loaded *L, const struct jb_load_opts *o, struct jb_err *er
     int rc = jb_mem_limit(&limit, err);
     if (rc
         || (rc = jb_model_config(jb_models_dir(), o->model, &L->cfg, L->dir, sizeof L->dir, err)))
+        return rc;
+    if (o->layers > 0 && (rc = jb_config_sample_layers(&L->cfg, o->layers, err)))
         return rc;
     const int64_t ctx = o->ctx > 0 ? o->ctx : L->cfg.max_position_embeddings;
     if (ctx > L->cfg.max_position_embeddings)

@@ -26,18 +26,24 @@ static uint64_t fnv1a(const char *s)
     return jb__fnv1a_more(JB_FNV1A_START, s);
 }
 
+/* The version of the recipe below (not of the CSV columns): a configuration keeps its id
+ * across releases that add columns, so stored baselines still match. */
+#define JB_CONFIG_ID_VERSION 2
+
 static void config_id(struct jb_sweep_config *c, const struct jb_sweep *r)
 {
-    char key[4 * PATH_MAX];
+    char key[4 * PATH_MAX], layers[48] = "";
+    if (jb_config_sampled(&c->cfg)) /* absent for the whole model: its id is unchanged */
+        snprintf(layers, sizeof layers, "|layers=%lld", (long long)jb_config_layers(&c->cfg));
     const struct jb_workload_opts *o = &r->wo;
     snprintf(key, sizeof key,
         "v%d|%s|%s|%s|%s|%s|%s|req=%lld|sample=%lld|seed=%llu/%d|ts=%.17g|tm=%.17g|skip=%d|"
-        "sc=%s|batch=%lld|conc=%lld|rate=%.17g|depth=%lld/%d|threads=%lld",
-        JB_SCHEMA_VERSION, c->cfg.name, c->dir, jb_dtype_name(c->dtype), c->weights,
+        "sc=%s|batch=%lld|conc=%lld|rate=%.17g|depth=%lld/%d|threads=%lld%s",
+        JB_CONFIG_ID_VERSION, c->cfg.name, c->dir, jb_dtype_name(c->dtype), c->weights,
         r->kernels ? r->kernels : "auto", c->w.path, (long long)o->requests, (long long)o->sample,
         (unsigned long long)o->seed, o->seed_set, o->token_scale, o->time_scale, o->skip_bad_rows,
         o->scenario ? o->scenario : "", (long long)c->batch, (long long)o->concurrency, o->rate,
-        (long long)o->depth, o->depth_set, (long long)c->threads);
+        (long long)o->depth, o->depth_set, (long long)c->threads, layers);
     snprintf(c->id, sizeof c->id, "%016llx", (unsigned long long)fnv1a(key));
 }
 
@@ -65,16 +71,28 @@ static int plan_one(
     else
         snprintf(c->weights, sizeof c->weights, "random (seed %llu)",
             (unsigned long long)r->weights_seed);
-    config_id(c, r);
     if ((rc = jb_run_shape(
              &c->w, c->cfg.max_position_embeddings, &c->n_seqs, &c->ctx, &c->batch_tokens, err)))
         return rc;
-    struct jb_mem_plan plan;
     struct jb_err why;
+    if (r->layers == JB_LAYERS_AUTO) {
+        rc = jb_layers_auto(
+            &c->cfg, c->dtype, c->n_seqs, c->ctx, c->batch_tokens, (int)c->threads, &why);
+        if (rc == JB_ETOOBIG)
+            snprintf(c->skip, sizeof c->skip, "%s", why.msg);
+        else if (rc)
+            return jb_fail(err, rc, "%s", why.msg);
+    } else if (r->layers > 0 && (rc = jb_config_sample_layers(&c->cfg, r->layers, &why))) {
+        return jb_fail(err, rc, "option --layers: %s", why.msg);
+    }
+    config_id(c, r);
+    if (c->skip[0])
+        return 0;
+    struct jb_mem_plan plan;
     jb_mem_plan(&c->cfg, c->dtype, c->n_seqs, c->ctx, c->batch_tokens, (int)c->threads, &plan);
     /* Not fitting is a skip; a plan too large to count or a bad JOULEBENCH_MEM_LIMIT is bad
      * input. */
-    if ((rc = jb_fit_check(&c->cfg, c->dtype, &plan, &why)) == JB_ETOOBIG)
+    if ((rc = jb_fit_check_sampling(&c->cfg, c->dtype, &plan, &why)) == JB_ETOOBIG)
         snprintf(c->skip, sizeof c->skip, "%s", why.msg);
     else if (rc)
         return jb_fail(err, rc, "%s", why.msg);

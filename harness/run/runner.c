@@ -54,11 +54,40 @@ struct sched {
     int64_t prompt_tokens, decode_tokens, gen_tokens;
     int steady;              /* 0 not yet, 1 batch full (window open), 2 draining (closed) */
     int64_t steady_gen0, steady_tokens;
+    /* layer sampling: the virtual clock runs ahead of the real one by extra_s, (scale - 1) x
+     * the real time spent inside the sampled layers so far */
+    double scale;        /* layers_total / layers_run; 1 when the whole model runs */
+    double extra_s;      /* virtual - real, seconds */
+    int64_t layers_t_ns; /* when the current call entered its layers */
+    enum jb_phase phase; /* the phase of the forward call under way */
+    double layers_s[JB_PHASE_COUNT]; /* real seconds inside the layers, per phase */
+    double real_prefill_s, real_decode_s;
+    double real_s; /* real seconds the repetition took */
 };
 
+static int64_t clock_ns(const struct sched *s)
+{
+    return s->o->clock_ns ? s->o->clock_ns(s->o->clock_ctx) : jb_now_ns();
+}
+
+/* Seconds since the repetition began, on the virtual clock (the real one without sampling). */
 static double now_s(const struct sched *s)
 {
-    return (double)(jb_now_ns() - s->t0_ns) * 1e-9;
+    return (double)(clock_ns(s) - s->t0_ns) * 1e-9 + s->extra_s;
+}
+
+/* jb_forward's layers hook: splits each call into its layer part and the rest. */
+static void on_layers(void *ctx, bool entering)
+{
+    struct sched *s = ctx;
+    if (!entering) {
+        const double dt = (double)(clock_ns(s) - s->layers_t_ns) * 1e-9;
+        s->layers_s[s->phase] += dt;
+        s->extra_s += (s->scale - 1.0) * dt;
+    }
+    jb_meter_layers(s->meter, entering);
+    if (entering)
+        s->layers_t_ns = clock_ns(s);
 }
 
 static bool closed_loop(enum jb_scenario sc)
@@ -103,6 +132,8 @@ int jb_run_shape(const struct jb_workload *w, int64_t max_pos, int64_t *n_seqs, 
 
 static void sched_free(struct sched *s)
 {
+    s->L->state.layers_hook = NULL;
+    s->L->state.layers_hook_ctx = NULL;
     free(s->slots);
     free(s->prompts);
     free(s->depth_tokens);
@@ -132,6 +163,11 @@ static int sched_init(struct sched *s, struct jb_loaded *L, const struct jb_work
     s->reqs = reqs;
     s->n = o->max_requests > 0 && o->max_requests < w->n_requests ? o->max_requests : w->n_requests;
     s->n_slots = L->state.n_seqs;
+    s->scale = (double)L->cfg.n_layers / (double)jb_config_layers(&L->cfg);
+    if (jb_config_sampled(&L->cfg)) {
+        L->state.layers_hook = on_layers;
+        L->state.layers_hook_ctx = s;
+    }
     s->max_tokens = L->state.max_tokens;
     s->vocab = L->cfg.vocab_size;
     int64_t outputs = 0;
@@ -177,6 +213,7 @@ static int fill_depth(struct sched *s, int64_t k, struct jb_err *err)
     if (s->w->depth <= 0)
         return 0;
     jb_meter_phase(s->meter, JB_PHASE_SETUP);
+    s->phase = JB_PHASE_SETUP;
     return jb_prefill(&s->L->model, &s->L->state, k, s->depth_tokens, s->w->depth, NULL, err);
 }
 
@@ -308,18 +345,21 @@ static void take_tokens(struct sched *s, bool prefill, double t)
 static int step(struct sched *s, struct jb_err *err)
 {
     const bool prefill = plan_step(s);
-    jb_meter_phase(s->meter, prefill ? JB_PHASE_PREFILL : JB_PHASE_DECODE);
-    const double t_a = now_s(s);
+    s->phase = prefill ? JB_PHASE_PREFILL : JB_PHASE_DECODE;
+    jb_meter_phase(s->meter, s->phase);
+    const double extra_a = s->extra_s, t_a = now_s(s);
     int rc = jb_forward(&s->L->model, &s->L->state, s->chunks, s->n_chunks, s->logits, err);
-    const double t_b = now_s(s);
+    const double t_b = now_s(s), real = (t_b - t_a) - (s->extra_s - extra_a);
     if (rc)
         return rc;
     if (prefill) {
         s->prefill_s += t_b - t_a;
+        s->real_prefill_s += real;
         for (int64_t i = 0; i < s->n_chunks; i++)
             s->prompt_tokens += s->chunks[i].n;
     } else {
         s->decode_s += t_b - t_a;
+        s->real_decode_s += real;
         s->decode_tokens += s->n_chunks;
     }
     take_tokens(s, prefill, t_b);
@@ -431,6 +471,29 @@ static double per_request_ts(const struct sched *s, int64_t i)
     return (double)(q->output_tokens - 1) / ((q->e2e_ms - q->ttft_ms) * 1e-3);
 }
 
+/* What layer sampling ran, and what the sampled run measured before scaling. */
+static void layer_metrics(const struct sched *s, struct jb_run_record *run)
+{
+    const struct jb_config *c = &s->L->cfg;
+    run->layers_run = jb_config_layers(c);
+    run->layers_total = c->n_layers;
+    run->extrapolated = jb_config_sampled(c);
+    run->measured_wall_s = run->measured_prefill_s = run->measured_decode_s = NAN;
+    run->measured_layers_s = run->measured_energy_j = run->measured_layers_j = NAN;
+    run->extrapolation_method[0] = '\0';
+    if (!run->extrapolated)
+        return;
+    snprintf(run->extrapolation_method, sizeof run->extrapolation_method,
+        "layer sampling: time and energy in the layers x %lld/%lld",
+        (long long)c->n_layers, (long long)run->layers_run);
+    run->measured_wall_s = s->real_s;
+    run->measured_prefill_s = s->real_prefill_s;
+    run->measured_decode_s = s->real_decode_s;
+    run->measured_layers_s = 0;
+    for (int p = 0; p < JB_PHASE_COUNT; p++)
+        run->measured_layers_s += s->layers_s[p];
+}
+
 static void run_metrics(struct sched *s, struct jb_run_record *run)
 {
     double first = INFINITY, last = 0;
@@ -479,6 +542,7 @@ static void run_metrics(struct sched *s, struct jb_run_record *run)
     const double tokens = (double)(s->prompt_tokens + s->gen_tokens);
     run->gflop_per_token = s->flops / tokens * 1e-9;
     run->weight_gb_per_token = s->weight_bytes / tokens * 1e-9;
+    layer_metrics(s, run);
 }
 
 static double per(double x, double n)
@@ -500,9 +564,27 @@ static void counter_metrics(struct jb_run_record *run, const struct jb_meter_res
     snprintf(run->counters_reason, sizeof run->counters_reason, "%s", r->counters_reason);
 }
 
-static void energy_metrics(struct jb_run_record *run, const struct jb_meter_result *r,
+/* Layer sampling: the energy of the full model, from the sampled run's layer part x scale. */
+static void scale_energy(struct jb_meter_result *r, double scale)
+{
+    const double k = scale - 1.0;
+    r->energy_j += k * r->layers_j;
+    for (int p = 0; p < JB_PHASE_COUNT; p++)
+        r->phase_j[p] += k * r->layers_phase_j[p];
+    for (int d = 0; d < JB_DOMAIN_COUNT; d++)
+        r->kind_j[d] += k * r->layers_kind_j[d];
+    r->steady_j += k * r->layers_steady_j;
+    r->steady_s += k * r->layers_steady_s;
+}
+
+static void energy_metrics(struct jb_run_record *run, struct jb_meter_result *r,
     const struct sched *s)
 {
+    if (run->extrapolated) {
+        run->measured_energy_j = r->energy_j;
+        run->measured_layers_j = r->layers_j;
+        scale_energy(r, s->scale);
+    }
     const double tokens = (double)(run->prompt_tokens + run->gen_tokens);
     run->energy_j = r->energy_j;
     run->energy_prefill_j = r->phase_j[JB_PHASE_PREFILL];
@@ -556,8 +638,9 @@ int jb_run_rep(struct jb_loaded *L, const struct jb_workload *w, struct jb_meter
         return rc;
     struct jb_meter_result energy;
     jb_meter_begin(meter, JB_PHASE_IDLE, o->run_id);
-    s.t0_ns = jb_now_ns();
+    s.t0_ns = clock_ns(&s);
     rc = run_loop(&s, err);
+    s.real_s = (double)(clock_ns(&s) - s.t0_ns) * 1e-9;
     jb_meter_end(meter, &energy);
     if (!rc) {
         run_metrics(&s, run);

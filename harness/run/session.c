@@ -176,8 +176,15 @@ static void identify(struct jb_run_record *run, const struct jb_sweep_config *c,
     snprintf(run->cpu_info, sizeof run->cpu_info, "%s", si.cpu_model);
     snprintf(run->model, sizeof run->model, "%s", c->cfg.name);
     snprintf(run->model_type, sizeof run->model_type, "%s", c->cfg.model_type);
+    struct jb_config full = c->cfg;
+    full.layers_run = 0;
+    struct jb_mem_plan used, all;
+    jb_mem_plan(&c->cfg, c->dtype, c->n_seqs, c->ctx, c->batch_tokens, (int)c->threads, &used);
+    jb_mem_plan(&full, c->dtype, c->n_seqs, c->ctx, c->batch_tokens, (int)c->threads, &all);
     run->params = jb_config_params(&c->cfg);
-    run->model_size = (int64_t)L->model.arena_bytes;
+    run->model_size = (int64_t)all.weight_bytes; /* the whole model's, sampled or not */
+    run->memory_used_bytes = (double)used.total_bytes;
+    run->memory_full_bytes = (double)all.total_bytes;
     snprintf(run->weights, sizeof run->weights, "%s", L->model.weights_source);
     snprintf(run->dtype, sizeof run->dtype, "%s", jb_dtype_name(c->dtype));
     snprintf(run->workload, sizeof run->workload, "%s", c->w.name);
@@ -195,7 +202,8 @@ static int ensure_model(struct jb_loaded *L, bool *loaded, const struct jb_sweep
 {
     const struct jb_kernel_ops *k = r->kernels ? jb_kernels_by_name(r->kernels) : NULL;
     jb_set_threads((int)c->threads);
-    if (*loaded && strcmp(L->dir, c->dir) == 0 && L->model.dtype == c->dtype) {
+    if (*loaded && strcmp(L->dir, c->dir) == 0 && L->model.dtype == c->dtype
+        && L->cfg.layers_run == c->cfg.layers_run) {
         jb_state_free(&L->state);
         struct jb_mem_plan plan;
         jb_mem_plan(&c->cfg, c->dtype, c->n_seqs, c->ctx, c->batch_tokens, (int)c->threads, &plan);
@@ -215,7 +223,8 @@ static int ensure_model(struct jb_loaded *L, bool *loaded, const struct jb_sweep
         .ops = k,
         .n_seqs = c->n_seqs,
         .ctx = c->ctx,
-        .batch_tokens = c->batch_tokens };
+        .batch_tokens = c->batch_tokens,
+        .layers = jb_config_sampled(&c->cfg) ? jb_config_layers(&c->cfg) : 0 };
     int rc = jb_load(L, &lo, err);
     *loaded = rc == 0;
     return rc;
