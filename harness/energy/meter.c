@@ -619,6 +619,30 @@ static bool stuck_counter(const struct jb_meter *m, struct jb_meter_result *r)
     return false;
 }
 
+/* Joules per phase and domain j summed: per phase over the summed domains (phase_j), per kind
+ * of domain over all phases (kind_j, NAN for a kind no domain is), and the total returned. */
+static double totals(const struct jb_meter *m, const double (*j)[MAX_DOMAINS], double *phase_j,
+    double *kind_j)
+{
+    double total = 0;
+    for (int p = 0; p < JB_PHASE_COUNT; p++) {
+        phase_j[p] = total_of(m, j[p]);
+        total += phase_j[p];
+    }
+    for (int k = 0; k < JB_DOMAIN_COUNT; k++) {
+        bool any = false;
+        double sum = 0;
+        for (int d = 0; d < m->n_dom; d++)
+            if (m->dom[d].kind == (enum jb_domain_kind)k) {
+                any = true;
+                for (int p = 0; p < JB_PHASE_COUNT; p++)
+                    sum += j[p][d];
+            }
+        kind_j[k] = any ? sum : NAN;
+    }
+    return total;
+}
+
 static void fill_energy(const struct jb_meter *m, struct jb_meter_result *r)
 {
     join_sources(m, r);
@@ -638,43 +662,12 @@ static void fill_energy(const struct jb_meter *m, struct jb_meter_result *r)
     }
     if (stuck_counter(m, r))
         return;
-    double total = 0;
-    for (int p = 0; p < JB_PHASE_COUNT; p++) {
-        r->phase_j[p] = total_of(m, m->phase_j[p]);
-        total += r->phase_j[p];
-    }
-    r->energy_j = total;
-    for (int k = 0; k < JB_DOMAIN_COUNT; k++) {
-        bool any = false;
-        double sum = 0;
-        for (int d = 0; d < m->n_dom; d++)
-            if (m->dom[d].kind == (enum jb_domain_kind)k) {
-                any = true;
-                for (int p = 0; p < JB_PHASE_COUNT; p++)
-                    sum += m->phase_j[p][d];
-            }
-        r->kind_j[k] = any ? sum : NAN;
-    }
+    r->energy_j = totals(m, m->phase_j, r->phase_j, r->kind_j);
+    r->layers_j = totals(m, m->layers_j, r->layers_phase_j, r->layers_kind_j);
     if (m->steady_done) {
         r->steady_j = m->steady_j;
         r->steady_s = m->steady_s;
         r->layers_steady_j = m->steady_layers_j;
-    }
-    r->layers_j = 0;
-    for (int p = 0; p < JB_PHASE_COUNT; p++) {
-        r->layers_phase_j[p] = total_of(m, m->layers_j[p]);
-        r->layers_j += r->layers_phase_j[p];
-    }
-    for (int k = 0; k < JB_DOMAIN_COUNT; k++) {
-        bool any = false;
-        double sum = 0;
-        for (int d = 0; d < m->n_dom; d++)
-            if (m->dom[d].kind == (enum jb_domain_kind)k) {
-                any = true;
-                for (int p = 0; p < JB_PHASE_COUNT; p++)
-                    sum += m->layers_j[p][d];
-            }
-        r->layers_kind_j[k] = any ? sum : NAN;
     }
     for (int p = 0; p < JB_PHASE_COUNT && m->update_s > 0; p++)
         if (r->phase_s[p] > 0 && r->phase_s[p] < LOW_CONFIDENCE_UPDATES * m->update_s) {
