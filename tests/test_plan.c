@@ -189,8 +189,8 @@ static void test_real_plan_shard(void **state)
 /* ---- --layers auto ---------------------------------------------------------------------------- */
 
 /* The plan of one configuration (model on chat in q8_0, 1 thread) under --layers `layers`. */
-static int plan_layers(const char *model, int64_t layers, struct jb_sweep_config **c, int *n,
-    struct jb_err *err)
+static int plan_layers(
+    const char *model, int64_t layers, struct jb_sweep_config **c, int *n, struct jb_err *err)
 {
     struct jb_sweep s = { .models = { model },
         .workloads = { "chat" },
@@ -277,7 +277,8 @@ static void test_layers_auto(void **state)
     }
     /* a model that fits runs whole, under the id it has without --layers */
     set_limit(4000000000ull);
-    if (plan_layers("tiny", 0, &whole, &n_whole, &err) || plan_layers("tiny", JB_LAYERS_AUTO, &c, &n, &err))
+    if (plan_layers("tiny", 0, &whole, &n_whole, &err)
+        || plan_layers("tiny", JB_LAYERS_AUTO, &c, &n, &err))
         fail_msg("%s", err.msg);
     assert_int_equal(c[0].cfg.layers_run, 0);
     assert_string_equal(c[0].id, whole[0].id);

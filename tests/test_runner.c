@@ -46,7 +46,8 @@ static void run_watched(struct fixture *f, volatile sig_atomic_t *stop, jb_progr
     struct jb_err err = { 0 };
     int64_t n_seqs, ctx, bt;
     assert_int_equal(jb_run_shape(&f->w, 1024, &n_seqs, &ctx, &bt, &err), 0);
-    const struct jb_load_opts lo = { "tiny", JB_DTYPE_F32, 1, true, NULL, n_seqs, ctx, bt, NULL, 0 };
+    const struct jb_load_opts lo
+        = { "tiny", JB_DTYPE_F32, 1, true, NULL, n_seqs, ctx, bt, NULL, 0 };
     if (jb_load(&f->L, &lo, &err))
         fail_msg("%s", err.msg);
     const struct jb_meter_opts mo = { .energy = "none" };
@@ -127,6 +128,7 @@ static void test_single_stream(void **state)
     assert_int_equal(max_overlap(&f), 1);
     for (int64_t i = 1; i < 6; i++) /* the next arrives when the previous ends */
         ASSERT_CLOSE(f.rec[i].arrival_ms, f.rec[i - 1].end_ms, 1e-9);
+    assert_true(f.run.busy_s == f.run.duration_s); /* closed loop: never waits */
 }
 
 static void test_offline_batches(void **state)
@@ -154,6 +156,32 @@ static void test_server_arrivals(void **state)
     ASSERT_LE(max_overlap(&f), 2);
     for (int64_t i = 0; i < 5; i++)
         ASSERT_CLOSE(f.rec[i].arrival_ms, 2.0 * (double)i, 1e-9);
+}
+
+/* Arrivals half a second apart, each request done in milliseconds: between them the engine
+ * waits with nothing in flight, and busy_s is the duration less those gaps, which the request
+ * records show (each from the end of one request to the arrival of the next); the gaps are
+ * long so that a busy machine cannot fill them. */
+static void test_busy_time(void **state)
+{
+    (void)state;
+    struct fixture f;
+    make_workload(&f, JB_SCENARIO_SERVER, 3, 2);
+    for (int64_t i = 0; i < 3; i++) {
+        f.req[i].arrival_s = 0.5 * (double)i;
+        f.req[i].prompt_tokens = 4;
+        f.req[i].output_tokens = 3;
+    }
+    run(&f, NULL, 0);
+    check_common(&f);
+    double gaps = 0, last_end = 0;
+    for (int64_t i = 0; i < 3; i++) {
+        gaps += fmax(0.0, f.rec[i].arrival_ms - last_end) * 1e-3;
+        last_end = fmax(last_end, f.rec[i].end_ms);
+    }
+    ASSERT_LE(0.5, gaps); /* the requests did not fill the second between them */
+    ASSERT_CLOSE(f.run.busy_s, f.run.duration_s - gaps, 0.05);
+    ASSERT_LE(f.run.prefill_s + f.run.decode_s, f.run.busy_s);
 }
 
 static void test_concurrency_closed_loop(void **state)
@@ -389,6 +417,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_stop_flag_during_arrival_wait),
         cmocka_unit_test(test_shape_refuses_long_requests),
         cmocka_unit_test(test_layer_sampling_fake_clock),
+        cmocka_unit_test(test_busy_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

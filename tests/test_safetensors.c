@@ -1210,7 +1210,8 @@ static void test_sampled_checkpoint(void **state)
     assert_int_equal(jb_safetensors_check(&two, fx.dir, &err), 0);
     struct jb_model full, sampled;
     const struct jb_model_opts o = { .dtype = JB_DTYPE_F32, .seed = 1 };
-    if (jb_model_init(&full, &cfg, fx.dir, &o, &err) || jb_model_init(&sampled, &two, fx.dir, &o, &err))
+    if (jb_model_init(&full, &cfg, fx.dir, &o, &err)
+        || jb_model_init(&sampled, &two, fx.dir, &o, &err))
         fail_msg("%s: %s", sp->label, err.msg);
     const size_t dim = (size_t)fx.d * sizeof(float);
     assert_memory_equal(sampled.embed.data, full.embed.data, (size_t)fx.V * dim);

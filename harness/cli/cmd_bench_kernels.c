@@ -271,7 +271,8 @@ static int bench_model(const struct bench_opts *o, const struct jb_kernel_ops *k
 {
     struct jb_loaded L;
     struct jb_err err;
-    const struct jb_load_opts lo = { o->model, t, 1, true, k, 1, o->ctx, o->prefill_tokens, NULL, 0 };
+    const struct jb_load_opts lo
+        = { o->model, t, 1, true, k, 1, o->ctx, o->prefill_tokens, NULL, 0 };
     memset(r, 0, sizeof *r);
     int rc = jb_load(&L, &lo, &err);
     if (rc) {

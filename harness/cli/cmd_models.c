@@ -25,8 +25,8 @@ static void human_count(int64_t n, char *buf, size_t len)
 
 /* What --layers auto runs of c in storage types that do not fit whole ("q8_0:19/80"), with
  * one sequence of ctx positions and forward calls of up to 512 tokens. */
-static void sampled_column(const struct jb_config *c, int64_t ctx, const bool *whole, char *buf,
-    size_t len)
+static void sampled_column(
+    const struct jb_config *c, int64_t ctx, const bool *whole, char *buf, size_t len)
 {
     size_t n = 0;
     buf[0] = '\0';
@@ -67,10 +67,9 @@ static void print_row(const struct jb_config *c, int64_t ctx, uint64_t avail)
     jb_mem_plan(c, JB_DTYPE_F32, 1, 1024, 0, 1, &plan);
     printf("%-16s %-6s %6lld %6lld %5lld/%-3lld %13lld %8s %9.2f %9.2f %9.2f %9.1f  %-13s %s\n",
         c->name, c->model_type, (long long)c->n_layers, (long long)c->hidden_size,
-        (long long)c->n_heads, (long long)c->n_kv_heads, (long long)params, size,
-        gib[JB_DTYPE_F32], gib[JB_DTYPE_BF16], gib[JB_DTYPE_Q8_0],
-        (double)plan.kv_bytes / (1024.0 * 1024.0), fits[0] ? fits : "none",
-        sampled[0] ? sampled : "-");
+        (long long)c->n_heads, (long long)c->n_kv_heads, (long long)params, size, gib[JB_DTYPE_F32],
+        gib[JB_DTYPE_BF16], gib[JB_DTYPE_Q8_0], (double)plan.kv_bytes / (1024.0 * 1024.0),
+        fits[0] ? fits : "none", sampled[0] ? sampled : "-");
 }
 
 int jb_cmd_models(int argc, char **argv)
@@ -112,9 +111,9 @@ int jb_cmd_models(int argc, char **argv)
         return jb_exit_code(rc);
     }
     const uint64_t avail = jb_mem_available_bytes(limit);
-    printf("%-16s %-6s %6s %6s %9s %13s %8s %9s %9s %9s %9s  %-13s %s\n", "model", "type",
-        "layers", "dim", "heads/kv", "params", "size", "f32_gib", "bf16_gib", "q8_0_gib",
-        "kv_mib/1k", "fits", "sampled");
+    printf("%-16s %-6s %6s %6s %9s %13s %8s %9s %9s %9s %9s  %-13s %s\n", "model", "type", "layers",
+        "dim", "heads/kv", "params", "size", "f32_gib", "bf16_gib", "q8_0_gib", "kv_mib/1k", "fits",
+        "sampled");
     for (int i = 0; i < list.count; i++) {
         struct jb_config c;
         char dir[4096];

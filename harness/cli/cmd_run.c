@@ -276,10 +276,9 @@ static int parse_args(int argc, char **argv, struct run_opts *r)
         { "concurrency", required_argument, NULL, 'C' }, { "rate", required_argument, NULL, 'r' },
         { "depth", required_argument, NULL, 'D' }, { "weights-seed", required_argument, NULL, 'X' },
         { "random-weights", no_argument, NULL, 'x' }, { "kernels", required_argument, NULL, 'K' },
-        { "layers", required_argument, NULL, 'l' },
-        { "cpus", required_argument, NULL, 'P' }, { "energy", required_argument, NULL, 'E' },
-        { "sample-ms", required_argument, NULL, 'I' }, { "idle-s", required_argument, NULL, 'B' },
-        { "cpu-tdp-w", required_argument, NULL, 'U' },
+        { "layers", required_argument, NULL, 'l' }, { "cpus", required_argument, NULL, 'P' },
+        { "energy", required_argument, NULL, 'E' }, { "sample-ms", required_argument, NULL, 'I' },
+        { "idle-s", required_argument, NULL, 'B' }, { "cpu-tdp-w", required_argument, NULL, 'U' },
         { "cpu-idle-w", required_argument, NULL, 'L' },
         { "cpu-profile", required_argument, NULL, 'F' },
         { "cpu-package-cpus", required_argument, NULL, 'G' },
@@ -466,7 +465,8 @@ static int print_plan(const struct run_opts *r, const struct jb_sweep_config *c,
         put_field(c[k].w.name, false);
         printf("%lld\t%lld\t", (long long)c[k].threads, (long long)c[k].n_seqs);
         if (jb_config_sampled(&c[k].cfg))
-            printf("%lld/%lld\t", (long long)jb_config_layers(&c[k].cfg), (long long)c[k].cfg.n_layers);
+            printf("%lld/%lld\t", (long long)jb_config_layers(&c[k].cfg),
+                (long long)c[k].cfg.n_layers);
         else
             printf("%lld\t", (long long)c[k].cfg.n_layers);
         put_field(status, true);

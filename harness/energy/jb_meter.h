@@ -57,7 +57,7 @@ struct jb_meter_result {
     char uncertainty[96];                /* the sources' known error; "" for counters */
     char reason[800];                    /* why energy is empty; "" when it is not */
     /* the part of the above spent inside decoder layers (jb_meter_layers; layer sampling) */
-    double layers_j;                     /* summed domains, all phases; NAN when not measured */
+    double layers_j; /* summed domains, all phases; NAN when not measured */
     double layers_phase_j[JB_PHASE_COUNT];
     double layers_phase_s[JB_PHASE_COUNT];
     double layers_kind_j[JB_DOMAIN_COUNT];

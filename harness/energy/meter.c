@@ -621,8 +621,8 @@ static bool stuck_counter(const struct jb_meter *m, struct jb_meter_result *r)
 
 /* Joules per phase and domain j summed: per phase over the summed domains (phase_j), per kind
  * of domain over all phases (kind_j, NAN for a kind no domain is), and the total returned. */
-static double totals(const struct jb_meter *m, const double (*j)[MAX_DOMAINS], double *phase_j,
-    double *kind_j)
+static double totals(
+    const struct jb_meter *m, const double (*j)[MAX_DOMAINS], double *phase_j, double *kind_j)
 {
     double total = 0;
     for (int p = 0; p < JB_PHASE_COUNT; p++) {

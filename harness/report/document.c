@@ -192,8 +192,10 @@ static void sampled_sentence(const struct report *r, char *buf, size_t len)
             jb__report_fmt_num(a, sizeof a, energy ? w->e_tok : w->s_query),
             energy ? "J per output token" : "s per query",
             jb__report_fmt_num(b, sizeof b, energy ? w->e_tok_fit : w->s_query_fit),
-            jb__report_fmt_pct(c, sizeof c, fabs(energy ? w->e_tok_diff_pct : w->s_query_diff_pct) / 100),
-            (energy ? w->e_tok_diff_pct : w->s_query_diff_pct) >= 0 ? " (too high)." : " (too low).");
+            jb__report_fmt_pct(
+                c, sizeof c, fabs(energy ? w->e_tok_diff_pct : w->s_query_diff_pct) / 100),
+            (energy ? w->e_tok_diff_pct : w->s_query_diff_pct) >= 0 ? " (too high)."
+                                                                    : " (too low).");
         told++;
     }
 }
@@ -242,8 +244,7 @@ static void summary_paragraph(struct report *r, char *buf, size_t len)
                 (long long)y->layers_run, (long long)y->layers_total);
         n += (size_t)snprintf(buf + n, n < len ? len - n : 0,
             " **%s** in %s%s costs %s× as much per query (%s per 1,000)", y->model, y->dtype,
-            sampled,
-            jb__report_fmt_num(a, sizeof a, cost_of(r, big) / cost_of(r, ref)),
+            sampled, jb__report_fmt_num(a, sizeof a, cost_of(r, big) / cost_of(r, ref)),
             jb__report_fmt_money(b, sizeof b, 1000 * cost_of(r, big), r->prof.currency));
         if (energy && isfinite(y->j_per_output_token))
             n += (size_t)snprintf(buf + n, n < len ? len - n : 0,
@@ -694,8 +695,9 @@ static void doc_formulas(struct report *r)
     jb_doc_code(&r->doc,
         "per configuration, medians over repetitions (runs.csv):\n"
         "  J/query            = energy_j / requests                     (IT energy, J)\n"
-        "  s/query            = duration_s / requests                   (time the query holds the "
-        "machine)\n"
+        "  s/query            = busy_s / requests                       (time the query holds the "
+        "machine,\n"
+        "                       waits for arrivals left out; duration_s for older results)\n"
         "  output tokens/q    = gen_tokens / requests\n"
         "from the cost profile:\n"
         "  hardware per busy hour = purchase_price / (lifetime_years * 8760 * utilisation)\n"

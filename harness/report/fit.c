@@ -188,8 +188,8 @@ static size_t sampled_points(const struct report *r, const struct series *s, siz
 }
 
 /* Each layer-sampled model of s (idx[from .. to)) against the fits of the measured ones. */
-static void sampled_rows(struct report *r, const struct series *s, const size_t *idx, size_t from,
-    size_t to)
+static void sampled_rows(
+    struct report *r, const struct series *s, const size_t *idx, size_t from, size_t to)
 {
     for (size_t i = from; i < to; i++) {
         const struct jb_report_config *c = &r->d.configs[idx[i]];
@@ -210,9 +210,9 @@ static void sampled_rows(struct report *r, const struct series *s, const size_t 
         w->s_query_fit = s->ok_time ? jb_powerlaw_eval(&s->time, N) : NAN;
         w->s_query_diff_pct = err_pct(w->s_query_fit, w->s_query);
         w->cost_1k = r->cost[idx[i]].c.per_1k_queries;
-        w->cost_1k_fit = jb__report_predicted_cost_1k(r,
-            s->ok_query ? jb_powerlaw_eval(&s->query, N) : NAN, w->s_query_fit,
-            c->output_tokens_per_query, NULL);
+        w->cost_1k_fit
+            = jb__report_predicted_cost_1k(r, s->ok_query ? jb_powerlaw_eval(&s->query, N) : NAN,
+                w->s_query_fit, c->output_tokens_per_query, NULL);
         w->cost_1k_diff_pct = err_pct(w->cost_1k_fit, w->cost_1k);
     }
 }
@@ -245,8 +245,8 @@ int jb__report_fit_all(struct report *r, struct jb_err *err)
         const size_t k_all = sampled_points(r, s, idx, k);
         sampled_rows(r, s, idx, k, k_all);
         s->ok_tok_all = k_all > k
-            && fit_quantity(r, idx, k_all, offsetof(struct jb_report_config, j_per_output_token),
-                x, y, &s->tok_all, a);
+            && fit_quantity(r, idx, k_all, offsetof(struct jb_report_config, j_per_output_token), x,
+                y, &s->tok_all, a);
     }
     free(idx);
     free(x);

@@ -31,7 +31,8 @@ const struct jb_column jb__report_cost_columns[] = {
     COST_STR("energy_method", energy_method, "measured, integrated, estimated or none"),
     COST_STR("currency", currency, "the currency of every cost_ column"),
     COST_F64("j_per_query", j_per_query, "IT energy per query (J), median over repetitions"),
-    COST_F64("machine_s_per_query", machine_s_per_query, "seconds a query holds the machine"),
+    COST_F64("machine_s_per_query", machine_s_per_query,
+        "seconds a query holds the machine (busy_s / requests)"),
     COST_F64("output_tokens_per_query", output_tokens_per_query, "tokens generated per query"),
     COST_F64(
         "kwh_per_query", c.kwh_per_query, "facility energy per query: j_per_query * pue / 3.6e6"),

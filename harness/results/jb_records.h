@@ -14,7 +14,7 @@
 /* The version of the columns this build writes; folders of versions 1 and 2 are still read
  * (their missing columns empty). */
 #define JB_SCHEMA_VERSION 3
-/* More columns than any table has (runs.csv has 103). */
+/* More columns than any table has (runs.csv has 104). */
 #define JB_MAX_COLUMNS 128
 
 /* One row of runs.csv: a configuration x repetition. Times in ms, rates per second. */
@@ -29,7 +29,7 @@ struct jb_run_record {
     char extrapolation_method[128];
     char dtype[8], workload[128], scenario[16], kernels[16];
     int64_t batch, threads, rep, requests, prompt_tokens, gen_tokens, depth;
-    double duration_s;
+    double duration_s, busy_s;
     double ttft_ms_p50, ttft_ms_p90, ttft_ms_p99, tpot_ms_p50, tpot_ms_p90, tpot_ms_p99;
     double itl_ms_p50, itl_ms_p90, itl_ms_p99, e2e_ms_p50, e2e_ms_p90, e2e_ms_p99;
     double queue_ms_p50, queue_ms_p99;

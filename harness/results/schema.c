@@ -60,6 +60,10 @@ const struct jb_column jb_run_columns[] = {
     RUN_I64("gen_tokens", gen_tokens, "tokens generated, all requests (n_gen)"),
     RUN_I64("depth", depth, "tokens already in the KV cache before each request (untimed)"),
     RUN_F64("duration_s", duration_s, "from the first arrival to the last token"),
+    RUN_F64("busy_s", busy_s,
+        "duration_s less the gaps in which nothing was in flight and the engine waited for the "
+        "next arrival (server scenarios): the machine time the queries took; equal to "
+        "duration_s in closed-loop scenarios"),
     PCT(ttft_ms, "time to first token: arrival to first token, queueing included (ms)"),
     PCT(tpot_ms,
         "time per output token after the first: (e2e - ttft) / (output tokens - 1) per request "
@@ -129,7 +133,8 @@ const struct jb_column jb_run_columns[] = {
     RUN_I64("energy_reads", energy_reads, "energy reads during the repetition"),
     RUN_I64("energy_wraps", energy_wraps, "counter wrap-arounds corrected"),
     RUN_STR("energy_reason", energy_reason,
-        "why the energy columns are empty (no source, a failed read, a read gap, a counter that did not advance over a busy window: stuck or virtualised)"),
+        "why the energy columns are empty (no source, a failed read, a read gap, a counter that "
+        "did not advance over a busy window: stuck or virtualised)"),
     RUN_F64("instructions", instructions,
         "instructions retired on the CPUs used (PAPI_TOT_INS); empty when not counted"),
     RUN_F64("cycles", cycles, "cycles (PAPI_TOT_CYC)"),

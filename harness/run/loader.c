@@ -210,8 +210,9 @@ int jb_layers_auto(struct jb_config *c, enum jb_dtype t, int64_t n_seqs, int64_t
         jb_fmt_bytes(p.weight_bytes, w, sizeof w), jb_fmt_bytes(p.kv_bytes, kv, sizeof kv),
         jb_fmt_bytes(p.act_bytes, act, sizeof act), jb_fmt_bytes(avail, have, sizeof have),
         jb_fmt_bytes(budget, left, sizeof left), JB_LAYERS_MARGIN_PCT,
-        t != JB_DTYPE_Q8_0 ? "try --dtype q8_0, a shorter context or fewer sequences"
-                           : "try a shorter context, fewer sequences or a machine with more memory");
+        t != JB_DTYPE_Q8_0
+            ? "try --dtype q8_0, a shorter context or fewer sequences"
+            : "try a shorter context, fewer sequences or a machine with more memory");
 }
 
 int jb_load(struct jb_loaded *L, const struct jb_load_opts *o, struct jb_err *err)

@@ -56,13 +56,14 @@ struct sched {
     int64_t steady_gen0, steady_tokens;
     /* layer sampling: the virtual clock runs ahead of the real one by extra_s, (scale - 1) x
      * the real time spent inside the sampled layers so far */
-    double scale;        /* layers_total / layers_run; 1 when the whole model runs */
-    double extra_s;      /* virtual - real, seconds */
-    int64_t layers_t_ns; /* when the current call entered its layers */
-    enum jb_phase phase; /* the phase of the forward call under way */
+    double scale;                    /* layers_total / layers_run; 1 when the whole model runs */
+    double extra_s;                  /* virtual - real, seconds */
+    int64_t layers_t_ns;             /* when the current call entered its layers */
+    enum jb_phase phase;             /* the phase of the forward call under way */
     double layers_s[JB_PHASE_COUNT]; /* real seconds inside the layers, per phase */
     double real_prefill_s, real_decode_s;
     double real_s; /* real seconds the repetition took */
+    double idle_s; /* waiting for an arrival with nothing in flight, after the first admission */
 };
 
 static int64_t clock_ns(const struct sched *s)
@@ -258,7 +259,10 @@ static void wait_for_arrival(struct sched *s)
     jb_meter_phase(s->meter, JB_PHASE_IDLE);
     wait = wait < STOP_POLL_S ? wait : STOP_POLL_S;
     struct timespec ts = { (time_t)wait, (long)((wait - floor(wait)) * 1e9) };
+    const double t0 = now_s(s);
     nanosleep(&ts, NULL); /* a signal cuts it short too */
+    if (s->next > 0)      /* inside the window duration_s spans: from the first arrival on */
+        s->idle_s += now_s(s) - t0;
 }
 
 /* Chunks for this step: prompt pieces first; when no prompt is pending, one decode token per
@@ -484,8 +488,8 @@ static void layer_metrics(const struct sched *s, struct jb_run_record *run)
     if (!run->extrapolated)
         return;
     snprintf(run->extrapolation_method, sizeof run->extrapolation_method,
-        "layer sampling: time and energy in the layers x %lld/%lld",
-        (long long)c->n_layers, (long long)run->layers_run);
+        "layer sampling: time and energy in the layers x %lld/%lld", (long long)c->n_layers,
+        (long long)run->layers_run);
     run->measured_wall_s = s->real_s;
     run->measured_prefill_s = s->real_prefill_s;
     run->measured_decode_s = s->real_decode_s;
@@ -513,6 +517,7 @@ static void run_metrics(struct sched *s, struct jb_run_record *run)
     run->prompt_tokens = s->prompt_tokens;
     run->gen_tokens = s->gen_tokens;
     run->duration_s = (last - first) * 1e-3;
+    run->busy_s = fmax(0.0, run->duration_s - s->idle_s);
 #define REQ_PCT(field, metric)                                                                     \
     percentiles(s, offsetof(struct jb_request_record, field), &run->metric##_p50,                  \
         &run->metric##_p90, &run->metric##_p99)
@@ -577,8 +582,8 @@ static void scale_energy(struct jb_meter_result *r, double scale)
     r->steady_s += k * r->layers_steady_s;
 }
 
-static void energy_metrics(struct jb_run_record *run, struct jb_meter_result *r,
-    const struct sched *s)
+static void energy_metrics(
+    struct jb_run_record *run, struct jb_meter_result *r, const struct sched *s)
 {
     if (run->extrapolated) {
         run->measured_energy_j = r->energy_j;
