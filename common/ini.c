@@ -5,8 +5,10 @@
 #define _GNU_SOURCE
 #include "jb_ini.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -203,4 +205,17 @@ int jb_ini_parse(FILE *f, const char *path, const void *keys, size_t stride, int
             strerror(ini.read_errno ? ini.read_errno : EIO));
     free(ini.buf);
     return rc;
+}
+
+bool jb_ini_number(const char *s, double *out)
+{
+    char *end;
+    if (!*s || isspace((unsigned char)*s))
+        return false;
+    errno = 0;
+    const double v = strtod(s, &end);
+    if (end == s || *end || errno || !isfinite(v))
+        return false;
+    *out = v;
+    return true;
 }

@@ -9,6 +9,7 @@
 #ifndef JB_INI_H
 #define JB_INI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -39,5 +40,10 @@ int jb_ini_fail(struct jb_ini *ini, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* The line being parsed (1-based). */
 int jb_ini_line(const struct jb_ini *ini);
+
+/* A finite number and nothing else ("1.5", "2e9"; no blanks, no trailing text, no nan or inf)
+ * into *out: the reading of a numeric INI value (or CSV cell) the profiles and the hardware
+ * catalog share. */
+bool jb_ini_number(const char *s, double *out);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "jb_project.h"
 #include "jb_results.h"
 
 int jb_cmd_columns(int argc, char **argv)
@@ -19,7 +20,7 @@ int jb_cmd_columns(int argc, char **argv)
             return JB_EXIT_USAGE;
         }
         printf("usage: joulebench columns [--markdown]\nEvery column of runs.csv, "
-               "requests.csv, summary.csv and power.csv, with its meaning.\n");
+               "requests.csv, summary.csv, power.csv and projection.csv, with its meaning.\n");
         return JB_EXIT_OK;
     }
     const struct {
@@ -35,6 +36,9 @@ int jb_cmd_columns(int argc, char **argv)
             jb_summary_columns, jb_n_summary_columns },
         { "power.csv", "one row per energy sample and domain, written by the sampler thread",
             jb_power_columns, jb_n_power_columns },
+        { "projection.csv",
+            "`joulebench project`: one row per device, model, dtype and workload, all PROJECTED",
+            jb_projection_columns, jb_n_projection_columns },
     };
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         if (md) {

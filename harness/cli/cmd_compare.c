@@ -23,11 +23,13 @@ static void usage(FILE *f)
     fprintf(f,
         "usage: joulebench compare BASE NEW [--threshold PCT] [--metric-threshold M=PCT,..]\n"
         "           [--alpha A] [--markdown] [--json FILE|-] [--gab DIR] [--bencher FILE]\n"
+        "           [--allow-projected]\n"
         "BASE and NEW are results folders or runs.csv files. A metric regresses when it is\n"
         "worse by at least the threshold (default 5%%), a two-sided Mann-Whitney U test gives\n"
         "p < alpha (default 0.05) and the bootstrap 95%% interval of the change excludes 0.\n"
         "Exit status: 0 no regression, 1 regression, 2 usage or data error (a bad cell, or\n"
-        "nothing compared: no configuration measured on both sides).\n");
+        "nothing compared: no configuration measured on both sides). A BASE of projected rows\n"
+        "(`joulebench project`) is refused unless --allow-projected.\n");
 }
 
 /* One option; returns 0, -1 (error printed) or JB_PARSE_HELP (usage printed). */
@@ -46,6 +48,7 @@ static int parse_option(int c, struct cmp_opts *o)
     case 'j': o->out.json = optarg; return 0;
     case 'g': o->out.gab = optarg; return 0;
     case 'b': o->out.bencher = optarg; return 0;
+    case 'P': o->c.allow_projected = true; return 0;
     case 'h': usage(stdout); return JB_PARSE_HELP;
     default: usage(stderr); return -1;
     }
@@ -62,6 +65,7 @@ static int parse(int argc, char **argv, struct cmp_opts *o)
         { .name = "json", .has_arg = required_argument, .val = 'j' },
         { .name = "gab", .has_arg = required_argument, .val = 'g' },
         { .name = "bencher", .has_arg = required_argument, .val = 'b' },
+        { .name = "allow-projected", .has_arg = no_argument, .val = 'P' },
         { .name = "help", .has_arg = no_argument, .val = 'h' },
         { .name = NULL },
     };
@@ -84,7 +88,8 @@ int jb_cmd_compare(int argc, char **argv)
             .alpha = 0.05,
             .seed = 12345,
             .resamples = 10000,
-            .overrides = NULL },
+            .overrides = NULL,
+            .allow_projected = false },
         .out = { .markdown = false, .json = NULL, .gab = NULL, .bencher = NULL },
     };
     struct jb_compare_result r = { .configs = NULL };

@@ -33,6 +33,7 @@ int jb_cmd_sources(int argc, char **argv);
 int jb_cmd_compare(int argc, char **argv);
 int jb_cmd_report(int argc, char **argv);
 int jb_cmd_merge(int argc, char **argv);
+int jb_cmd_project(int argc, char **argv);
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 

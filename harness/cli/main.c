@@ -23,6 +23,8 @@ static const struct command commands[] = {
     { "report", jb_cmd_report,
         "what a query costs: report.md, tables and pictures of a results folder" },
     { "compare", jb_cmd_compare, "compare two results: regression verdicts for CI (exit 1)" },
+    { "project", jb_cmd_project,
+        "PROJECTED latency, energy and cost on catalog hardware (hardware/*.ini)" },
     { "merge", jb_cmd_merge, "merge results folders into one: each repetition once" },
     { "sources", jb_cmd_sources, "which energy sources and counters work here, and why not" },
     { "workloads", jb_cmd_workloads, "list the workloads: scenario, requests, lengths, SLOs" },

@@ -181,8 +181,16 @@ int jb_compare_run(const char *base, const char *nw, const struct jb_compare_opt
     *r = (struct jb_compare_result) { .configs = NULL };
     for (size_t m = 0; m < N_METRICS; m++)
         names[m] = metrics[m].name;
-    if ((rc = jb_compare_side_open(&b, base, names, N_METRICS, err))
-        || (rc = jb_compare_side_open(&n, nw, names, N_METRICS, err))
+    if ((rc = jb_compare_side_open(&b, base, names, N_METRICS, err)))
+        goto out;
+    if (!o->allow_projected && jb_compare_side_projected(b)) {
+        rc = jb_fail(err, JB_EINVAL,
+            "%s: its rows are PROJECTED (method projected, `joulebench project`), not measured: "
+            "a projection is no baseline for a measurement (--allow-projected compares anyway)",
+            base);
+        goto out;
+    }
+    if ((rc = jb_compare_side_open(&n, nw, names, N_METRICS, err))
         || (rc = collect_keys(b, n, r, err)))
         goto out;
     for (size_t i = 0; i < r->n_configs; i++)

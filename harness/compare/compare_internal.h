@@ -6,6 +6,7 @@
 #ifndef JB_COMPARE_INTERNAL_H
 #define JB_COMPARE_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "jb_error.h"
@@ -24,6 +25,8 @@ struct jb_compare_side;
  * unreadable meta.json is no error: the machine is then unknown. */
 int jb_compare_side_open(struct jb_compare_side **out /* OUT */, const char *arg,
     const char *const *metrics, size_t n_metrics, struct jb_err *err);
+/* True when any row of the side is projected (energy_method "projected"), not measured. */
+bool jb_compare_side_projected(const struct jb_compare_side *s);
 /* Frees a side; accepts NULL. */
 void jb_compare_side_free(struct jb_compare_side *s);
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "jb_compare.h"
 #include "jb_results.h"
@@ -64,17 +65,38 @@ static int find_columns(struct jb_compare_side *s, struct jb_err *err)
     return 0;
 }
 
+/* A folder of `joulebench project` has projection.csv and no runs.csv: read that, so that it is
+ * recognised (and refused as a baseline) rather than reported missing. */
+static const char *side_path(const char *arg, char *buf, size_t len)
+{
+    struct stat st;
+    snprintf(buf, len, "%s/runs.csv", arg);
+    if (stat(arg, &st) != 0 || !S_ISDIR(st.st_mode) || stat(buf, &st) == 0)
+        return arg;
+    snprintf(buf, len, "%s/projection.csv", arg);
+    return stat(buf, &st) == 0 ? buf : arg;
+}
+
+bool jb_compare_side_projected(const struct jb_compare_side *s)
+{
+    for (size_t i = 0; s->has_method && i < s->d.n_runs; i++)
+        if (strcmp(s->d.runs[i].energy_method, "projected") == 0)
+            return true;
+    return false;
+}
+
 int jb_compare_side_open(struct jb_compare_side **out, const char *arg, const char *const *metrics,
     size_t n_metrics, struct jb_err *err)
 {
     struct jb_compare_side *s = calloc(1, sizeof *s);
+    char path[PATH_MAX + 32];
     int rc;
     *out = NULL;
     if (!s)
         return jb_fail(err, JB_ENOMEM, "%s: out of memory", arg);
     s->metrics = metrics;
     s->n_metrics = n_metrics;
-    if ((rc = jb_results_read(arg, JB_RESULTS_RUNS, &s->d, err)))
+    if ((rc = jb_results_read(side_path(arg, path, sizeof path), JB_RESULTS_RUNS, &s->d, err)))
         goto fail;
     s->has_metric = calloc(n_metrics + 1, sizeof *s->has_metric);
     s->values = malloc((s->d.n_runs + 1) * sizeof *s->values);

@@ -31,6 +31,7 @@ struct jb_compare_opts {
     uint64_t seed;         /* bootstrap resampling */
     int resamples;         /* bootstrap resamples */
     const char *overrides; /* "metric=pct,metric=pct" per-metric thresholds (NULL: none) */
+    bool allow_projected;  /* accept a BASE of projected rows (`joulebench project`) */
 };
 
 /* The verdict on one metric of one configuration. */
@@ -90,7 +91,10 @@ struct jb_compare_result {
  * Returns 0, or a negative JB_E* code with err naming the file and column (r is then empty):
  * JB_EINVAL when nothing was compared (no configuration on both sides, or no metric measured
  * on both sides of any), naming both sets; the reader's errors (a cell that is not a number,
- * a negative energy, time or count, two different rows of one run_id, a NUL byte) otherwise. */
+ * a negative energy, time or count, two different rows of one run_id, a NUL byte) otherwise;
+ * JB_EINVAL naming base when its rows are projected (energy_method "projected", as `joulebench
+ * project` writes them: a projection is no baseline for a measurement) unless
+ * o->allow_projected. A folder without runs.csv is read through its projection.csv. */
 int jb_compare_run(const char *base, const char *nw, const struct jb_compare_opts *o,
     struct jb_compare_result *r /* OUT */, struct jb_err *err);
 /* Frees what jb_compare_run allocated and empties r; accepts an empty or zeroed r. */

@@ -44,22 +44,6 @@ const char *jb_cost_data_dir(void)
     return d && *d ? d : JB_SOURCE_DIR "/data";
 }
 
-/* ==== numbers ================================================================================ */
-
-/* A finite number and nothing else. */
-static bool parse_real(const char *s, double *out)
-{
-    char *end;
-    if (!*s || isspace((unsigned char)*s))
-        return false;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || *end || errno || !isfinite(v))
-        return false;
-    *out = v;
-    return true;
-}
-
 /* ==== grid carbon intensity ================================================================== */
 
 static bool is_country_code(const char *s)
@@ -139,7 +123,7 @@ static int grid_region(
         if (strlen(p) != plen || strncasecmp(p, spec, plen) != 0
             || strcmp(t.rows[r][cr], colon + 1) != 0)
             continue;
-        if (!parse_real(t.rows[r][ci], g) || *g < 0) {
+        if (!jb_ini_number(t.rows[r][ci], g) || *g < 0) {
             rc = jb_fail(err, JB_EPARSE,
                 "%s: record %zu, column \"impact\": \"%s\" is not a number", path, r + 2,
                 t.rows[r][ci]);
@@ -159,7 +143,7 @@ int jb_grid_lookup(const char *spec, const char *data_dir, double *g_per_kwh, ch
 {
     const char *dir = data_dir ? data_dir : jb_cost_data_dir();
     const char *colon = strchr(spec, ':');
-    if (parse_real(spec, g_per_kwh)) {
+    if (jb_ini_number(spec, g_per_kwh)) {
         if (*g_per_kwh < 0 || *g_per_kwh > 5000)
             return jb_fail(err, JB_ERANGE, "expected gCO2e/kWh from 0 to 5000, got \"%s\"", spec);
         snprintf(from, from_len, "the profile (gCO2e/kWh)");
@@ -232,7 +216,7 @@ static int parse_real_key(
     char why[96];
     snprintf(why, sizeof why, "expected a number %s %g and <= %g", s->min_open ? ">" : ">=", s->min,
         s->max);
-    if (!parse_real(value, &v))
+    if (!jb_ini_number(value, &v))
         return jb_ini_fail(ini, JB_EPARSE, "key \"%s\": %s, got \"%s\"", s->name, why, value);
     if (v < s->min || (s->min_open && v == s->min) || v > s->max)
         return jb_ini_fail(ini, JB_ERANGE, "key \"%s\": %s, got \"%s\"", s->name, why, value);
