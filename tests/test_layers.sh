@@ -55,6 +55,9 @@ two_id=$("$jb" run --model tiny "${quick[@]}" --layers 2 --plan | awk -F'\t' 'NR
 
 # a sampled run: the rows say so, and the scaled figures follow from the measured ones
 if "$jb" run --model tiny "${quick[@]}" --layers 2 --out sampled >sampled.out 2>sampled.err; then
+    grep -q "^tiny .* EXTRAPOLATED from 2 of 4 layers" sampled.out \
+        && [ "$(col sampled/summary.csv extrapolated | sort -u)" = 1 ] \
+        && ok "the summary (table and summary.csv) says extrapolated" || fail "summary: $(cat sampled.out)"
     python3 - sampled/runs.csv <<'PY' && ok "sampled rows: extrapolated, scaled from their measured figures" || fail "sampled rows"
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1], newline="")))
@@ -73,8 +76,11 @@ PY
 else
     fail "sampled run: $(cat sampled.err)"
 fi
-# a whole run leaves the audit columns empty
-if "$jb" run --model tiny "${quick[@]}" --out whole >/dev/null 2>whole.err; then
+# a whole run leaves the audit columns empty (and, with a warm-up, power.csv holds no rows of
+# the warm-up: it is not a repetition)
+if "$jb" run --model tiny "${quick[@]}" --warmup 1 --sample-ms 2 --out whole >/dev/null 2>whole.err; then
+    [ "$(col whole/power.csv run_id | grep -c '^$')" -eq 0 ] && [ "$(rows whole/power.csv)" -gt 0 ] \
+        && ok "no power rows of the warm-up" || fail "power rows without a run_id (the warm-up's)"
     [ "$(col whole/runs.csv extrapolated | sort -u)" = 0 ] && [ -z "$(col whole/runs.csv measured_layers_s | tr -d '\n')" ] \
         && [ "$(col whole/runs.csv memory_used_bytes | sort -u)" = "$(col whole/runs.csv memory_full_bytes | sort -u)" ] \
         && ok "whole rows: extrapolated 0, no measured_* figures" || fail "whole rows"

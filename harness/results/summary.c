@@ -16,6 +16,7 @@ struct jb_summary_record {
     int64_t params;
     char dtype[8], workload[128], scenario[16], kernels[16];
     int64_t batch, threads;
+    int64_t layers_run, layers_total, extrapolated;
     char metric[32];
     int64_t n;
     double median, mean, stddev, cv, ci95_lo, ci95_hi, min, max;
@@ -39,6 +40,10 @@ const struct jb_column jb_summary_columns[] = {
     SUM_STR("kernels", kernels, "kernel path"),
     SUM_I64("batch", batch, "most sequences per forward call"),
     SUM_I64("threads", threads, "threads"),
+    SUM_I64("layers_run", layers_run, "decoder layers run (runs.csv; K of layers_total when sampled)"),
+    SUM_I64("layers_total", layers_total, "decoder layers of the model"),
+    SUM_I64("extrapolated", extrapolated,
+        "1 when the figures are extrapolated from layers_run of layers_total layers"),
     SUM_STR("metric", metric, "a runs.csv column; its unit is in its name"),
     SUM_I64("n", n, "repetitions with a value"),
     SUM_F64("median", median, "median over repetitions"),
@@ -95,6 +100,9 @@ static void fill_config(struct jb_summary_record *s, const struct jb_run_record 
     s->params = run->params == JB_I64_NONE ? 0 : run->params;
     s->batch = run->batch == JB_I64_NONE ? 0 : run->batch;
     s->threads = run->threads == JB_I64_NONE ? 0 : run->threads;
+    s->extrapolated = run->extrapolated == 1; /* absent (older folders): the whole model */
+    s->layers_total = run->layers_total;
+    s->layers_run = run->layers_run;
 }
 
 static int summarize_metric(const struct summary_ctx *c, const struct jb_config_group *g,
@@ -182,6 +190,9 @@ static void print_table(const struct summary_ctx *c)
             fmt(b[0], 24, s[0].median));
         fprintf(
             c->out, "%11s %26s %11s ", fmt(b[1], 24, s[1].median), ci, fmt(b[3], 24, s[3].median));
+        if (id.extrapolated) /* never read as measured whole */
+            fprintf(c->out, " EXTRAPOLATED from %lld of %lld layers", (long long)id.layers_run,
+                (long long)id.layers_total);
         for (int f = 0; flagged[f]; f++) {
             struct jb_summary_record x;
             if (summarize_metric(c, g, flagged[f], buf, &x) && x.high_cv == 1)

@@ -259,12 +259,16 @@ static int run_config(struct exec *x, struct jb_sweep_config *c, struct jb_err *
     x->prog->c = c;
     rc = jb_meter_idle(
         x->meter, x->r->idle_s, idle_label, &c->idle_before_w, &c->idle_before_sd_w, err);
+    /* warm-ups are not recorded, their power samples neither (they would be orphans of no
+     * repetition, dropped with a warning when the folder is next opened) */
+    jb_meter_power_sink(x->meter, NULL, NULL);
     for (int64_t i = 0; i < x->r->warmup && !rc; i++) {
         struct jb_run_record scratch;
         x->prog->warmup = true;
         ro.max_requests = c->n_seqs; /* one batch: faults weights in, warms caches */
         rc = jb_run_rep(&x->L, &c->w, x->meter, &ro, &scratch, reqs, err);
     }
+    jb_meter_power_sink(x->meter, power_row, x->res);
     x->prog->warmup = false;
     ro.max_requests = 0;
     for (int64_t rep = 0; rep < x->r->reps && !rc; rep++) {
