@@ -97,9 +97,11 @@ void jb_meter_begin(struct jb_meter *m, enum jb_phase p, const char *run_id);
 /* Marks a phase boundary: from now on the interval is in phase p. */
 void jb_meter_phase(struct jb_meter *m, enum jb_phase p);
 void jb_meter_mark(struct jb_meter *m, enum jb_mark k);
-/* Marks entering (true) or leaving (false) the decoder layers of a forward call: the energy
- * and time between the two are also counted as the layers' part of the current phase (layer
- * sampling scales that part). Reads the sources at each mark, like a phase boundary. */
+/* Marks entering (true) or leaving (false) the decoder layers of a forward call: the time
+ * between the two is the layers' part of the current phase (layer sampling scales it), and
+ * so is that share of the energy of every interval between two reads (the sampler's or a
+ * phase boundary's): the sampled power integrated over the layer part. A clock read only:
+ * no source is read at a mark, so nothing slow runs inside the forward pass. */
 void jb_meter_layers(struct jb_meter *m, bool entering);
 /* Ends the interval and fills r. */
 void jb_meter_end(struct jb_meter *m, struct jb_meter_result *r);

@@ -5,7 +5,9 @@
  * sampler thread or at a phase boundary, goes through one mutex and one combined reading;
  * the energy between two consecutive reads is charged to the phase that was current, so
  * phase attribution is exact whatever the sampler does. The sampler only adds reads (and
- * power samples for power.csv) so that counters are polled faster than they can wrap.
+ * power samples for power.csv) so that counters are polled faster than they can wrap. The
+ * layer part of a phase (layer sampling) is marked without reads, inside the forward pass:
+ * each interval's energy goes to it in proportion to the time spent inside the layers.
  */
 #define _GNU_SOURCE
 #include "jb_meter.h"
@@ -72,9 +74,12 @@ struct jb_meter {
     double phase_j[JB_PHASE_COUNT][MAX_DOMAINS];
     double phase_s[JB_PHASE_COUNT];
     double steady_j, steady_s;
-    /* inside decoder layers (jb_meter_layers) */
+    /* inside decoder layers (jb_meter_layers): marks only, no reads; charge() shares each
+     * interval's energy by the time spent inside the layers during it */
     bool in_layers;
-    int64_t layers_t_ns;
+    int64_t layers_t_ns;    /* when the layers were entered */
+    int64_t layers_mark_ns; /* from when the open layer part is not yet counted */
+    int64_t layers_acc_ns;  /* time inside the layers since the last read */
     double layers_j[JB_PHASE_COUNT][MAX_DOMAINS];
     double layers_s[JB_PHASE_COUNT];
     double layers_cum_j, layers_cum_s; /* summed domains, the whole interval so far */
@@ -141,17 +146,25 @@ static void charge(struct jb_meter *m)
         return;
     }
     m->reads++;
+    /* the layers' share of this interval: their time in it over its length (the sampled
+     * power integrated over the layer part, power taken as even within an interval) */
+    int64_t inside = m->layers_acc_ns;
+    if (m->in_layers) {
+        inside += c.t_ns - m->layers_mark_ns;
+        m->layers_mark_ns = c.t_ns;
+    }
+    m->layers_acc_ns = 0;
     if (!m->active) {
         m->last = c;
         return;
     }
-    for (int d = 0; d < m->n_dom; d++)
+    const int64_t span = c.t_ns - m->last.t_ns;
+    const double share = span > 0 ? fmin(1.0, (double)inside / (double)span) : 0.0;
+    for (int d = 0; d < m->n_dom; d++) {
         m->phase_j[m->phase][d] += c.j[d] - m->last.j[d];
-    if (m->in_layers) {
-        for (int d = 0; d < m->n_dom; d++)
-            m->layers_j[m->phase][d] += c.j[d] - m->last.j[d];
-        m->layers_cum_j += total_of(m, c.j) - total_of(m, m->last.j);
+        m->layers_j[m->phase][d] += share * (c.j[d] - m->last.j[d]);
     }
+    m->layers_cum_j += share * (total_of(m, c.j) - total_of(m, m->last.j));
     m->last = c;
 }
 
@@ -474,6 +487,7 @@ void jb_meter_begin(struct jb_meter *m, enum jb_phase p, const char *run_id)
     memset(m->layers_j, 0, sizeof m->layers_j);
     memset(m->layers_s, 0, sizeof m->layers_s);
     m->in_layers = false;
+    m->layers_acc_ns = 0;
     m->layers_cum_j = m->layers_cum_s = 0;
     m->steady_layers_j = m->steady_layers_s = NAN;
     if (m->counters)
@@ -529,16 +543,16 @@ void jb_meter_mark(struct jb_meter *m, enum jb_mark k)
 void jb_meter_layers(struct jb_meter *m, bool entering)
 {
     pthread_mutex_lock(&m->lock);
-    if (m->active && entering != m->in_layers) {
-        if (m->n_src)
-            charge(m); /* what came before is charged to the part it belonged to */
+    if (m->active && entering != m->in_layers) { /* a clock read: no I/O inside a forward call */
         const int64_t t = jb_now_ns();
-        if (!entering) {
+        if (entering) {
+            m->layers_t_ns = m->layers_mark_ns = t;
+        } else {
             const double s = (double)(t - m->layers_t_ns) * 1e-9;
             m->layers_s[m->phase] += s;
             m->layers_cum_s += s;
+            m->layers_acc_ns += t - m->layers_mark_ns;
         }
-        m->layers_t_ns = t;
         m->in_layers = entering;
     }
     pthread_mutex_unlock(&m->lock);

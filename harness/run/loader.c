@@ -88,13 +88,14 @@ int jb_mem_limit(uint64_t *bytes, struct jb_err *err)
         v, rc == JB_ERANGE ? "too large (16 EiB at most)" : "not a memory size");
 }
 
-/* The plan of c run with 2 of its layers, the fewest layer sampling runs. */
-static void plan_two_layers(const struct jb_config *c, enum jb_dtype t, const struct jb_mem_plan *p,
-    struct jb_mem_plan *two)
+/* The plan of c run with k of its layers (k = n_layers: the whole model): p's sequences,
+ * positions and forward-call tokens on `threads` threads. */
+static void plan_layers(const struct jb_config *c, int64_t k, enum jb_dtype t,
+    const struct jb_mem_plan *p, int threads, struct jb_mem_plan *out)
 {
-    struct jb_config k2 = *c;
-    k2.layers_run = 2;
-    jb_mem_plan(&k2, t, p->n_seqs, p->ctx, p->batch_tokens, omp_get_max_threads(), two);
+    struct jb_config s = *c;
+    s.layers_run = k < c->n_layers ? k : 0;
+    jb_mem_plan(&s, t, p->n_seqs, p->ctx, p->batch_tokens, threads, out);
 }
 
 /* The way out of a refusal: a smaller storage type when the weights are what does not fit,
@@ -104,10 +105,12 @@ static void word_way_out(const struct jb_config *c, enum jb_dtype t, const struc
 {
     const uint64_t q8 = f->weight_bytes[JB_DTYPE_Q8_0], bf = f->weight_bytes[JB_DTYPE_BF16];
     char size[JB_FMT_BYTES_LEN];
-    struct jb_mem_plan two;
-    plan_two_layers(c, t, p, &two);
-    const bool sampling_fits = can_sample && c->n_layers > 2 && !jb_config_sampled(c)
-        && (!f->available_bytes || two.total_bytes <= f->available_bytes);
+    struct jb_mem_plan two; /* the fewest layers sampling runs */
+    bool sampling_fits = can_sample && c->n_layers > 2 && !jb_config_sampled(c);
+    if (sampling_fits) {
+        plan_layers(c, 2, t, p, omp_get_max_threads(), &two);
+        sampling_fits = !f->available_bytes || two.total_bytes <= f->available_bytes;
+    }
     if (can_sample && jb_config_sampled(c)) {
         snprintf(buf, len,
             "try fewer layers (--layers auto runs the most that fit, with a %d%% margin)",
@@ -188,18 +191,14 @@ int jb_layers_auto(struct jb_config *c, enum jb_dtype t, int64_t n_seqs, int64_t
         return rc;
     const uint64_t avail = jb_mem_available_bytes(limit);
     const uint64_t budget = avail - avail / 100 * JB_LAYERS_MARGIN_PCT;
-    for (int64_t k = c->n_layers - 1; k >= 2; k--) {
-        struct jb_config s = *c;
-        s.layers_run = k;
-        jb_mem_plan(&s, t, n_seqs, ctx, batch_tokens, threads, &p);
+    const struct jb_mem_plan whole = p;
+    for (int64_t k = c->n_layers - 1; k >= 2; k--) { /* k = 2 last: its plan is refused below */
+        plan_layers(c, k, t, &whole, threads, &p);
         if (p.total_bytes <= budget) {
             c->layers_run = k;
             return 0;
         }
     }
-    struct jb_config two = *c;
-    two.layers_run = 2;
-    jb_mem_plan(&two, t, n_seqs, ctx, batch_tokens, threads, &p);
     char need[JB_FMT_BYTES_LEN], w[JB_FMT_BYTES_LEN], kv[JB_FMT_BYTES_LEN], act[JB_FMT_BYTES_LEN],
         have[JB_FMT_BYTES_LEN], left[JB_FMT_BYTES_LEN];
     return jb_fail(err, JB_ETOOBIG,
