@@ -1,8 +1,8 @@
 /*
  * dtype.c — storage types: names, sizes, and f32 rows converted into each of them.
  *
- * The scalar fp16/bf16 conversions live in half.c and q8_0 quantization in kernels_ref.c;
- * this file only dispatches on the type, so the dependencies run one way.
+ * The scalar fp16/bf16 conversions live in half.c and q8_0/q4_0/q4_K quantization in
+ * kernels_ref.c; this file only dispatches on the type, so the dependencies run one way.
  */
 #include "jb_kernels.h"
 
@@ -12,6 +12,8 @@ static const char *const dtype_names[JB_DTYPE_COUNT] = {
     [JB_DTYPE_F32] = "f32",
     [JB_DTYPE_BF16] = "bf16",
     [JB_DTYPE_Q8_0] = "q8_0",
+    [JB_DTYPE_Q4_0] = "q4_0",
+    [JB_DTYPE_Q4_K] = "q4_k",
 };
 
 const char *jb_dtype_name(enum jb_dtype t)
@@ -36,6 +38,8 @@ size_t jb_dtype_row_bytes(enum jb_dtype t, int64_t n)
     case JB_DTYPE_F32: return (size_t)n * sizeof(float);
     case JB_DTYPE_BF16: return (size_t)n * sizeof(uint16_t);
     case JB_DTYPE_Q8_0: return (size_t)((n + JB_QK8_0 - 1) / JB_QK8_0) * sizeof(jb_block_q8_0);
+    case JB_DTYPE_Q4_0: return (size_t)((n + JB_QK4_0 - 1) / JB_QK4_0) * sizeof(jb_block_q4_0);
+    case JB_DTYPE_Q4_K: return (size_t)((n + JB_QK_K - 1) / JB_QK_K) * sizeof(jb_block_q4_k);
     default: return 0;
     }
 }
@@ -49,6 +53,8 @@ void jb_row_from_f32(enum jb_dtype t, void *dst, const float *src, int64_t n)
             ((uint16_t *)dst)[i] = jb_f32_to_bf16(src[i]);
         break;
     case JB_DTYPE_Q8_0: jb_ref_quantize_q8_0(src, dst, n); break;
+    case JB_DTYPE_Q4_0: jb_ref_quantize_q4_0(src, dst, n); break;
+    case JB_DTYPE_Q4_K: jb_ref_quantize_q4_k(src, dst, n); break;
     default: JB_ASSERT(!"unknown dtype");
     }
 }

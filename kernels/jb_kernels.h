@@ -1,7 +1,7 @@
 /*
  * jb_kernels.h — the math of joulebench: pure functions over caller-owned buffers.
  *
- * Weight storage types (f32, bf16, q8_0), the per-CPU kernel table (a scalar reference and
+ * Weight storage types (f32, bf16, q8_0, q4_0, q4_k), the per-CPU kernel table (a scalar reference and
  * faster paths that override its slots), dtype-aware matrix products on OpenBLAS, norms, RoPE,
  * softmax, gated MLP activations, attention over a KV cache and sampling. No I/O, no globals:
  * everything a function touches is passed in. Matrices are row-major.
@@ -22,6 +22,8 @@ enum jb_dtype {
     JB_DTYPE_F32,
     JB_DTYPE_BF16, /* stored as the top 16 bits of an f32, computed in f32 */
     JB_DTYPE_Q8_0, /* blocks of 32 int8 weights with one fp16 scale (llama.cpp's block_q8_0) */
+    JB_DTYPE_Q4_0, /* blocks of 32 4-bit weights with one fp16 scale (llama.cpp's block_q4_0) */
+    JB_DTYPE_Q4_K, /* 256-weight super-blocks, 6-bit sub-block scales and mins (block_q4_K) */
     JB_DTYPE_COUNT
 };
 
@@ -34,6 +36,33 @@ typedef struct {
     int8_t qs[JB_QK8_0];
 } jb_block_q8_0;
 
+#define JB_QK4_0 32
+
+/* llama.cpp's q4_0 block: value[i] = d * (q[i] - 8) with q[i] in [0, 15]; qs[j] holds q[j] in
+ * its low nibble and q[j + 16] in its high nibble. 18 bytes for 32 weights (4.5 bits/weight). */
+typedef struct {
+    uint16_t d; /* scale, IEEE fp16 bits */
+    uint8_t qs[JB_QK4_0 / 2];
+} jb_block_q4_0;
+
+#define JB_QK_K 256
+#define JB_K_SCALE_SIZE 12
+
+/* llama.cpp's block_q4_K: 8 sub-blocks of 32 weights, value = d * sc[s] * q - dmin * m[s] with
+ * q in [0, 15] and 6-bit sc, m packed into scales[12] (llama.cpp's get_scale_min_k4 layout);
+ * qs holds, for each 64-value chunk c, 32 bytes: low nibbles are values 64c..64c+31 (sub-block
+ * 2c), high nibbles 64c+32..64c+63 (sub-block 2c+1). 144 bytes per 256 weights (4.5 bits). */
+typedef struct {
+    uint16_t d;    /* super-block scale of the scales, fp16 bits */
+    uint16_t dmin; /* super-block scale of the mins, fp16 bits */
+    uint8_t scales[JB_K_SCALE_SIZE];
+    uint8_t qs[JB_QK_K / 2];
+} jb_block_q4_k;
+
+_Static_assert(sizeof(jb_block_q8_0) == 34, "block_q8_0 is llama.cpp's 34 bytes");
+_Static_assert(sizeof(jb_block_q4_0) == 18, "block_q4_0 is llama.cpp's 18 bytes");
+_Static_assert(sizeof(jb_block_q4_k) == 144, "block_q4_K is llama.cpp's 144 bytes");
+
 /* An activation row quantized for q8_0 dot products (ours, not llama.cpp's): per block of 32
  * an f32 scale, the int8 values and their absolute values. Activations are quantized once per
  * matmul and reused by every weight row, so precomputing |q| and keeping the scale in f32
@@ -42,6 +71,7 @@ typedef struct {
     float d;
     int8_t qs[JB_QK8_0];
     uint8_t aqs[JB_QK8_0]; /* |qs| */
+    int32_t sum;           /* sum of qs: the q4_K dot's min term needs sum(x) per sub-block */
 } jb_block_q8_x;
 
 /* fp16 -> f32 for every bit pattern, generated at build time (gen_fp16_table.c): turns each
@@ -49,7 +79,7 @@ typedef struct {
 extern const float jb_fp16_table[65536];
 
 const char *jb_dtype_name(enum jb_dtype t);
-/* Parses "f32", "bf16" or "q8_0" into *out; JB_EINVAL for anything else. */
+/* Parses "f32", "bf16", "q8_0", "q4_0" or "q4_k" into *out; JB_EINVAL for anything else. */
 int jb_dtype_parse(const char *s, enum jb_dtype *out);
 /* Bytes one row of n values takes in storage type t. */
 size_t jb_dtype_row_bytes(enum jb_dtype t, int64_t n);
@@ -72,8 +102,12 @@ void jb_row_from_f32(enum jb_dtype t, void *dst, const float *src, int64_t n);
 
 /* ---- kernel table: a reference path and faster ones that override its slots ------------- */
 
+struct jb_tensor;
+
 struct jb_kernel_ops {
     const char *name;
+    /* (optional) the instruction-set extensions this table uses beyond its name, e.g. "vnni,bf16" */
+    const char *features;
     /* sum of n values; also the harness's read-bandwidth ruler */
     float (*sum_f32)(const float *a, int64_t n);
     float (*dot_f32)(const float *a, const float *b, int64_t n);
@@ -85,21 +119,40 @@ struct jb_kernel_ops {
     /* quantizes n f32 values into ceil(n/32) weight blocks (the last one zero-padded); a block
      * whose largest magnitude is below 127 * FLT_MIN is stored as zeros */
     void (*quantize_q8_0)(const float *x, jb_block_q8_0 *out, int64_t n);
-    /* quantizes n f32 activations into ceil(n/32) blocks (the last one zero-padded) */
+    /* quantizes n f32 activations into ceil(n/32) blocks (the last one zero-padded), every
+     * field filled: the q4 dots read .sum */
     void (*quantize_q8_x)(const float *x, jb_block_q8_x *out, int64_t n);
     void (*dequant_q8_0)(const jb_block_q8_0 *w, float *out, int64_t n);
     void (*bf16_to_f32)(const uint16_t *w, float *out, int64_t n);
+    /* dot of a q4_0 weight row (n_blocks blocks) and a quantized activation row */
+    float (*dot_q4_0)(const jb_block_q4_0 *w, const jb_block_q8_x *x, int64_t n_blocks);
+    /* dot of a q4_K weight row (n_super super-blocks) and 8 * n_super activation blocks */
+    float (*dot_q4_k)(const jb_block_q4_k *w, const jb_block_q8_x *x, int64_t n_super);
+    void (*dequant_q4_0)(const jb_block_q4_0 *w, float *out, int64_t n);
+    void (*dequant_q4_k)(const jb_block_q4_k *w, float *out, int64_t n);
+    /* (optional) direct prefill GEMMs, y (n, w->rows) = x (n, w->cols) · wᵀ without widening
+     * the weights (gemm_q.c; multi-threaded, scratch as jb_matmul's). NULL: widen + sgemm. */
+    void (*gemm_q8_0)(float *y, const float *x, const struct jb_tensor *w, int64_t n, void *scratch);
+    void (*gemm_q4_0)(float *y, const float *x, const struct jb_tensor *w, int64_t n, void *scratch);
+    void (*gemm_q4_k)(float *y, const float *x, const struct jb_tensor *w, int64_t n, void *scratch);
+    void (*gemm_bf16)(float *y, const float *x, const struct jb_tensor *w, int64_t n, void *scratch);
 };
 
 /* The scalar reference: the oracle every other path is tested against. */
 const struct jb_kernel_ops *jb_kernels_ref(void);
 /* AVX2+FMA+F16C path, or NULL when this CPU lacks them. */
 const struct jb_kernel_ops *jb_kernels_avx2(void);
+/* AVX-512 (F/BW/VL, with VNNI and BF16 where present) path, or NULL when this CPU or its OS
+ * (XCR0) lacks it. */
+const struct jb_kernel_ops *jb_kernels_avx512(void);
 /* The fastest path this CPU supports. */
 const struct jb_kernel_ops *jb_kernels_best(void);
-/* "ref", "avx2" or "auto" (NULL also means auto); NULL when the name is unknown or the path
- * is unsupported on this CPU. */
+/* "ref", "avx2", "avx512" or "auto" (NULL also means auto); NULL when the name is unknown or
+ * the path is unsupported on this CPU. */
 const struct jb_kernel_ops *jb_kernels_by_name(const char *name);
+/* jb_kernels_by_name that says why not: JB_EINVAL for an unknown name, JB_ENOTSUP for a table
+ * this CPU (or its OS) lacks, each with one line in *err naming the table. */
+int jb_kernels_lookup(const char *name, const struct jb_kernel_ops **out, struct jb_err *err);
 
 /* Reference slots, exported so faster tables can reuse what they do not override. */
 float jb_ref_sum_f32(const float *a, int64_t n);
@@ -110,6 +163,20 @@ void jb_ref_quantize_q8_0(const float *x, jb_block_q8_0 *out, int64_t n);
 void jb_ref_quantize_q8_x(const float *x, jb_block_q8_x *out, int64_t n);
 void jb_ref_dequant_q8_0(const jb_block_q8_0 *w, float *out, int64_t n);
 void jb_ref_bf16_to_f32(const uint16_t *w, float *out, int64_t n);
+float jb_ref_dot_q4_0(const jb_block_q4_0 *w, const jb_block_q8_x *x, int64_t n_blocks);
+float jb_ref_dot_q4_k(const jb_block_q4_k *w, const jb_block_q8_x *x, int64_t n_super);
+void jb_ref_dequant_q4_0(const jb_block_q4_0 *w, float *out, int64_t n);
+void jb_ref_dequant_q4_k(const jb_block_q4_k *w, float *out, int64_t n);
+/* Weight quantizers (load time only, so no table slot). n values into ceil(n/32) q4_0 blocks or
+ * ceil(n/256) q4_K super-blocks; a partial last block is padded with zeros before quantizing
+ * (the padding takes part in the block's scale and min, and the dot products read it as 0
+ * against zero-padded activations). Non-finite values never cause undefined behaviour: a NaN
+ * is stored as a weight of 0 (q4_0) or the sub-block's minimum (q4_K); an infinity makes its
+ * block's scale infinite. */
+void jb_ref_quantize_q4_0(const float *x, jb_block_q4_0 *out, int64_t n);
+void jb_ref_quantize_q4_k(const float *x, jb_block_q4_k *out, int64_t n);
+/* The 6-bit scale and min of sub-block j (0..7) of a q4_K block (llama.cpp's get_scale_min_k4). */
+void jb_q4_k_scale_min(const uint8_t scales[JB_K_SCALE_SIZE], int j, uint8_t *sc, uint8_t *m);
 
 /* ---- matrix products -------------------------------------------------------------------- */
 
@@ -123,11 +190,19 @@ struct jb_tensor {
 enum jb_matmul_path {
     JB_MATMUL_AUTO, /* GEMV-style for a few activation rows, GEMM for many */
     JB_MATMUL_GEMV, /* weights streamed once, each row dotted with every activation row */
-    JB_MATMUL_GEMM, /* cblas_sgemm (f32) or per-thread dequantized panels fed to cblas_sgemm */
+    JB_MATMUL_GEMM, /* the faster prefill path for this table and shape (one of the two below) */
+    JB_MATMUL_GEMM_WIDEN,  /* cblas_sgemm (f32) or per-thread widened panels fed to cblas_sgemm */
+    JB_MATMUL_GEMM_DIRECT, /* the table's gemm_<dtype> slot where it has one, else WIDEN */
 };
 
-/* Activation rows from which AUTO switches from GEMV to GEMM for bf16 and q8_0. */
+/* Activation rows from which AUTO switches from GEMV to GEMM for bf16 and quantized weights. */
 #define JB_MATMUL_GEMM_MIN_ROWS 16
+
+/* Whether jb_matmul with `path` (GEMM, GEMM_WIDEN or GEMM_DIRECT; AUTO once it chose GEMM) runs
+ * table k's direct GEMM for w and n rows (activations rounded to bf16 or quantized to q8_0) rather
+ * than widening the weights to f32 for cblas_sgemm. */
+bool jb_matmul_gemm_direct(const struct jb_kernel_ops *k, const struct jb_tensor *w, int64_t n,
+    enum jb_matmul_path path);
 
 /* Scratch bytes jb_matmul needs for n activation rows with n_threads OpenMP threads. */
 size_t jb_matmul_scratch_bytes(const struct jb_tensor *w, int64_t n, int n_threads);

@@ -91,6 +91,8 @@ void jb_tensor_row_f32(
         break;
     case JB_DTYPE_BF16: k->bf16_to_f32((const uint16_t *)src, out, w->cols); break;
     case JB_DTYPE_Q8_0: k->dequant_q8_0((const jb_block_q8_0 *)src, out, w->cols); break;
+    case JB_DTYPE_Q4_0: k->dequant_q4_0((const jb_block_q4_0 *)src, out, w->cols); break;
+    case JB_DTYPE_Q4_K: k->dequant_q4_k((const jb_block_q4_k *)src, out, w->cols); break;
     default: JB_ASSERT(!"unknown dtype");
     }
 }

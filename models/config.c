@@ -278,7 +278,8 @@ static int read_shape(const struct reader *r, struct jb_config *c)
 
 /* Every field is within its range, but together they may still describe weights no machine
  * holds and sizes that would wrap past 64 bits: refused at JB_MODEL_MAX_BYTES in the storage
- * type that takes most (f32, or q8_0 for rows of under 12 weights), naming the fields. */
+ * type that takes most (f32, or a block type for short rows: q4_K's 144-byte super-block holds
+ * rows of up to 256), naming the fields. */
 static int check_size(const struct reader *r, const struct jb_config *c)
 {
     uint64_t most = 0;

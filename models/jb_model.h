@@ -307,4 +307,18 @@ int jb_safetensors_check(const struct jb_config *c, const char *dir, struct jb_e
  * kind: one that cannot be read is then an error, never a silent fall back to random weights. */
 bool jb_safetensors_present(const char *dir);
 
+/* ---- GGUF (models/gguf.c, docs/gguf.md) --------------------------------------------------- */
+
+/* True when path names a GGUF file (it ends in ".gguf"): --model takes it in a folder's place. */
+bool jb_gguf_path(const char *path);
+/* Reads the config of a GGUF file (versions 2, 3; llama, qwen2, gemma, phi3) from its metadata
+ * and checks every tensor it holds against it (names, shapes, types, offsets), converting
+ * nothing. out->name is the file's name without ".gguf". *dtype (may be NULL) receives the
+ * storage type that keeps the file's own quantisation. 0, or one error naming the file. */
+int jb_gguf_config(
+    const char *path, struct jb_config *out, enum jb_dtype *dtype, struct jb_err *err);
+/* Fills m's weights (m->cfg read by jb_gguf_config from the same file) from the GGUF file at
+ * path, converting to m->dtype; a tensor of that very type is copied byte for byte. */
+int jb_model_load_gguf(struct jb_model *m, const char *path, struct jb_err *err);
+
 #endif

@@ -82,12 +82,13 @@ static uint64_t max_u64(uint64_t a, uint64_t b)
     return a > b ? a : b;
 }
 
-/* An upper bound of jb_matmul_scratch_bytes (kernels/matmul.c: q8_0 activations of n rows, and
- * one f32 panel of PANEL_MAX_ROWS = 256 rows per thread; 4096 here leaves room for retuning),
- * counted without wrapping: the kernel's own size_t arithmetic is only asked when this fits. */
+/* An upper bound of jb_matmul_scratch_bytes (kernels/matmul.c: quantized activations of n rows,
+ * up to 8 blocks of padding for q4_K's 256-value super-blocks, and one f32 panel of
+ * PANEL_MAX_ROWS = 256 rows per thread; 4096 here leaves room for retuning), counted without
+ * wrapping: the kernel's own size_t arithmetic is only asked when this fits. */
 static uint64_t matmul_scratch_bound(const struct jb_tensor *w, int64_t n, int threads)
 {
-    const uint64_t blocks = jb__count(w->cols / 32 + 1);
+    const uint64_t blocks = jb__count(w->cols / 32 + 8);
     const uint64_t x_q8 = jb__mul(jb__mul(jb__count(n), blocks), sizeof(jb_block_q8_x));
     const uint64_t panel = jb__add(jb__mul(jb__mul(4096, jb__count(w->cols)), sizeof(float)), 64);
     return jb__add(jb__add(x_q8, 64), jb__mul(jb__count(threads), panel));

@@ -4,8 +4,8 @@
  * with pseudo-random values from a seed (or by safetensors.c with real ones).
  *
  * Random weights are a function of (seed, tensor, row) only, so they do not depend on the
- * thread count, and every dtype is the conversion of the same f32 values: a bf16 or q8_0
- * model is the f32 model rounded, which is what the accuracy tests compare.
+ * thread count, and every dtype is the conversion of the same f32 values: a bf16, q8_0, q4_0
+ * or q4_k model is the f32 model rounded, which is what the accuracy tests compare.
  */
 #include "jb_model.h"
 #include "layout.h"
@@ -176,8 +176,9 @@ int jb_model_init(struct jb_model *m, const struct jb_config *cfg, const char *d
     }
     jb__lay_out_weights(cfg, o->dtype, m->arena, m);
     rope_frequencies(cfg, m->rope_inv_freq);
-    if (dir && !o->random_weights && jb_safetensors_present(dir)) {
-        rc = jb_model_load_safetensors(m, dir, err);
+    if (dir && !o->random_weights && (jb_gguf_path(dir) || jb_safetensors_present(dir))) {
+        rc = jb_gguf_path(dir) ? jb_model_load_gguf(m, dir, err)
+                               : jb_model_load_safetensors(m, dir, err);
         if (rc)
             jb_model_free(m);
         return rc;

@@ -64,6 +64,10 @@ int jb_model_config(const char *models_dir, const char *name_or_dir, struct jb_c
     char *dir, size_t dir_len, struct jb_err *err)
 {
     char config[PATH_MAX], name[JB_NAME_MAX];
+    if (jb_gguf_path(name_or_dir)) { /* a GGUF file: its path stands for the folder */
+        snprintf(dir, dir_len, "%s", name_or_dir);
+        return jb_gguf_config(name_or_dir, out, NULL, err);
+    }
     int rc = jb_model_resolve(models_dir, name_or_dir, dir, dir_len, err);
     if (rc)
         return rc;

@@ -55,9 +55,10 @@ for s in $stages; do
     fuzz)
         stage "fuzz (libFuzzer, ${fuzz_seconds} s per target)"
         CC=clang JB_BUILD_DIR="$root/build-fuzz" jb_build -DJB_FUZZ=ON \
-            -DJB_SANITIZE=address,undefined --target fuzz_config fuzz_workload fuzz_csv fuzz_meta fuzz_safetensors
+            -DJB_SANITIZE=address,undefined --target fuzz_config fuzz_workload fuzz_csv fuzz_meta fuzz_safetensors \
+            fuzz_gguf
         work=$(mktemp -d)
-        for t in config workload csv meta safetensors; do
+        for t in config workload csv meta safetensors gguf; do
             fuzz "$t" "$work"
         done
         rm -rf "$work"

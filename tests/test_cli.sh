@@ -187,6 +187,32 @@ run comma_list 2 run --model "tiny,$tmp/ti,ny" --workload chat "${quick[@]}" --o
     && expect_in comma_list err "run: one model" && one_error_line comma_list
 run help_commas 0 run --help && expect_in help_commas out "names an existing file or folder is taken whole"
 
+# --- --kernels: an unknown table is one error line (exit 2) on run, sweep, generate and
+# bench-kernels; sources lists the tables, and a run's rows name the one auto picked
+for cmd in run sweep; do
+    run "kernels_$cmd" 2 "$cmd" --model tiny --workload chat --kernels avx3 "${quick[@]}" \
+        --out "$tmp/o-k$cmd" && expect_in "kernels_$cmd" err 'unknown kernel table "avx3"' \
+        && one_error_line "kernels_$cmd"
+done
+run kernels_generate 2 generate --model tiny --prompt-ids 1,2 --kernels avx3 \
+    && expect_in kernels_generate err 'unknown kernel table "avx3"' && one_error_line kernels_generate
+run kernels_bench 2 bench-kernels --quick --kernels avx3 \
+    && expect_in kernels_bench err 'unknown kernel table "avx3"'
+if run kernels_sources 0 sources; then
+    for t in ref avx2 avx512; do
+        grep -Eq "^  $t +(available|not available)" "$tmp/kernels_sources.out" \
+            && ok "kernels_sources: lists $t" || fail "kernels_sources: no line for $t"
+    done
+    best=$(awk '/--kernels auto uses:/ { print $NF }' "$tmp/kernels_sources.out")
+    if run kernels_row 0 run --model tiny --workload chat --requests 1 "${quick[@]}" \
+        --out "$tmp/o-krow"; then
+        got=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "kernels") c = i; next }
+                       { print $c; exit }' "$tmp/o-krow/runs.csv")
+        [ -n "$best" ] && [ "$got" = "$best" ] && ok "kernels_row: runs.csv names $best" \
+            || fail "kernels_row: kernels column \"$got\", sources says \"$best\""
+    fi
+fi
+
 # --- bench-kernels: prints its limits beside its results (figures are not asserted)
 if run bench 0 bench-kernels --quick --no-kernels; then
     for s in "memory read bandwidth" "sgemm peak" "decode" "prefill" "share of read bandwidth" \

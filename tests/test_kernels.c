@@ -1,7 +1,7 @@
 /*
  * test_kernels.c — every kernel in jb_kernels.h against a plain reference written here (double
  * accumulation, independent fp16/bf16 decoders), on odd sizes, for every kernel path this CPU
- * has (ref, and avx2 where supported; skipped, not passed, where not). Quantization is checked
+ * has (ref, and avx2 and avx512 where supported; skipped, not passed, where not). Quantization is checked
  * bit for bit; floating-point results within stated error bounds, each explained where it is
  * chosen. Buffers carry sentinels past their end so that overruns fail too.
  */
@@ -13,6 +13,7 @@
 
 #include "jb_cli.h"
 #include "jb_run.h"
+#include "kernels_avx512.h" /* jb_kernels_avx512_fill, for the table without VNNI and BF16 */
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -118,6 +119,20 @@ struct path {
 };
 static const struct path path_ref = { "ref", jb_kernels_ref };
 static const struct path path_avx2 = { "avx2", jb_kernels_avx2 };
+static const struct path path_avx512 = { "avx512", jb_kernels_avx512 };
+
+/* The avx512 table as a CPU without VNNI and AVX512-BF16 (Skylake-X) gets it: its widening
+ * bf16 dot, AVX2's int8 dots, no direct GEMMs; testable on any AVX-512 CPU. */
+static const struct jb_kernel_ops *avx512_base(void)
+{
+    static struct jb_kernel_ops k;
+    if (!jb_kernels_avx512())
+        return NULL;
+    k = *jb_kernels_avx2();
+    jb_kernels_avx512_fill(&k, false, false);
+    return &k;
+}
+static const struct path path_avx512_base = { "avx512", avx512_base };
 
 /* The path's kernel table, or skip() when this CPU does not have it. */
 static const struct jb_kernel_ops *ops_or_skip(void **state)
@@ -339,6 +354,10 @@ static const struct {
     { "f32", 0, JB_DTYPE_F32 },
     { "bf16", 0, JB_DTYPE_BF16 },
     { "q8_0", 0, JB_DTYPE_Q8_0 },
+    { "q4_0", 0, JB_DTYPE_Q4_0 },
+    { "q4_k", 0, JB_DTYPE_Q4_K },
+    { "Q4_K", JB_EINVAL, 0 },
+    { "q4", JB_EINVAL, 0 },
     { "F32", JB_EINVAL, 0 },
     { "q8", JB_EINVAL, 0 },
     { "q8_0 ", JB_EINVAL, 0 },
@@ -385,6 +404,14 @@ static const struct {
     { JB_DTYPE_Q8_0, 64, 68 },
     { JB_DTYPE_Q8_0, 257, 306 },
     { JB_DTYPE_Q8_0, 4096, 4352 },
+    { JB_DTYPE_Q4_0, 1, 18 },
+    { JB_DTYPE_Q4_0, 32, 18 },
+    { JB_DTYPE_Q4_0, 33, 36 },
+    { JB_DTYPE_Q4_0, 4096, 2304 },
+    { JB_DTYPE_Q4_K, 1, 144 },
+    { JB_DTYPE_Q4_K, 256, 144 },
+    { JB_DTYPE_Q4_K, 257, 288 },
+    { JB_DTYPE_Q4_K, 4096, 2304 },
 };
 
 static void test_dtype_row_bytes(void **state)
@@ -440,8 +467,11 @@ static void ref_quantize_q8_x(const float *x, jb_block_q8_x *out, int64_t n)
 {
     for (int64_t b = 0; b < n_blocks(n); b++) {
         out[b].d = ref_quantize_block(x + b * JB_QK8_0, block_len(n, b), out[b].qs);
-        for (int i = 0; i < JB_QK8_0; i++)
+        out[b].sum = 0;
+        for (int i = 0; i < JB_QK8_0; i++) {
             out[b].aqs[i] = (uint8_t)abs(out[b].qs[i]);
+            out[b].sum += out[b].qs[i];
+        }
     }
 }
 
@@ -576,6 +606,9 @@ static void test_quantize_q8_x(void **state)
                              "(|q| %u)",
                         (long long)n, quant_cases[c].p, (long long)b, i, got[b].qs[i],
                         got[b].aqs[i], want[b].qs[i], want[b].aqs[i]);
+            if (got[b].sum != want[b].sum)
+                fail_msg("n=%lld pattern %d block %lld: sum %d, expected %d", (long long)n,
+                    quant_cases[c].p, (long long)b, got[b].sum, want[b].sum);
             check_q8_properties(x, n, b, got[b].d, got[b].qs);
         }
         const unsigned char *past = (const unsigned char *)&got[nb];
@@ -741,6 +774,16 @@ static void test_dot_f32(void **state)
     }
 }
 
+/* A table whose bf16 kernels round the activations to bf16 (vdpbf16ps: "bf16" among its
+ * features): each |x~ - x| <= 2^-8 |x|, products of two bf16 exact in f32, so
+ * |y - x.w| <= 2^-8 sum|w x| + gamma_n (1 + 2^-8) sum|w x|; BF16_X_TOL adds 1e-5 absolute. */
+#define BF16_X_TOL(cols, abs_wx) ((0x1p-8 + 1.01 * (double)((cols) + 1) * U_F32) * (abs_wx) + 1e-5)
+
+static bool rounds_x_to_bf16(const struct jb_kernel_ops *k)
+{
+    return k->features && strstr(k->features, "bf16");
+}
+
 static void test_dot_bf16(void **state)
 {
     const struct jb_kernel_ops *k = ops_or_skip(state);
@@ -752,13 +795,21 @@ static void test_dot_bf16(void **state)
         jb_test_fill(x, n, 1000 + s, 3.0f);
         for (int64_t i = 0; i < n; i++)
             w[i] = jb_f32_to_bf16(wf[i]);
-        double want = 0.0, abs_sum = 0.0;
+        double want = 0.0, abs_sum = 0.0, want_xb = 0.0;
         for (int64_t i = 0; i < n; i++) {
             const double p = (double)bits_f32((uint32_t)w[i] << 16) * x[i];
             want += p;
             abs_sum += fabs(p);
+            want_xb += (double)bits_f32((uint32_t)w[i] << 16)
+                * bits_f32((uint32_t)ref_bf16(f32_bits(x[i])) << 16);
         }
-        ASSERT_CLOSE_AT(k->dot_bf16(w, x, n), want, sum_tol(n, abs_sum), "n=%lld", (long long)n);
+        const float got = k->dot_bf16(w, x, n);
+        if (rounds_x_to_bf16(k)) { /* near x.w, and equal to the sum over bf16(x) */
+            ASSERT_CLOSE_AT(got, want, BF16_X_TOL(n, abs_sum), "n=%lld (bound)", (long long)n);
+            ASSERT_CLOSE_AT(got, want_xb, sum_tol(n, abs_sum), "n=%lld (bf16 x)", (long long)n);
+        } else {
+            ASSERT_CLOSE_AT(got, want, sum_tol(n, abs_sum), "n=%lld", (long long)n);
+        }
         free(w);
         free(x);
         free(wf);
@@ -842,13 +893,405 @@ static void test_dot_q8_0_extremes(void **state)
     }
 }
 
+/* ---- 4-bit weights: q4_0 and q4_K ----------------------------------------------------------- */
+
+/* Decoders written here from llama.cpp's layouts (jb_kernels.h), independent of the kernels. */
+static int tq4_0_code(const jb_block_q4_0 *b, int j)
+{
+    return j < 16 ? b->qs[j] & 15 : b->qs[j - 16] >> 4;
+}
+
+static int tq4_k_code(const jb_block_q4_k *b, int i)
+{
+    const int byte = b->qs[(i / 64) * 32 + i % 32];
+    return (i % 64) < 32 ? byte & 15 : byte >> 4;
+}
+
+/* 6-bit scale and min of sub-block j: j < 4 in the low 6 bits of bytes j and j + 4; j >= 4 the
+ * low 4 bits in byte j + 4 (scale low nibble, min high nibble), the top 2 bits in the top bits
+ * of bytes j - 4 (scale) and j (min). */
+static void tq4_k_scale_min(const jb_block_q4_k *b, int j, int *sc, int *m)
+{
+    const uint8_t *s = b->scales;
+    *sc = j < 4 ? s[j] & 63 : (s[j + 4] & 15) | (s[j - 4] >> 6) << 4;
+    *m = j < 4 ? s[j + 4] & 63 : (s[j + 4] >> 4) | (s[j] >> 6) << 4;
+}
+
+/* Weight i of a q4_K row as the kernels must produce it: (d*sc)*q and dmin*m are exact in f32
+ * (11-bit scale times 6 bits times 4 bits), so the one rounding is their f32 difference. */
+static float tq4_k_value(const jb_block_q4_k *row, int64_t i)
+{
+    const jb_block_q4_k *b = &row[i / JB_QK_K];
+    int sc, m;
+    tq4_k_scale_min(b, (int)(i % JB_QK_K) / 32, &sc, &m);
+    const float dlq = (float)(ref_fp16_value(b->d) * sc * tq4_k_code(b, (int)(i % JB_QK_K)));
+    return dlq - (float)(ref_fp16_value(b->dmin) * m);
+}
+
+/* Weight i of a q4_0 row: fp16 scale times a code in [-8, 7], exact in f32. */
+static float tq4_0_value(const jb_block_q4_0 *row, int64_t i)
+{
+    const jb_block_q4_0 *b = &row[i / JB_QK4_0];
+    return (float)(ref_fp16_value(b->d) * (tq4_0_code(b, (int)(i % JB_QK4_0)) - 8));
+}
+
+/* Exact reference of a q4 dot in double and the scale of its rounding error, as ref_dot_q8_0:
+ * per activation block, sum(code * xq) times the scales, minus for q4_K the sub-block min times
+ * sum(xq). The error scale sums |code * xq| element by element (a vector path rounds partial
+ * sums of any subset; for q4_0 with the offset split off, |q xq| + 8 |xq|) and
+ * |sum(xq) * min scale|. nb activation blocks; the weight row may span
+ * more (q4_K pads to 8 per super-block), those count as zero activations. Each block adds two
+ * rounded terms. */
+static double ref_dot_q4(enum jb_dtype t, const void *w, const jb_block_q8_x *x, int64_t nb,
+    int64_t nw, double *abs_sum)
+{
+    double sum = 0.0;
+    *abs_sum = 0.0;
+    for (int64_t b = 0; b < nb && b < nw; b++) {
+        int64_t isum = 0, iabs = 0, xsum = 0;
+        double scale, mscale = 0.0;
+        if (t == JB_DTYPE_Q4_0) {
+            const jb_block_q4_0 *wb = (const jb_block_q4_0 *)w + b;
+            for (int i = 0; i < 32; i++) {
+                isum += (int64_t)(tq4_0_code(wb, i) - 8) * x[b].qs[i];
+                /* |q x| + 8 |x|: bounds both sum((q - 8) x) and sum(q x) - 8 sum(x) */
+                iabs += llabs((int64_t)tq4_0_code(wb, i) * x[b].qs[i]) + 8 * llabs(x[b].qs[i]);
+            }
+            scale = ref_fp16_value(wb->d) * (double)x[b].d;
+        } else {
+            const jb_block_q4_k *wb = (const jb_block_q4_k *)w + b / 8;
+            int sc, m;
+            tq4_k_scale_min(wb, (int)(b % 8), &sc, &m);
+            for (int i = 0; i < 32; i++) {
+                isum += (int64_t)tq4_k_code(wb, (int)(b % 8) * 32 + i) * x[b].qs[i];
+                iabs += llabs((int64_t)tq4_k_code(wb, (int)(b % 8) * 32 + i) * x[b].qs[i]);
+                xsum += x[b].qs[i];
+            }
+            scale = ref_fp16_value(wb->d) * sc * (double)x[b].d;
+            mscale = ref_fp16_value(wb->dmin) * m * (double)x[b].d;
+        }
+        sum += (double)isum * scale - (double)xsum * mscale;
+        *abs_sum += (double)iabs * fabs(scale) + fabs((double)xsum * mscale);
+    }
+    return sum;
+}
+
+/* Hand-written bytes: a q4_0 block with d = 0.5 (fp16 0x3800, little-endian 00 38) whose byte
+ * j holds j (low nibble, value j) and 15 - j (high nibble, value j + 16): values 0.5 * (j - 8)
+ * and 0.5 * (7 - j). */
+static void test_q4_0_layout(void **state)
+{
+    const struct jb_kernel_ops *k = ops_or_skip(state);
+    uint8_t raw[18] = { 0x00, 0x38 };
+    for (int j = 0; j < 16; j++)
+        raw[2 + j] = (uint8_t)(j | (15 - j) << 4);
+    jb_block_q4_0 b;
+    memcpy(&b, raw, sizeof raw);
+    float out[32];
+    k->dequant_q4_0(&b, out, 32);
+    for (int j = 0; j < 16; j++) {
+        ASSERT_CLOSE_AT(out[j], 0.5 * (j - 8), 0, "value %d", j);
+        ASSERT_CLOSE_AT(out[j + 16], 0.5 * (7 - j), 0, "value %d", j + 16);
+    }
+    /* a one-hot activation block (d = 0.25, q = 4 at position i) reads value i back */
+    for (int i = 0; i < 32; i++) {
+        jb_block_q8_x x = { .d = 0.25f, .sum = 4 };
+        x.qs[i] = 4;
+        x.aqs[i] = 4;
+        ASSERT_CLOSE_AT(k->dot_q4_0(&b, &x, 1), out[i], 0, "one-hot %d", i);
+    }
+}
+
+/* A q4_K block packed by hand: d = 1 (3c00), dmin = 0.5 (3800), sub-block scales
+ * 1 2 3 63 17 33 48 5 and mins 0 4 63 1 18 35 50 62, packed into the 12 bytes as llama.cpp's
+ * get_scale_min_k4 reads them (worked out on paper in the comments); code of weight i is
+ * l % 16 in low nibbles and 15 - l % 16 in high nibbles (l = i % 32). */
+static void test_q4_k_layout(void **state)
+{
+    const struct jb_kernel_ops *k = ops_or_skip(state);
+    static const int sc[8] = { 1, 2, 3, 63, 17, 33, 48, 5 }, m[8] = { 0, 4, 63, 1, 18, 35, 50, 62 };
+    uint8_t raw[144] = {
+        0x00, 0x3c, 0x00, 0x38,
+        0x41, 0x82, 0xc3, 0x3f, /* sc0-3 | (sc4-7 >> 4) << 6: 1|1<<6, 2|2<<6, 3|3<<6, 63|0 */
+        0x40, 0x84, 0xff, 0xc1, /* m0-3 | (m4-7 >> 4) << 6: 0|1<<6, 4|2<<6, 63|3<<6, 1|3<<6 */
+        0x21, 0x31, 0x20, 0xe5, /* (sc4-7 & 15) | (m4-7 & 15) << 4: 1|2, 1|3, 0|2, 5|14 */
+    };
+    for (int c = 0; c < 4; c++)
+        for (int l = 0; l < 32; l++)
+            raw[16 + 32 * c + l] = (uint8_t)(l % 16 | (15 - l % 16) << 4);
+    jb_block_q4_k b;
+    memcpy(&b, raw, sizeof raw);
+    for (int s = 0; s < 8; s++) {
+        uint8_t gsc, gm;
+        jb_q4_k_scale_min(b.scales, s, &gsc, &gm);
+        assert_int_equal(gsc, sc[s]);
+        assert_int_equal(gm, m[s]);
+    }
+    float out[256];
+    k->dequant_q4_k(&b, out, 256);
+    for (int i = 0; i < 256; i++) {
+        const int s = i / 32, l = i % 32, q = (i % 64) < 32 ? l % 16 : 15 - l % 16;
+        ASSERT_CLOSE_AT(out[i], 1.0 * sc[s] * q - 0.5 * m[s], 0, "value %d", i);
+    }
+    /* one-hot activations, each in its own sub-block: blocks other than i's are zero */
+    jb_block_q8_x x[8];
+    for (int i = 0; i < 256; i += 37) {
+        memset(x, 0, sizeof x);
+        x[i / 32].d = 0.5f;
+        x[i / 32].qs[i % 32] = 2;
+        x[i / 32].aqs[i % 32] = 2;
+        x[i / 32].sum = 2;
+        ASSERT_CLOSE_AT(k->dot_q4_k(&b, x, 1), out[i], 0, "one-hot %d", i);
+    }
+}
+
+static const struct {
+    int64_t n;
+    enum pattern p;
+} q4_cases[] = {
+    { 1, PAT_RANDOM },
+    { 31, PAT_SPIKE },
+    { 32, PAT_ZEROS },
+    { 33, PAT_MIXED },
+    { 255, PAT_RANDOM },
+    { 256, PAT_SPIKE },
+    { 257, PAT_MIXED },
+    { 257, PAT_TINY },
+    { 1000, PAT_MIXED },
+    { 1000, PAT_TIES },
+    { 1007, PAT_RANDOM },
+};
+
+/* fp16 rounding error of a value v >= 0 stored as fp16: relative 2^-11 for normals, at most
+ * 2^-25 absolute below 2^-14 (subnormals, or 0). */
+static double fp16_err(double v)
+{
+    return fmax(v * ldexp(1.0, -11), ldexp(1.0, -25));
+}
+
+/* q4_0, derived bound. Per block m is the value of largest magnitude and d = fp16(m / -8), so
+ * D = |d| is |m|/8 within fp16_err and every |x| <= |m| <= 8 (D + e). In units of d, x/d lies
+ * in [-8 - 8e/D, 8 + 8e/D]; codes reach -8..7 (m's side gets -8). An x with x/d in [-8.5, 7.5]
+ * is rounded to the nearest code: |x - x'| <= D/2 (plus f32 rounding of x/d: 2^-20 D). Beyond
+ * 7.5 it is clamped to 7: |x - x'| <= D (1 + 8e/D) + 2^-20 D. D = 0 (an all-zero block, or one
+ * whose scale underflows fp16) stores code 8 everywhere; then |x| <= 8e. Padding is code 8. */
+static void check_q4_0_block(const float *x, int64_t len, const jb_block_q4_0 *b, const char *ctx)
+{
+    double amax = 0.0, m = 0.0;
+    for (int64_t i = 0; i < len; i++)
+        if (fabs(x[i]) > amax) {
+            amax = fabs(x[i]);
+            m = x[i];
+        }
+    assert_int_equal(b->d, jb_f32_to_fp16((float)m / -8.0f));
+    const double d = ref_fp16_value(b->d), D = fabs(d), e = fp16_err(amax / 8.0);
+    for (int i = 0; i < 32; i++) {
+        const float xi = i < len ? x[i] : 0.0f;
+        const double got = (double)(tq4_0_code(b, i) - 8) * d;
+        if (D == 0.0) {
+            assert_int_equal(tq4_0_code(b, i), 8);
+            ASSERT_LE(fabs(xi), 8.0 * e);
+            continue;
+        }
+        const double t = xi / d;
+        const double tol = (t >= -8.5 && t <= 7.5) ? D * (0.5 + ldexp(1.0, -20))
+                                                   : D * (1.0 + ldexp(1.0, -20)) + 8.0 * e;
+        ASSERT_CLOSE_AT(got, xi, tol, "%s element %d (x/d = %.3f)", ctx, i, t);
+        if (i < len && xi == m)
+            assert_int_equal(tq4_0_code(b, i), 0); /* m itself is exact: -8 d */
+    }
+}
+
+/* q4_K, derived bound. Sub-block j spans [lo, hi] = [min(0, min x), max(0, max x)]; s = (hi -
+ * lo)/15 and mu = -lo. The quantizer stores D = fp16(max s / 63), M = fp16(max mu / 63) and
+ * 6-bit sc = round(s / D), m = round(mu / M), so dl = D sc and dm = M m satisfy
+ * |dl - s| <= D/2 + 63 eD and |dm - mu| <= M/2 + 63 eM (eD, eM: fp16 rounding of the scales;
+ * the 63 covers a clamp at 63 or a scale rounded to 0). Codes 0..15 cover [-dm, 15 dl - dm]:
+ * below, lo >= -dm - (M/2 + 63 eM); above, hi <= 15 dl - dm + 15 (D/2 + 63 eD) + M/2 + 63 eM;
+ * inside, the nearest code is within dl/2. So |x - x'| <= dl/2 + 15 (D/2 + 63 eD) + M/2 + 63 eM
+ * with dl <= s + D/2 + 63 eD, plus f32 rounding (2^-18 of the sub-block's range). */
+static void check_q4_k_block(const float *x, int64_t len, const jb_block_q4_k *b, const char *ctx)
+{
+    double s[8], mu[8], smax = 0.0, mumax = 0.0;
+    for (int j = 0; j < 8; j++) {
+        double lo = 0.0, hi = 0.0;
+        for (int64_t i = 32 * j; i < 32 * j + 32 && i < len; i++) {
+            lo = fmin(lo, x[i]);
+            hi = fmax(hi, x[i]);
+        }
+        s[j] = (hi - lo) / 15.0;
+        mu[j] = -lo;
+        smax = fmax(smax, s[j]);
+        mumax = fmax(mumax, mu[j]);
+    }
+    const double D = ref_fp16_value(b->d), M = ref_fp16_value(b->dmin);
+    /* fp16 rounding of the scales the quantizer computed in f32 (2^-20: its f32 roundings) */
+    const double eD = fp16_err(smax / 63.0) + ldexp(smax / 63.0, -20);
+    const double eM = fp16_err(mumax / 63.0) + ldexp(mumax / 63.0, -20);
+    for (int j = 0; j < 8; j++) {
+        const double dl_max = s[j] + D / 2.0 + 63.0 * eD;
+        const double tol = dl_max / 2.0 + 15.0 * (D / 2.0 + 63.0 * eD) + M / 2.0 + 63.0 * eM
+            + ldexp(15.0 * s[j] + mu[j], -18);
+        for (int i = 32 * j; i < 32 * j + 32; i++) {
+            const float xi = i < len ? x[i] : 0.0f;
+            ASSERT_CLOSE_AT(tq4_k_value(b, i), xi, tol, "%s element %d", ctx, i);
+        }
+    }
+}
+
+/* The quantizers (load time, one reference each): jb_row_from_f32 is them, and the decoded
+ * values keep the derived bounds above, partial last blocks zero-padded. */
+static void test_quantize_q4(void **state)
+{
+    (void)state;
+    for (size_t c = 0; c < N_OF(q4_cases); c++) {
+        const int64_t n = q4_cases[c].n, nb0 = (n + 31) / 32, nbk = (n + 255) / 256;
+        float *x = alloc_floats(n);
+        fill_pattern(x, n, q4_cases[c].p, 700 + c);
+        jb_block_q4_0 *w0 = xmalloc((size_t)nb0 * sizeof *w0);
+        jb_block_q4_0 *r0 = xmalloc((size_t)nb0 * sizeof *r0);
+        jb_block_q4_k *wk = xmalloc((size_t)nbk * sizeof *wk);
+        jb_block_q4_k *rk = xmalloc((size_t)nbk * sizeof *rk);
+        jb_row_from_f32(JB_DTYPE_Q4_0, w0, x, n);
+        jb_row_from_f32(JB_DTYPE_Q4_K, wk, x, n);
+        jb_ref_quantize_q4_0(x, r0, n);
+        jb_ref_quantize_q4_k(x, rk, n);
+        assert_memory_equal(w0, r0, (size_t)nb0 * sizeof *w0);
+        assert_memory_equal(wk, rk, (size_t)nbk * sizeof *wk);
+        char ctx[96];
+        for (int64_t b = 0; b < nb0; b++) {
+            snprintf(ctx, sizeof ctx, "q4_0 n=%lld pattern %d block %lld", (long long)n,
+                q4_cases[c].p, (long long)b);
+            check_q4_0_block(x + 32 * b, n - 32 * b < 32 ? n - 32 * b : 32, &w0[b], ctx);
+        }
+        for (int64_t b = 0; b < nbk; b++) {
+            snprintf(ctx, sizeof ctx, "q4_k n=%lld pattern %d super-block %lld", (long long)n,
+                q4_cases[c].p, (long long)b);
+            check_q4_k_block(x + 256 * b, n - 256 * b < 256 ? n - 256 * b : 256, &wk[b], ctx);
+        }
+        free(rk);
+        free(wk);
+        free(r0);
+        free(w0);
+        free(x);
+    }
+}
+
+/* NaN and infinities must not reach an undefined float-to-int conversion (UBSan in CI), and
+ * leave the block's finite neighbours alone where the format allows: a NaN in a q4_0 block is
+ * stored as 0 and the others keep the bound. */
+static void test_quantize_q4_nonfinite(void **state)
+{
+    (void)state;
+    float x[512];
+    jb_test_fill(x, 512, 9, 1.0f);
+    x[3] = NAN;
+    x[300] = INFINITY;
+    x[301] = -INFINITY;
+    x[40] = NAN;
+    jb_block_q4_0 w0[16];
+    jb_block_q4_k wk[2];
+    jb_ref_quantize_q4_0(x, w0, 512);
+    jb_ref_quantize_q4_k(x, wk, 512);
+    assert_int_equal(tq4_0_code(&w0[0], 3), 8);
+    float y[32];
+    memcpy(y, x, sizeof y);
+    y[3] = 0.0f;
+    check_q4_0_block(y, 32, &w0[0], "q4_0 block with a NaN");
+    assert_int_equal(tq4_k_code(&wk[0], 3), 0); /* q4_K: the sub-block's minimum */
+    assert_int_equal(tq4_k_code(&wk[0], 40), 0);
+}
+
+/* Random blocks (every code, any finite scale), decoded bit for bit. */
+static void test_dequant_q4(void **state)
+{
+    const struct jb_kernel_ops *k = ops_or_skip(state);
+    for (size_t s = 0; s < N_OF(sizes); s++) {
+        const int64_t n = sizes[s], nb0 = (n + 31) / 32, nbk = (n + 255) / 256;
+        uint64_t rng = 800 + s;
+        jb_block_q4_0 *w0 = xmalloc((size_t)nb0 * sizeof *w0);
+        jb_block_q4_k *wk = xmalloc((size_t)nbk * sizeof *wk);
+        unsigned char *p0 = (unsigned char *)w0, *pk = (unsigned char *)wk;
+        for (size_t i = 0; i < (size_t)nb0 * sizeof *w0; i++)
+            p0[i] = (unsigned char)jb_rng_next(&rng);
+        for (size_t i = 0; i < (size_t)nbk * sizeof *wk; i++)
+            pk[i] = (unsigned char)jb_rng_next(&rng);
+        for (int64_t b = 0; b < nb0; b++)
+            w0[b].d &= 0xbbff; /* clear an exponent bit: finite */
+        for (int64_t b = 0; b < nbk; b++) {
+            wk[b].d &= 0xbbff;
+            wk[b].dmin &= 0xbbff;
+        }
+        float *out = alloc_floats(n);
+        k->dequant_q4_0(w0, out, n);
+        for (int64_t i = 0; i < n; i++)
+            if (f32_bits(out[i]) != f32_bits(tq4_0_value(w0, i)))
+                fail_msg("%s dequant_q4_0 n=%lld i=%lld: %a, expected %a", k->name, (long long)n,
+                    (long long)i, (double)out[i], (double)tq4_0_value(w0, i));
+        check_tail(out, n, "dequant_q4_0");
+        k->dequant_q4_k(wk, out, n);
+        for (int64_t i = 0; i < n; i++)
+            if (f32_bits(out[i]) != f32_bits(tq4_k_value(wk, i)))
+                fail_msg("%s dequant_q4_k n=%lld i=%lld: %a, expected %a", k->name, (long long)n,
+                    (long long)i, (double)out[i], (double)tq4_k_value(wk, i));
+        check_tail(out, n, "dequant_q4_k");
+        free(out);
+        free(wk);
+        free(w0);
+    }
+}
+
+/* q4 dots against the exact integer reference, to q8_dot_tol of two terms per block. Weights:
+ * quantized patterns, then one block in three overwritten with every code at its extreme (0 or
+ * 15) against activations at +-127: maddubs pair sums (2 * 15 * 127) must not saturate. */
+static void test_dot_q4(void **state)
+{
+    const struct jb_kernel_ops *k = ops_or_skip(state);
+    static const int64_t dot_sizes[] = { 1, 31, 33, 255, 256, 257, 1000, 1007, 2048 };
+    for (size_t s = 0; s < N_OF(dot_sizes); s++) {
+        const int64_t n = dot_sizes[s], nb0 = (n + 31) / 32, nbk = (n + 255) / 256;
+        float *wf = alloc_floats(n), *x = alloc_floats(8 * nbk * 32);
+        fill_pattern(wf, n, PAT_MIXED, 1300 + s);
+        jb_test_fill(x, 8 * nbk * 32, 1400 + s, 2.0f);
+        for (int64_t i = n; i < 8 * nbk * 32; i++)
+            x[i] = 0.0f; /* activations past the row: the zero blocks matmul passes */
+        jb_block_q4_0 *w0 = xmalloc((size_t)nb0 * sizeof *w0);
+        jb_block_q4_k *wk = xmalloc((size_t)nbk * sizeof *wk);
+        jb_block_q8_x *qx = xmalloc((size_t)(8 * nbk) * sizeof *qx);
+        jb_ref_quantize_q4_0(wf, w0, n);
+        jb_ref_quantize_q4_k(wf, wk, n);
+        k->quantize_q8_x(x, qx, 8 * nbk * 32);
+        for (int64_t b = 0; b < nb0; b += 3) {
+            memset(w0[b].qs, b % 2 ? 0xff : 0x00, sizeof w0[b].qs); /* codes 15 (7) or 0 (-8) */
+            memset(qx[b].qs, b % 2 ? 127 : -127, 32);
+            memset(qx[b].aqs, 127, 32);
+            qx[b].sum = b % 2 ? 32 * 127 : -32 * 127;
+        }
+        for (int64_t b = 0; b < nbk; b += 2)
+            memset(wk[b].qs, 0xff, sizeof wk[b].qs); /* code 15 against +-127 (above) */
+        double abs_sum;
+        double want = ref_dot_q4(JB_DTYPE_Q4_0, w0, qx, nb0, nb0, &abs_sum);
+        ASSERT_CLOSE_AT(k->dot_q4_0(w0, qx, nb0), want, q8_dot_tol(2 * nb0, abs_sum),
+            "%s dot_q4_0 n=%lld", k->name, (long long)n);
+        want = ref_dot_q4(JB_DTYPE_Q4_K, wk, qx, 8 * nbk, 8 * nbk, &abs_sum);
+        ASSERT_CLOSE_AT(k->dot_q4_k(wk, qx, nbk), want, q8_dot_tol(16 * nbk, abs_sum),
+            "%s dot_q4_k n=%lld", k->name, (long long)n);
+        free(qx);
+        free(wk);
+        free(w0);
+        free(x);
+        free(wf);
+    }
+}
+
 /* ---- matrix products --------------------------------------------------------------------- */
 
 static const int64_t mm_rows[] = { 37, 64, 300 }; /* 300: two panels, several GEMV chunks */
 static const int64_t mm_cols[] = { 45, 64, 100, 257 };
 static const int64_t mm_n[] = { 1, 3, 15, 16, 17, 40 }; /* around JB_MATMUL_GEMM_MIN_ROWS */
-static const enum jb_matmul_path mm_paths[] = { JB_MATMUL_GEMV, JB_MATMUL_GEMM, JB_MATMUL_AUTO };
-static const char *const mm_path_names[] = { "auto", "gemv", "gemm" };
+static const enum jb_matmul_path mm_paths[] = { JB_MATMUL_GEMV, JB_MATMUL_GEMM, JB_MATMUL_AUTO,
+    JB_MATMUL_GEMM_WIDEN, JB_MATMUL_GEMM_DIRECT };
+static const char *const mm_path_names[] = { "auto", "gemv", "gemm", "gemm_widen", "gemm_direct" };
 
 /* Row r of w as the values its storage type holds, decoded here. */
 static void ref_dequant_row(const struct jb_tensor *w, int64_t r, double *out)
@@ -859,6 +1302,10 @@ static void ref_dequant_row(const struct jb_tensor *w, int64_t r, double *out)
             out[i] = ((const float *)row)[i];
         } else if (w->dtype == JB_DTYPE_BF16) {
             out[i] = bits_f32((uint32_t)((const uint16_t *)row)[i] << 16);
+        } else if (w->dtype == JB_DTYPE_Q4_0) {
+            out[i] = tq4_0_value((const jb_block_q4_0 *)row, i);
+        } else if (w->dtype == JB_DTYPE_Q4_K) {
+            out[i] = tq4_k_value((const jb_block_q4_k *)row, i);
         } else {
             const jb_block_q8_0 *b = (const jb_block_q8_0 *)row + i / JB_QK8_0;
             out[i] = ref_fp16_value(b->d) * b->qs[i % JB_QK8_0];
@@ -890,25 +1337,33 @@ struct mm_expect {
     double y;      /* x . w with the decoded weights */
     double abs_wx; /* sum |w_i x_i| */
     double qbound; /* sum |w_i| * d_block(i) / 2: the most activation quantization can move y */
-    double yq;     /* the exact integer q8_0 result (x quantized as the GEMV path does) */
+    double yq;     /* the exact integer q8_0/q4 result (x quantized as the GEMV path does) */
     double yq_tol; /* q8_dot_tol of yq */
+    double yb;     /* x . w with x rounded to bf16 (the direct bf16 GEMM's activations) */
 };
 
-static struct mm_expect mm_expect(
-    const double *w, const float *x, int64_t cols, const jb_block_q8_0 *wq, const jb_block_q8_x *xq)
+static struct mm_expect mm_expect(const double *w, const float *x, int64_t cols, enum jb_dtype t,
+    const void *wq, const jb_block_q8_x *xq)
 {
     struct mm_expect e = { 0 };
     for (int64_t i = 0; i < cols; i++) {
         e.y += w[i] * x[i];
         e.abs_wx += fabs(w[i] * x[i]);
+        e.yb += w[i] * (double)bits_f32((uint32_t)ref_bf16(f32_bits(x[i])) << 16);
     }
     if (!wq)
         return e;
     double abs_q;
     for (int64_t i = 0; i < cols; i++)
         e.qbound += fabs(w[i]) * (double)xq[i / JB_QK8_0].d / 2.0;
-    e.yq = ref_dot_q8_0(wq, xq, n_blocks(cols), &abs_q);
-    e.yq_tol = q8_dot_tol(n_blocks(cols), abs_q);
+    if (t == JB_DTYPE_Q8_0) {
+        e.yq = ref_dot_q8_0(wq, xq, n_blocks(cols), &abs_q);
+        e.yq_tol = q8_dot_tol(n_blocks(cols), abs_q);
+        return e;
+    }
+    const int64_t nw = t == JB_DTYPE_Q4_K ? (cols + 255) / 256 * 8 : n_blocks(cols);
+    e.yq = ref_dot_q4(t, wq, xq, n_blocks(cols), nw, &abs_q);
+    e.yq_tol = q8_dot_tol(2 * nw, abs_q);
     return e;
 }
 
@@ -926,19 +1381,34 @@ static struct mm_expect mm_expect(
  * amax/127 of x's block; f32 rounding of x*id adds at most 127 * 2u, covered by the 1e-4
  * factor), so |y - x.w| <= sum_i |w_i| d_block(i) / 2 * (1 + 1e-4) + f32 rounding (the f32
  * term above). That bound is loose, so GEMV must also equal the exact integer result to
- * q8_dot_tol, which catches a single wrong block. */
+ * q8_dot_tol, which catches a single wrong block. A direct q8_0 GEMM (gemm_q.c) quantizes as
+ * GEMV does and is held to the same two bounds.
+ * A direct bf16 GEMM (and the GEMV of a table whose dot_bf16 uses vdpbf16ps) rounds each
+ * activation to bf16 and sums exact products in f32: within BF16_X_TOL of x.w; loose again, so
+ * it must also match the exact sum over the bf16-rounded activations to f32_tol. */
 static void check_mm_values(const struct jb_kernel_ops *k, const struct jb_tensor *w, int64_t n,
     enum jb_matmul_path path, const float *y, const struct mm_expect *e)
 {
     enum jb_matmul_path eff = path;
     if (eff == JB_MATMUL_AUTO)
         eff = n < JB_MATMUL_GEMM_MIN_ROWS ? JB_MATMUL_GEMV : JB_MATMUL_GEMM;
-    const bool quantized = w->dtype == JB_DTYPE_Q8_0 && eff == JB_MATMUL_GEMV;
+    const bool direct = eff != JB_MATMUL_GEMV && jb_matmul_gemm_direct(k, w, n, path);
+    const bool q4 = w->dtype == JB_DTYPE_Q4_0 || w->dtype == JB_DTYPE_Q4_K; /* GEMV as q8_0 */
+    const bool quantized
+        = (w->dtype == JB_DTYPE_Q8_0 || q4) && (eff == JB_MATMUL_GEMV || direct);
+    const bool bf16_x
+        = w->dtype == JB_DTYPE_BF16 && (direct || (eff == JB_MATMUL_GEMV && rounds_x_to_bf16(k)));
     for (int64_t j = 0; j < n; j++)
         for (int64_t r = 0; r < w->rows; r++) {
             const struct mm_expect *x = &e[j * w->rows + r];
             const float got = y[j * w->rows + r];
             const double f32_tol = 1e-4 * x->abs_wx + 1e-5;
+            if (bf16_x) {
+                ASSERT_CLOSE_AT(got, x->y, BF16_X_TOL(w->cols, x->abs_wx), MM_CTX_FMT,
+                    MM_CTX_ARGS(" (bf16 activation bound)"));
+                ASSERT_CLOSE_AT(got, x->yb, f32_tol, MM_CTX_FMT, MM_CTX_ARGS(" (bf16 activations)"));
+                continue;
+            }
             if (!quantized) {
                 ASSERT_CLOSE_AT(got, x->y, f32_tol, MM_CTX_FMT, MM_CTX_ARGS(""));
                 continue;
@@ -954,7 +1424,8 @@ static void check_matmul_shape(const struct jb_kernel_ops *k, const struct jb_te
     const double *wd, int64_t n, uint64_t seed)
 {
     const int64_t rows = w->rows, cols = w->cols, nb = n_blocks(cols);
-    const bool q8 = w->dtype == JB_DTYPE_Q8_0;
+    const bool q8 = w->dtype != JB_DTYPE_F32 && w->dtype != JB_DTYPE_BF16; /* q8_0 or q4 */
+    const size_t rb = jb_dtype_row_bytes(w->dtype, cols);
     float *x = alloc_floats(n * cols);
     jb_test_fill(x, n * cols, seed, 2.0f);
     struct mm_expect *e = xmalloc((size_t)(n * rows) * sizeof *e);
@@ -963,8 +1434,8 @@ static void check_matmul_shape(const struct jb_kernel_ops *k, const struct jb_te
         if (q8)
             ref_quantize_q8_x(x + j * cols, xq + j * nb, cols);
         for (int64_t r = 0; r < rows; r++)
-            e[j * rows + r] = mm_expect(wd + r * cols, x + j * cols, cols,
-                q8 ? (const jb_block_q8_0 *)w->data + r * nb : NULL, q8 ? xq + j * nb : NULL);
+            e[j * rows + r] = mm_expect(wd + r * cols, x + j * cols, cols, w->dtype,
+                q8 ? (const char *)w->data + (size_t)r * rb : NULL, q8 ? xq + j * nb : NULL);
     }
     const size_t sb = jb_matmul_scratch_bytes(w, n, omp_get_max_threads());
     unsigned char *scratch = xmalloc(sb + 64);
@@ -1012,6 +1483,16 @@ static void test_matmul_bf16(void **state)
 static void test_matmul_q8_0(void **state)
 {
     check_matmul(state, JB_DTYPE_Q8_0);
+}
+
+static void test_matmul_q4_0(void **state)
+{
+    check_matmul(state, JB_DTYPE_Q4_0);
+}
+
+static void test_matmul_q4_k(void **state)
+{
+    check_matmul(state, JB_DTYPE_Q4_K);
 }
 
 /* Embedding rows: exactly the decoded values, for every dtype and a few rows. */
@@ -1584,7 +2065,7 @@ static void test_sample_distribution(void **state)
 static void test_kernels_by_name(void **state)
 {
     (void)state;
-    const struct jb_kernel_ops *avx2 = jb_kernels_avx2();
+    const struct jb_kernel_ops *avx2 = jb_kernels_avx2(), *avx512 = jb_kernels_avx512();
     const struct {
         const char *name;
         const struct jb_kernel_ops *want;
@@ -1594,7 +2075,8 @@ static void test_kernels_by_name(void **state)
         { "auto", jb_kernels_best() },
         { "bogus", NULL },
         { "", NULL },
-        { "avx512", NULL },
+        { "avx512", avx512 }, /* NULL where unsupported */
+        { "AVX512", NULL },
     };
     for (size_t c = 0; c < N_OF(cases); c++)
         if (jb_kernels_by_name(cases[c].name) != cases[c].want)
@@ -1602,9 +2084,35 @@ static void test_kernels_by_name(void **state)
                 (const void *)jb_kernels_by_name(cases[c].name), (const void *)cases[c].want);
     assert_non_null(jb_kernels_ref());
     assert_string_equal(jb_kernels_ref()->name, "ref");
-    assert_ptr_equal(jb_kernels_best(), avx2 ? avx2 : jb_kernels_ref());
+    assert_ptr_equal(jb_kernels_best(), avx512 ? avx512 : avx2 ? avx2 : jb_kernels_ref());
     if (avx2)
         assert_string_equal(avx2->name, "avx2");
+}
+
+/* The AVX-512 table exists exactly where the compiler's own CPU check (libgcc's, which reads
+ * CPUID and XCR0 itself) finds F, BW, VL and DQ, and names the extensions it uses. */
+static void test_kernels_avx512_dispatch(void **state)
+{
+    (void)state;
+#ifdef HAVE_X86
+    __builtin_cpu_init();
+    const bool want = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+        && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+    const struct jb_kernel_ops *k = jb_kernels_avx512();
+    assert_int_equal(k != NULL, want);
+    if (!k)
+        return;
+    assert_string_equal(k->name, "avx512");
+    assert_non_null(k->features);
+    const bool vnni = __builtin_cpu_supports("avx512vnni");
+    const bool bf16 = __builtin_cpu_supports("avx512bf16");
+    assert_int_equal(strstr(k->features, "vnni") != NULL, vnni);
+    assert_int_equal(strstr(k->features, "bf16") != NULL, bf16);
+    assert_int_equal(k->gemm_q8_0 != NULL, vnni);
+    assert_int_equal(k->gemm_bf16 != NULL, bf16);
+#else
+    assert_null(jb_kernels_avx512());
+#endif
 }
 
 /* Every slot of every table is filled; the reference table is the exported functions. */
@@ -1620,7 +2128,11 @@ static void test_kernel_tables_complete(void **state)
     assert_ptr_equal(r->quantize_q8_x, jb_ref_quantize_q8_x);
     assert_ptr_equal(r->dequant_q8_0, jb_ref_dequant_q8_0);
     assert_ptr_equal(r->bf16_to_f32, jb_ref_bf16_to_f32);
-    const struct jb_kernel_ops *tables[] = { r, jb_kernels_avx2() };
+    assert_ptr_equal(r->dot_q4_0, jb_ref_dot_q4_0);
+    assert_ptr_equal(r->dot_q4_k, jb_ref_dot_q4_k);
+    assert_ptr_equal(r->dequant_q4_0, jb_ref_dequant_q4_0);
+    assert_ptr_equal(r->dequant_q4_k, jb_ref_dequant_q4_k);
+    const struct jb_kernel_ops *tables[] = { r, jb_kernels_avx2(), jb_kernels_avx512() };
     for (size_t t = 0; t < N_OF(tables); t++) {
         const struct jb_kernel_ops *k = tables[t];
         if (!k)
@@ -1628,6 +2140,17 @@ static void test_kernel_tables_complete(void **state)
         assert_non_null(k->name);
         assert_true(k->sum_f32 && k->dot_f32 && k->dot_bf16 && k->dot_q8_0);
         assert_true(k->quantize_q8_0 && k->quantize_q8_x && k->dequant_q8_0 && k->bf16_to_f32);
+        assert_true(k->dot_q4_0 && k->dot_q4_k && k->dequant_q4_0 && k->dequant_q4_k);
+    }
+    /* the AVX-512 table keeps the AVX2 slots it does not override: the q4 dequantizers, and
+     * the q4 dots where the CPU lacks VNNI */
+    const struct jb_kernel_ops *a2 = jb_kernels_avx2(), *a5 = jb_kernels_avx512();
+    if (a2 && a5) {
+        const bool vnni = a5->gemm_q8_0 != NULL;
+        assert_int_equal(a5->dot_q4_0 == a2->dot_q4_0, !vnni);
+        assert_int_equal(a5->dot_q4_k == a2->dot_q4_k, !vnni);
+        assert_ptr_equal(a5->dequant_q4_0, a2->dequant_q4_0);
+        assert_ptr_equal(a5->dequant_q4_k, a2->dequant_q4_k);
     }
 }
 
@@ -1636,8 +2159,10 @@ static void test_kernel_tables_complete(void **state)
 /* One test per kernel path, named test/path. */
 #define PATH_TESTS(fn)                                                                             \
     { .name = #fn "/ref", .test_func = fn, .initial_state = (void *)&path_ref },                   \
+    { .name = #fn "/avx2", .test_func = fn, .initial_state = (void *)&path_avx2 },                 \
+    { .name = #fn "/avx512", .test_func = fn, .initial_state = (void *)&path_avx512 },             \
     {                                                                                              \
-        .name = #fn "/avx2", .test_func = fn, .initial_state = (void *)&path_avx2                  \
+        .name = #fn "/avx512_base", .test_func = fn, .initial_state = (void *)&path_avx512_base    \
     }
 
 int main(int argc, char **argv)
@@ -1653,9 +2178,12 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_dtype_parse),
         cmocka_unit_test(test_dtype_row_bytes),
         cmocka_unit_test(test_row_from_f32),
+        cmocka_unit_test(test_quantize_q4),
+        cmocka_unit_test(test_quantize_q4_nonfinite),
     };
     const struct CMUnitTest tables[] = {
         cmocka_unit_test(test_kernels_by_name),
+        cmocka_unit_test(test_kernels_avx512_dispatch),
         cmocka_unit_test(test_kernel_tables_complete),
     };
     const struct CMUnitTest paths[] = {
@@ -1672,6 +2200,12 @@ int main(int argc, char **argv)
         PATH_TESTS(test_matmul_f32),
         PATH_TESTS(test_matmul_bf16),
         PATH_TESTS(test_matmul_q8_0),
+        PATH_TESTS(test_q4_0_layout),
+        PATH_TESTS(test_q4_k_layout),
+        PATH_TESTS(test_dequant_q4),
+        PATH_TESTS(test_dot_q4),
+        PATH_TESTS(test_matmul_q4_0),
+        PATH_TESTS(test_matmul_q4_k),
         PATH_TESTS(test_tensor_row_f32),
     };
     const struct CMUnitTest ops[] = {

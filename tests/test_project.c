@@ -43,7 +43,8 @@ static void load_tiny(struct jb_config *c)
         fail_msg("tiny: %s", err.msg);
 }
 
-/* q4_0 moves 4.5/32 of f32's weight bytes, the same KV cache and FLOPs; q8_0 is the engine's. */
+/* q4_0 moves about 4.5/32 of f32's weight bytes (norms stay f32), the same KV cache and FLOPs;
+ * q8_0, q4_0 and q4_k are the engine's. */
 static void test_format_bytes(void **state)
 {
     (void)state;
@@ -54,14 +55,22 @@ static void test_format_bytes(void **state)
     jb_project_forward_cost(&c, JB_FORMAT_Q4_0, 1, 10, &q4);
     jb_project_forward_cost(&c, JB_FORMAT_Q8_0, 1, 10, &q8);
     jb_forward_cost(&c, JB_DTYPE_Q8_0, 1, 10, 1, &engine_q8);
-    ASSERT_CLOSE(q4.weight_bytes, f32.weight_bytes * 4.5 / 32, 1e-6);
+    struct jb_forward_cost q4k, engine_q4, engine_q4k;
+    jb_project_forward_cost(&c, JB_FORMAT_Q4_K, 1, 10, &q4k);
+    jb_forward_cost(&c, JB_DTYPE_Q4_0, 1, 10, 1, &engine_q4);
+    jb_forward_cost(&c, JB_DTYPE_Q4_K, 1, 10, 1, &engine_q4k);
+    ASSERT_CLOSE(q4.weight_bytes, engine_q4.weight_bytes, 0);
+    ASSERT_CLOSE(q4k.weight_bytes, engine_q4k.weight_bytes, 0);
+    ASSERT_CLOSE(q4.weight_bytes, f32.weight_bytes * 4.5 / 32, 0.01 * f32.weight_bytes * 4.5 / 32);
     ASSERT_CLOSE(q4.kv_bytes, f32.kv_bytes, 0);
     ASSERT_CLOSE(q4.flops, f32.flops, 0);
     ASSERT_CLOSE(q8.weight_bytes, engine_q8.weight_bytes, 0);
     enum jb_format f;
     assert_int_equal(jb_format_parse("bf16", &f), 0);
     assert_int_equal(f, JB_FORMAT_F16);
-    assert_int_equal(jb_format_parse("q4_k", &f), JB_EINVAL);
+    assert_int_equal(jb_format_parse("q4_k", &f), 0);
+    assert_int_equal(f, JB_FORMAT_Q4_K);
+    assert_int_equal(jb_format_parse("q4_K", &f), JB_EINVAL);
 }
 
 /* ---- one configuration against the formulas, written out again ----------------------------- */

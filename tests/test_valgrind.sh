@@ -26,7 +26,7 @@ vg() {
         fails=$((fails + 1))
     fi
 }
-for dt in f32 bf16 q8_0; do
+for dt in f32 bf16 q8_0 q4_0 q4_k; do
     vg "generate_$dt" generate --model tiny --prompt-ids 1,2,3,4 --max-tokens 4 --dtype "$dt"
 done
 vg run run --model tiny --workload tg128 --requests 1 --reps 1 --warmup 0 --idle-s 0.2 \

@@ -25,9 +25,9 @@ struct gen_opts {
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: joulebench generate --model NAME|DIR --prompt-ids 1,2,3 --max-tokens N\n"
-        "           [--dtype f32|bf16|q8_0] [--threads N] [--seed S] [--random-weights]\n"
-        "           [--temperature T] [--top-p P] [--sample-seed S] [--kernels auto|ref|avx2]\n"
+        "usage: joulebench generate --model NAME|DIR|FILE.gguf --prompt-ids 1,2,3 --max-tokens N\n"
+        "           [--dtype f32|bf16|q8_0|q4_0|q4_k] [--threads N] [--seed S] [--random-weights]\n"
+        "           [--temperature T] [--top-p P] [--sample-seed S] [--kernels auto|ref|avx2|avx512]\n"
         "           [--timing]\n"
         "Prints the N generated token ids (not the prompt) on one line. Greedy unless\n"
         "--temperature > 0. Weights come from the folder's model.safetensors when present\n"
@@ -98,7 +98,8 @@ static int parse_args(int argc, char **argv, struct gen_opts *g)
         case 'd':
             if (jb_dtype_parse(optarg, &g->load.dtype)) {
                 jb_errorf(
-                    "option --dtype: unknown storage type \"%s\" (f32, bf16 or q8_0)", optarg);
+                    "option --dtype: unknown storage type \"%s\" (f32, bf16, q8_0, q4_0 or q4_k)",
+                    optarg);
                 return -1;
             }
             break;
@@ -121,14 +122,14 @@ static int parse_args(int argc, char **argv, struct gen_opts *g)
             if (jb_parse_f64("--top-p", optarg, 1e-6, 1.0, &g->top_p))
                 return -1;
             break;
-        case 'k':
-            if (!(g->load.ops = jb_kernels_by_name(optarg))) {
-                jb_errorf("option --kernels: \"%s\" is unknown or not supported by this CPU "
-                          "(auto, ref, avx2)",
-                    optarg);
+        case 'k': {
+            struct jb_err kerr;
+            if (jb_kernels_lookup(optarg, &g->load.ops, &kerr)) {
+                jb_errorf("option --kernels: %s", kerr.msg);
                 return -1;
             }
             break;
+        }
         case 'i': g->timing = true; break;
         case 'h': usage(stdout); return JB_PARSE_HELP;
         default: usage(stderr); return -1;
@@ -189,7 +190,7 @@ static int generate(struct gen_opts *g, struct jb_loaded *L, struct jb_err *err)
 int jb_cmd_generate(int argc, char **argv)
 {
     struct gen_opts g
-        = { .load = { .dtype = JB_DTYPE_F32, .seed = 1 }, .top_p = 1.0, .threads = jb_cpu_count() };
+        = { .load = { .dtype = JB_DTYPE_COUNT, .seed = 1 }, .top_p = 1.0, .threads = jb_cpu_count() };
     struct jb_loaded L;
     struct jb_err err;
     const int parsed = parse_args(argc, argv, &g);
@@ -197,6 +198,8 @@ int jb_cmd_generate(int argc, char **argv)
         free(g.prompt);
         return parsed == JB_PARSE_HELP ? JB_EXIT_OK : JB_EXIT_USAGE;
     }
+    if (g.load.dtype == JB_DTYPE_COUNT) /* no --dtype: f32, or a GGUF file's own type */
+        g.load.dtype = jb_default_dtype(g.load.model);
     jb_set_threads((int)g.threads);
     g.load.ctx = g.n_prompt + g.max_tokens - 1; /* the last token generated is never fed back */
     g.load.batch_tokens = g.n_prompt < 512 ? g.n_prompt : 512;

@@ -44,7 +44,7 @@ static void sampled_column(
 
 static void print_row(const struct jb_config *c, int64_t ctx, uint64_t avail)
 {
-    char size[32], fits[32] = "", sampled[96];
+    char size[32], fits[48] = "", sampled[128];
     bool whole[JB_DTYPE_COUNT] = { false };
     double gib[JB_DTYPE_COUNT];
     const int64_t params = jb_config_params(c);
@@ -65,11 +65,13 @@ static void print_row(const struct jb_config *c, int64_t ctx, uint64_t avail)
     }
     sampled_column(c, use_ctx, whole, sampled, sizeof sampled);
     jb_mem_plan(c, JB_DTYPE_F32, 1, 1024, 0, 1, &plan);
-    printf("%-16s %-6s %6lld %6lld %5lld/%-3lld %13lld %8s %9.2f %9.2f %9.2f %9.1f  %-13s %s\n",
+    printf("%-16s %-6s %6lld %6lld %5lld/%-3lld %13lld %8s %9.2f %9.2f %9.2f %9.2f %9.2f %9.1f  "
+           "%-23s %s\n",
         c->name, c->model_type, (long long)c->n_layers, (long long)c->hidden_size,
         (long long)c->n_heads, (long long)c->n_kv_heads, (long long)params, size, gib[JB_DTYPE_F32],
-        gib[JB_DTYPE_BF16], gib[JB_DTYPE_Q8_0], (double)plan.kv_bytes / (1024.0 * 1024.0),
-        fits[0] ? fits : "none", sampled[0] ? sampled : "-");
+        gib[JB_DTYPE_BF16], gib[JB_DTYPE_Q8_0], gib[JB_DTYPE_Q4_0], gib[JB_DTYPE_Q4_K],
+        (double)plan.kv_bytes / (1024.0 * 1024.0), fits[0] ? fits : "none",
+        sampled[0] ? sampled : "-");
 }
 
 int jb_cmd_models(int argc, char **argv)
@@ -111,9 +113,9 @@ int jb_cmd_models(int argc, char **argv)
         return jb_exit_code(rc);
     }
     const uint64_t avail = jb_mem_available_bytes(limit);
-    printf("%-16s %-6s %6s %6s %9s %13s %8s %9s %9s %9s %9s  %-13s %s\n", "model", "type", "layers",
-        "dim", "heads/kv", "params", "size", "f32_gib", "bf16_gib", "q8_0_gib", "kv_mib/1k", "fits",
-        "sampled");
+    printf("%-16s %-6s %6s %6s %9s %13s %8s %9s %9s %9s %9s %9s %9s  %-23s %s\n", "model", "type",
+        "layers", "dim", "heads/kv", "params", "size", "f32_gib", "bf16_gib", "q8_0_gib",
+        "q4_0_gib", "q4_k_gib", "kv_mib/1k", "fits", "sampled");
     for (int i = 0; i < list.count; i++) {
         struct jb_config c;
         char dir[4096];

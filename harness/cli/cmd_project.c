@@ -40,7 +40,7 @@ static void usage(FILE *f)
         "device x model x dtype x workload: a roofline over the engine's bytes and FLOPs divided\n"
         "by efficiencies measured on this machine (--from, for the cpu backend; its device is\n"
         "--calibration-hardware, default this-machine) and in published llama.cpp runs (the\n"
-        "others). dtypes: f32, f16 (= bf16), q8_0, q4_0. Writes DIR/projection.csv (method\n"
+        "others). dtypes: f32, f16 (= bf16), q8_0, q4_0, q4_k. Writes DIR/projection.csv (method\n"
         "projected), projection.md and pictures (default DIR: projection). docs/projection.md.\n");
 }
 
@@ -220,7 +220,7 @@ static int project_all(struct grid *g, const struct jb_project_opts *po, struct 
                     if (jb_format_parse(g->dtypes.items[d], &f))
                         rc = jb_fail(err, JB_EINVAL,
                             "option --dtypes: expected f32, f16, bf16, "
-                            "q8_0 or q4_0, got \"%s\"",
+                            "q8_0, q4_0 or q4_k, got \"%s\"",
                             g->dtypes.items[d]);
                     else
                         rc = project_workload(g, &hw, &c, f, &w, po, err);

@@ -77,11 +77,12 @@ static void usage(FILE *f, bool sweep)
 {
     if (sweep)
         fprintf(f,
-            "usage: joulebench sweep --models A,B,.. --workloads X,Y,.. [--dtypes f32,q8_0]\n"
+            "usage: joulebench sweep --models A,B,.. --workloads X,Y,.. [--dtypes f32,q8_0,q4_0]\n"
             "           [--threads 1,2] [--batch 1,8] [--shard I/N] [--plan] [run options]\n");
     else
         fprintf(f,
-            "usage: joulebench run --model NAME|DIR --workload NAME|FILE [--dtype f32|bf16|q8_0]\n"
+            "usage: joulebench run --model NAME|DIR|FILE.gguf --workload NAME|FILE\n"
+            "           [--dtype f32|bf16|q8_0|q4_0|q4_k]\n"
             "           [--threads N] [--batch N] [--plan] [options]\n");
     fprintf(f,
         "  a --model or --workload value that names an existing file or folder is taken whole,\n"
@@ -128,7 +129,7 @@ static void usage(FILE *f, bool sweep)
         "  --concurrency N     closed loop of N users    --rate R   server arrivals per second\n"
         "  --depth D           tokens already in the KV cache before each request\n"
         "  --weights-seed S    pseudo-random weights seed (default 1)   --random-weights\n"
-        "  --kernels auto|ref|avx2   --cpus LIST (e.g. 0-3 or 0,2: CPU affinity)\n"
+        "  --kernels auto|ref|avx2|avx512   --cpus LIST (e.g. 0-3 or 0,2: CPU affinity)\n"
         "  --layers K|auto     layer sampling for models too large for memory: run K of the\n"
         "                      model's L decoder layers (spread over its depth, each with its\n"
         "                      own weights and KV cache) plus the embedding and head, and scale\n"
@@ -247,7 +248,8 @@ static int parse_lists(struct run_opts *r)
 {
     for (int i = 0; i < r->dtypes.n; i++)
         if (jb_dtype_parse(r->dtypes.item[i], &r->s.dtypes[i])) {
-            jb_errorf("option --dtype: unknown storage type \"%s\" (f32, bf16 or q8_0)",
+            jb_errorf("option --dtype: unknown storage type \"%s\" (f32, bf16, q8_0, q4_0 or "
+                      "q4_k)",
                 r->dtypes.item[i]);
             return -1;
         }
@@ -423,9 +425,9 @@ static void fill_lists(struct run_opts *r)
     s->n_dtypes = r->dtypes.n;
     s->n_threads = r->threads.n;
     s->n_batches = r->batches.n;
-    if (!s->n_dtypes) {
+    if (!s->n_dtypes) { /* f32, or the type of the one model's GGUF file */
         s->n_dtypes = 1;
-        s->dtypes[0] = JB_DTYPE_F32;
+        s->dtypes[0] = r->models.n == 1 ? jb_default_dtype(r->models.item[0]) : JB_DTYPE_F32;
     }
     if (!s->n_threads) {
         s->n_threads = 1;
@@ -510,8 +512,9 @@ static int run_command(int argc, char **argv, bool sweep)
         code = parsed == JB_PARSE_HELP ? JB_EXIT_OK : JB_EXIT_USAGE;
         goto done;
     }
-    if (r.s.kernels && !jb_kernels_by_name(r.s.kernels)) {
-        jb_errorf("option --kernels: \"%s\" is unknown or not supported by this CPU", r.s.kernels);
+    const struct jb_kernel_ops *kernels;
+    if (r.s.kernels && jb_kernels_lookup(r.s.kernels, &kernels, &err)) {
+        jb_errorf("option --kernels: %s", err.msg);
         code = JB_EXIT_USAGE;
         goto done;
     }

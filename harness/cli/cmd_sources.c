@@ -10,6 +10,7 @@
 
 #include "jb_counters.h"
 #include "jb_energy.h"
+#include "jb_kernels.h"
 #include "jb_meter.h"
 
 static void print_available(const struct jb_energy_source *s, const struct jb_energy_opts *o)
@@ -36,6 +37,24 @@ static void print_available(const struct jb_energy_source *s, const struct jb_en
             jb_domain_kind_name(info.domains[d].kind),
             info.domains[d].in_total ? "summed into energy_j" : "reported, not summed (inside another)");
     s->close(ctx);
+}
+
+/* The kernel tables this CPU runs (CPUID and XCR0), and the one --kernels auto picks. */
+static void print_kernel_tables(void)
+{
+    const struct jb_kernel_ops *tables[] = { jb_kernels_ref(), jb_kernels_avx2(), jb_kernels_avx512() };
+    static const char *const names[] = { "ref", "avx2", "avx512" };
+    printf("\nkernel tables (--kernels):\n");
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+        const struct jb_kernel_ops *k = tables[i];
+        if (!k)
+            printf("  %-10s not available: this CPU or its OS lacks the instructions\n", names[i]);
+        else if (k->features && k->features[0])
+            printf("  %-10s available, with %s\n", k->name, k->features);
+        else
+            printf("  %-10s available\n", k->name);
+    }
+    printf("  --kernels auto uses: %s\n", jb_kernels_best()->name);
 }
 
 int jb_cmd_sources(int argc, char **argv)
@@ -68,6 +87,7 @@ int jb_cmd_sources(int argc, char **argv)
     } else {
         printf("\n--energy auto: %s\n", err.msg);
     }
+    print_kernel_tables();
     printf("\nhardware counters (PAPI):\n");
     fflush(stdout);
     jb_counters_report(stdout);

@@ -204,7 +204,7 @@ static int published_row(const struct jb_table *t, size_t r, const char *path,
     if (jb_format_parse(p->format, &p->fmt))
         return jb_fail(err, JB_EPARSE,
             "%s: record %zu, column \"format\": expected f32, f16, "
-            "q8_0 or q4_0, got \"%s\"",
+            "q8_0, q4_0 or q4_k, got \"%s\"",
             path, r + 2, p->format);
     int rc = cell_rate(t, r, "pp512_tok_s", path, &p->pp512_tok_s, err);
     if (!rc)
@@ -263,7 +263,7 @@ static int peak_class(enum jb_backend b, enum jb_format f)
     if (f == JB_FORMAT_F32)
         return 0;
     switch (b) {
-    case JB_BACKEND_CPU: return f == JB_FORMAT_Q4_0 ? 2 : 0;
+    case JB_BACKEND_CPU: return f == JB_FORMAT_Q4_0 || f == JB_FORMAT_Q4_K ? 2 : 0;
     case JB_BACKEND_CUDA: return f == JB_FORMAT_F16 ? 1 : 2;
     default: return 1;
     }

@@ -26,6 +26,7 @@ static const struct {
     [JB_FORMAT_F16] = { "f16", 16.0 },
     [JB_FORMAT_Q8_0] = { "q8_0", 8.5 }, /* 34 bytes a block of 32 */
     [JB_FORMAT_Q4_0] = { "q4_0", 4.5 }, /* 18 bytes a block of 32 */
+    [JB_FORMAT_Q4_K] = { "q4_k", 4.5 }, /* 144 bytes a super-block of 256 */
 };
 
 int jb_format_parse(const char *s, enum jb_format *out)
@@ -240,9 +241,9 @@ double jb_hw_peak_tflops(const struct jb_hw *h, enum jb_format f, const char **w
 {
     const char *w = "f32";
     double v = h->f32_tflops;
-    const bool int8_path
-        = (h->backend == JB_BACKEND_CUDA && (f == JB_FORMAT_Q8_0 || f == JB_FORMAT_Q4_0))
-        || (h->backend == JB_BACKEND_CPU && f == JB_FORMAT_Q4_0);
+    const bool q4 = f == JB_FORMAT_Q4_0 || f == JB_FORMAT_Q4_K;
+    const bool int8_path = (h->backend == JB_BACKEND_CUDA && (f == JB_FORMAT_Q8_0 || q4))
+        || (h->backend == JB_BACKEND_CPU && q4);
     if (int8_path && isfinite(h->int8_tops)) {
         w = "int8";
         v = h->int8_tops;

@@ -21,15 +21,22 @@
 
 /* ==== formats and backends ==================================================================== */
 
-/* Weight formats a projection knows: the engine's storage types plus llama.cpp's q4_0, which
- * published measurements use (the engine cannot run it; its bytes are counted as 4.5 bits a
- * weight: 18 bytes a block of 32). f16 and bf16 move the same bytes and are one format. */
-enum jb_format { JB_FORMAT_F32, JB_FORMAT_F16, JB_FORMAT_Q8_0, JB_FORMAT_Q4_0, JB_FORMAT_COUNT };
+/* Weight formats a projection knows: the engine's storage types (q4_0 and q4_k in llama.cpp's
+ * block layouts, 4.5 bits a weight: 18 bytes a block of 32, 144 a super-block of 256), which
+ * published measurements also use. f16 and bf16 move the same bytes and are one format. */
+enum jb_format {
+    JB_FORMAT_F32,
+    JB_FORMAT_F16,
+    JB_FORMAT_Q8_0,
+    JB_FORMAT_Q4_0,
+    JB_FORMAT_Q4_K,
+    JB_FORMAT_COUNT
+};
 
-/* "f32", "f16" (also "bf16"), "q8_0", "q4_0" -> *out; JB_EINVAL otherwise. */
+/* "f32", "f16" (also "bf16"), "q8_0", "q4_0", "q4_k" -> *out; JB_EINVAL otherwise. */
 int jb_format_parse(const char *s, enum jb_format *out);
 const char *jb_format_name(enum jb_format f);
-/* Bits a weight takes in the format: 32, 16, 8.5, 4.5. */
+/* Bits a weight takes in the format: 32, 16, 8.5, 4.5, 4.5. */
 double jb_format_bits(enum jb_format f);
 
 enum jb_backend { JB_BACKEND_CPU, JB_BACKEND_CUDA, JB_BACKEND_METAL, JB_BACKEND_COUNT };
@@ -96,15 +103,15 @@ int jb_hw_load(const char *name_or_path, struct jb_hw *out, struct jb_err *err);
 double jb_hw_bandwidth(const struct jb_hw *h, const char **kind);
 /* Dense peak FLOP/s (TFLOPS) a format's matrix products run at on the device: f32 at the f32
  * peak; on cpu f16 and q8_0 at the f32 peak (the engine widens weights to f32 for sgemm) and
- * q4_0, which only llama.cpp runs, at the int8 peak (its integer dot products) when given; on
- * cuda f16 at the f16 peak and q8_0/q4_0 at the int8 peak (llama.cpp's MMQ) when given, else
+ * q4_0/q4_k at the int8 peak (llama.cpp's integer dot products) when given; on
+ * cuda f16 at the f16 peak and q8_0/q4_0/q4_k at the int8 peak (llama.cpp's MMQ) when given, else
  * f16; on metal every other format at the f16 peak. *which (may be NULL) names the peak. */
 double jb_hw_peak_tflops(const struct jb_hw *h, enum jb_format f, const char **which);
 
 /* ==== the roofline (roofline.c) ================================================================ */
 
 /* Bytes and FLOPs of one forward call in a format: jb_forward_cost with the engine's storage
- * type (f16 as bf16), q4_0 as f32 scaled to 4.5 bits a weight. KV bytes are the engine's (f32). */
+ * type (f16 as bf16). KV bytes are the engine's (f32). */
 void jb_project_forward_cost(const struct jb_config *c, enum jb_format f, int64_t n_tokens,
     int64_t pos0, struct jb_forward_cost *out);
 

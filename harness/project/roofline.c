@@ -26,10 +26,8 @@ void jb_project_forward_cost(const struct jb_config *c, enum jb_format f, int64_
     switch (f) {
     case JB_FORMAT_F16: jb_forward_cost(c, JB_DTYPE_BF16, n_tokens, pos0, 1, out); return;
     case JB_FORMAT_Q8_0: jb_forward_cost(c, JB_DTYPE_Q8_0, n_tokens, pos0, 1, out); return;
-    case JB_FORMAT_Q4_0:
-        jb_forward_cost(c, JB_DTYPE_F32, n_tokens, pos0, 1, out);
-        out->weight_bytes *= jb_format_bits(JB_FORMAT_Q4_0) / 32.0;
-        return;
+    case JB_FORMAT_Q4_0: jb_forward_cost(c, JB_DTYPE_Q4_0, n_tokens, pos0, 1, out); return;
+    case JB_FORMAT_Q4_K: jb_forward_cost(c, JB_DTYPE_Q4_K, n_tokens, pos0, 1, out); return;
     default: jb_forward_cost(c, JB_DTYPE_F32, n_tokens, pos0, 1, out); return;
     }
 }
@@ -70,7 +68,7 @@ const struct jb_column jb_projection_columns[] = {
     P_STR("host", host, "the device's name again, so that compare can tell devices apart"),
     P_STR("model", model, "model (models/NAME)"),
     P_I64("params", params, "parameters (Hugging Face count)"),
-    P_STR("dtype", dtype, "weight format: f32, f16 (= bf16), q8_0, q4_0"),
+    P_STR("dtype", dtype, "weight format: f32, f16 (= bf16), q8_0, q4_0, q4_k"),
     P_STR("workload", workload, "workload (workloads/NAME)"),
     P_STR("scenario", scenario, "the workload's scenario"),
     P_STR("scenario_projected", scenario_projected, "how it was projected: requests one at a time"),
@@ -154,13 +152,11 @@ static void check_fit(const struct jb_hw *hw, const struct jb_config *c, enum jb
     int64_t ctx, int64_t batch_tokens, struct jb_projection *p)
 {
     struct jb_mem_plan plan;
-    const enum jb_dtype t = f == JB_FORMAT_Q8_0 ? JB_DTYPE_Q8_0
-        : f == JB_FORMAT_F32                    ? JB_DTYPE_F32
-                                                : JB_DTYPE_BF16;
-    jb_mem_plan(c, t, 1, ctx, batch_tokens, 1, &plan);
-    double weights = (double)plan.weight_bytes;
-    if (f == JB_FORMAT_Q4_0) /* the bf16 plan's weights at 4.5 bits instead of 16 */
-        weights *= jb_format_bits(JB_FORMAT_Q4_0) / 16.0;
+    static const enum jb_dtype engine_dtype[JB_FORMAT_COUNT] = { [JB_FORMAT_F32] = JB_DTYPE_F32,
+        [JB_FORMAT_F16] = JB_DTYPE_BF16, [JB_FORMAT_Q8_0] = JB_DTYPE_Q8_0,
+        [JB_FORMAT_Q4_0] = JB_DTYPE_Q4_0, [JB_FORMAT_Q4_K] = JB_DTYPE_Q4_K };
+    jb_mem_plan(c, engine_dtype[f], 1, ctx, batch_tokens, 1, &plan);
+    const double weights = (double)plan.weight_bytes;
     const double rest = (double)plan.kv_bytes + (double)plan.act_bytes;
     p->memory_needed_gib = (weights + rest) / GIB;
     p->memory_gib = hw->capacity_gb;

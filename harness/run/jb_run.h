@@ -83,6 +83,9 @@ struct jb_loaded {
  * memory available (before allocating anything), then builds the model and its state.
  * ctx <= 0 means the model's max_position_embeddings. Free with jb_unload. */
 int jb_load(struct jb_loaded *L, const struct jb_load_opts *o, struct jb_err *err);
+/* The storage type a model runs in when no --dtype is given: a GGUF file's own (jb_gguf_config),
+ * else f32 (also when the file cannot be read: loading it then says why). */
+enum jb_dtype jb_default_dtype(const char *model);
 void jb_unload(struct jb_loaded *L);
 
 /* ---- threads, OpenBLAS and the machine ------------------------------------------------------ */

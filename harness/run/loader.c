@@ -128,6 +128,9 @@ static void word_way_out(const struct jb_config *c, enum jb_dtype t, const struc
         bool bf_fits = t == JB_DTYPE_F32 && f->fits_as[JB_DTYPE_BF16];
         snprintf(buf, len, "try %s (weights %s)", bf_fits ? "--dtype bf16" : "--dtype q8_0",
             jb_fmt_bytes(bf_fits ? bf : q8, size, sizeof size));
+    } else if (f->fits_as[JB_DTYPE_Q4_0] && t != JB_DTYPE_Q4_0 && t != JB_DTYPE_Q4_K) {
+        snprintf(buf, len, "try --dtype q4_0 (weights %s)",
+            jb_fmt_bytes(f->weight_bytes[JB_DTYPE_Q4_0], size, sizeof size));
     } else if (p->weight_bytes + p->act_bytes < f->available_bytes && p->kv_bytes > 0) {
         snprintf(buf, len,
             "try a shorter context or fewer sequences (the KV cache takes %s per position)",
@@ -247,6 +250,16 @@ int jb_load(struct jb_loaded *L, const struct jb_load_opts *o, struct jb_err *er
     if ((rc = jb_state_init(&L->state, &L->model, n_seqs, ctx, batch, err)))
         jb_model_free(&L->model);
     return rc;
+}
+
+enum jb_dtype jb_default_dtype(const char *model)
+{
+    struct jb_config c;
+    struct jb_err ignored;
+    enum jb_dtype t = JB_DTYPE_F32;
+    if (jb_gguf_path(model) && jb_gguf_config(model, &c, &t, &ignored) != 0)
+        t = JB_DTYPE_F32;
+    return t;
 }
 
 void jb_unload(struct jb_loaded *L)

@@ -1,9 +1,9 @@
 /*
  * fuzz_safetensors.c — libFuzzer target: the input as a model folder's model.safetensors beside
  * a fixed tiny config, checked as a run's plan checks it (jb_safetensors_check), then loaded
- * (jb_model_init, f32 or q8_0 storage). Any bytes give 0 or one error, never a crash, a leak or
- * a read outside the file; and the check and the load agree, code and message, so a checkpoint
- * the plan passes never fails once the run has started.
+ * (jb_model_init, f32, q8_0, q4_0 or q4_k storage). Any bytes give 0 or one error, never a
+ * crash, a leak or a read outside the file; and the check and the load agree, code and
+ * message, so a checkpoint the plan passes never fails once the run has started.
  *
  * Seeds (tests/fuzz/corpus/safetensors, each under 4 KiB): checkpoints of this config written
  * as the safetensors library writes them: f32 (header padded to 8 bytes), bf16 (with
@@ -55,7 +55,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fclose(f);
     struct jb_err check = { 0 }, load = { 0 };
     struct jb_model m;
-    const struct jb_model_opts o = { .dtype = size % 2 ? JB_DTYPE_Q8_0 : JB_DTYPE_F32, .seed = 1 };
+    static const enum jb_dtype dtypes[4]
+        = { JB_DTYPE_F32, JB_DTYPE_Q8_0, JB_DTYPE_Q4_0, JB_DTYPE_Q4_K };
+    const struct jb_model_opts o = { .dtype = dtypes[size % 4], .seed = 1 };
     const int check_rc = jb_safetensors_check(&cfg, dir, &check);
     const int load_rc = jb_model_init(&m, &cfg, dir, &o, &load);
     if (load_rc == 0)
