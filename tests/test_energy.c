@@ -501,7 +501,7 @@ static void tiny_offline_rep(const struct jb_energy_source *src, int n, int batc
     const struct jb_meter_opts mo = { .sample_ms = 50 };
     assert_int_equal(jb_meter_open_source(&m, src, &mo, &err), 0);
     memset(run, 0, sizeof *run);
-    const struct jb_rep_opts o = { 1, NULL, NULL, NULL, 0, "r", NULL, NULL };
+    const struct jb_rep_opts o = { 1, NULL, NULL, NULL, 0, "r", NULL, NULL, NULL };
     assert_int_equal(jb_run_rep(&L, &w, m, &o, run, rec, &err), 0);
     jb_meter_close(m);
     jb_unload(&L);

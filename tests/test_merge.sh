@@ -123,7 +123,7 @@ with open("v1/runs.csv", "w", newline="") as f:
         r["schema_version"] = "1"
         w.writerow([r[c] for c in v1])
 EOF
-bad schema_v1 "v1/runs.csv: schema_version 1" "merges schema_version 3" -- a v1
+bad schema_v1 "v1/runs.csv: schema_version 1" "merges schema_version 4" -- a v1
 "$jb" report v1 >/dev/null 2>&1 && ok "(the v1 folder itself reads: report)" || fail "the v1 folder does not read"
 
 # --- a run interrupted with Ctrl-C, and a stray request row of an unfinished repetition

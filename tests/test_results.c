@@ -254,8 +254,8 @@ static void test_bad_input(void **state)
         "/badnum/runs.csv: record 3, column \"duration_s\": \"1.5s\" is not a number");
     expect_error("badint", "schema_version,run_id,params\r\n2,a,1.3e8\r\n",
         "/badint/runs.csv: record 2, column \"params\": \"1.3e8\" is not an integer");
-    expect_error("newer", "schema_version,run_id\r\n2,a\r\n4,b\r\n",
-        "/newer/runs.csv: record 3 has schema_version 4; this joulebench reads up to 3");
+    expect_error("newer", "schema_version,run_id\r\n2,a\r\n5,b\r\n",
+        "/newer/runs.csv: record 3 has schema_version 5; this joulebench reads up to 4");
     struct jb_results_data d;
     struct jb_err err = { 0 };
     char dir[4200];

@@ -52,7 +52,7 @@ static void run_watched(struct fixture *f, volatile sig_atomic_t *stop, jb_progr
         fail_msg("%s", err.msg);
     const struct jb_meter_opts mo = { .energy = "none" };
     assert_int_equal(jb_meter_open(&f->meter, &mo, &err), 0);
-    const struct jb_rep_opts o = { 42, stop, progress, progress_ctx, 0, "test", NULL, NULL };
+    const struct jb_rep_opts o = { 42, stop, progress, progress_ctx, 0, "test", NULL, NULL, NULL };
     memset(&f->run, 0, sizeof f->run);
     int rc = jb_run_rep(&f->L, &f->w, f->meter, &o, &f->run, f->rec, &err);
     if (rc != want_rc)

@@ -23,13 +23,15 @@ static void usage(FILE *f)
     fprintf(f,
         "usage: joulebench compare BASE NEW [--threshold PCT] [--metric-threshold M=PCT,..]\n"
         "           [--alpha A] [--markdown] [--json FILE|-] [--gab DIR] [--bencher FILE]\n"
-        "           [--allow-projected]\n"
+        "           [--allow-projected] [--allow-invalid]\n"
         "BASE and NEW are results folders or runs.csv files. A metric regresses when it is\n"
         "worse by at least the threshold (default 5%%), a two-sided Mann-Whitney U test gives\n"
         "p < alpha (default 0.05) and the bootstrap 95%% interval of the change excludes 0.\n"
         "Exit status: 0 no regression, 1 regression, 2 usage or data error (a bad cell, or\n"
         "nothing compared: no configuration measured on both sides). A BASE of projected rows\n"
-        "(`joulebench project`) is refused unless --allow-projected.\n");
+        "(`joulebench project`) is refused unless --allow-projected. Energy metrics come\n"
+        "only from repetitions judged valid (runs.csv valid; docs/validity.md): the others are\n"
+        "counted on stderr, by reason, and --allow-invalid keeps them.\n");
 }
 
 /* One option; returns 0, -1 (error printed) or JB_PARSE_HELP (usage printed). */
@@ -49,6 +51,7 @@ static int parse_option(int c, struct cmp_opts *o)
     case 'g': o->out.gab = optarg; return 0;
     case 'b': o->out.bencher = optarg; return 0;
     case 'P': o->c.allow_projected = true; return 0;
+    case 'I': o->c.allow_invalid = true; return 0;
     case 'h': usage(stdout); return JB_PARSE_HELP;
     default: usage(stderr); return -1;
     }
@@ -66,6 +69,7 @@ static int parse(int argc, char **argv, struct cmp_opts *o)
         { .name = "gab", .has_arg = required_argument, .val = 'g' },
         { .name = "bencher", .has_arg = required_argument, .val = 'b' },
         { .name = "allow-projected", .has_arg = no_argument, .val = 'P' },
+        { .name = "allow-invalid", .has_arg = no_argument, .val = 'I' },
         { .name = "help", .has_arg = no_argument, .val = 'h' },
         { .name = NULL },
     };
@@ -101,6 +105,10 @@ int jb_cmd_compare(int argc, char **argv)
         jb_errorf("%s", err.msg);
         return JB_EXIT_USAGE;
     }
+    const char *what = o.c.allow_invalid ? "judged invalid, kept (--allow-invalid)"
+                                         : "judged invalid, left out of energy metrics";
+    jb_validity_print(&r.base_invalid, "joulebench: compare: BASE", what, stderr);
+    jb_validity_print(&r.new_invalid, "joulebench: compare: NEW", what, stderr);
     const int rc = jb_compare_render(stdout, &r, &o.out, &err);
     if (rc)
         jb_errorf("%s", err.msg);

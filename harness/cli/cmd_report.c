@@ -17,12 +17,34 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define MAX_SLOS 16 /* --slo given this many times at most */
+
+static struct jb_slo slos[MAX_SLOS]; /* --slo, in order */
+
+/* One --slo: parsed into slos[o->n_slos]. */
+static int add_slo(struct jb_report_opts *o, const char *spec)
+{
+    struct jb_err err;
+    if (o->n_slos == MAX_SLOS) {
+        jb_errorf("option --slo: given more than %d times", MAX_SLOS);
+        return -1;
+    }
+    if (jb_slo_parse(spec, &slos[o->n_slos], &err)) {
+        jb_errorf("option --slo: %s", err.msg);
+        return -1;
+    }
+    snprintf(slos[o->n_slos].from, sizeof slos[0].from, "--slo");
+    o->slos = slos;
+    o->n_slos++;
+    return 0;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
         "usage: joulebench report RESULTS_DIR [--cost PROFILE] [--out DIR] [--qps Q]\n"
         "           [--workload NAME] [--predict NAME|N,...] [--fit-min-params N]\n"
-        "           [--machines-by host|cpu]\n"
+        "           [--machines-by host|cpu] [--slo tpot_ms=MS,ttft_ms=MS]... [--allow-invalid]\n"
         "Writes report.md, report.html, the CSV of every table and the pictures (PNG and SVG,\n"
         "drawn with gnuplot when it is installed) into DIR (default RESULTS_DIR/report).\n"
         "Results of several machines (a merged fleet folder) are kept apart per machine.\n"
@@ -34,8 +56,17 @@ static void usage(FILE *f)
         "  --fit-min-params N  leave smaller models out of the fits (default %g)\n"
         "  --machines-by KEY   what tells machines apart: host (host and cpu_info, the\n"
         "                      default) or cpu (cpu_info alone: alike nodes are one machine)\n"
+        "  --allow-invalid     energy figures from every repetition, also those judged\n"
+        "                      invalid (runs.csv valid = 0; docs/validity.md); by default\n"
+        "                      their energy is left out and counted on stderr\n"
+        "  --slo BOUNDS        a latency target on the 90th percentiles, e.g. tpot_ms=200,\n"
+        "                      ttft_ms=2000; repeat for several (at most %d). The report names\n"
+        "                      the configuration of each model with the lowest J/output token\n"
+        "                      and the lowest cost that meets it (default: the [slo] of the\n"
+        "                      workloads run, else %s)\n"
         "Every formula and picture is explained in docs/report.md.\n",
-        JB_REPORT_DEFAULT_PROFILE, JB_REPORT_DEFAULT_QPS, JB_REPORT_DEFAULT_FIT_MIN_PARAMS);
+        JB_REPORT_DEFAULT_PROFILE, JB_REPORT_DEFAULT_QPS, JB_REPORT_DEFAULT_FIT_MIN_PARAMS,
+        MAX_SLOS, JB_SLO_DEFAULT);
 }
 
 /* ---- the models the report knows by name, from the registry ------------------------------ */
@@ -133,7 +164,8 @@ static int parse_args(int argc, char **argv, struct jb_report_opts *o)
         { "out", required_argument, NULL, 'o' }, { "qps", required_argument, NULL, 'q' },
         { "workload", required_argument, NULL, 'w' }, { "predict", required_argument, NULL, 'p' },
         { "fit-min-params", required_argument, NULL, 'm' },
-        { "machines-by", required_argument, NULL, 'b' }, { "help", no_argument, NULL, 'h' },
+        { "machines-by", required_argument, NULL, 'b' }, { "slo", required_argument, NULL, 's' },
+        { "help", no_argument, NULL, 'h' }, { "allow-invalid", no_argument, NULL, 'I' },
         { NULL, 0, NULL, 0 } };
     for (int c; (c = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
         switch (c) {
@@ -159,6 +191,11 @@ static int parse_args(int argc, char **argv, struct jb_report_opts *o)
                 return -1;
             }
             break;
+        case 's':
+            if (add_slo(o, optarg))
+                return -1;
+            break;
+        case 'I': o->allow_invalid = true; break;
         case 'h': usage(stdout); return JB_PARSE_HELP;
         default: usage(stderr); return -1;
         }

@@ -141,7 +141,8 @@ static void usage(FILE *f, bool sweep)
         "  --cpu-tdp-w W --cpu-idle-w W --cpu-profile FILE --cpu-package-cpus N\n"
         "                      estimator settings (docs/estimator.md)\n"
         "  --no-counters       do not read PAPI hardware counters\n"
-        "  --cv-warn PCT       flag coefficients of variation above PCT (default 10)\n",
+        "  --cv-warn PCT       flag coefficients of variation above PCT (default 10); such a\n"
+        "                      configuration's rows are judged invalid (docs/validity.md)\n",
         JB_LAYERS_MARGIN_PCT);
 }
 

@@ -190,8 +190,11 @@ int jb_compare_run(const char *base, const char *nw, const struct jb_compare_opt
             base);
         goto out;
     }
-    if ((rc = jb_compare_side_open(&n, nw, names, N_METRICS, err))
-        || (rc = collect_keys(b, n, r, err)))
+    if ((rc = jb_compare_side_open(&n, nw, names, N_METRICS, err)))
+        goto out;
+    jb_compare_side_validity(b, o->allow_invalid, &r->base_invalid);
+    jb_compare_side_validity(n, o->allow_invalid, &r->new_invalid);
+    if ((rc = collect_keys(b, n, r, err)))
         goto out;
     for (size_t i = 0; i < r->n_configs; i++)
         compare_config(b, n, &r->configs[i], o);

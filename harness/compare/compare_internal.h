@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "jb_error.h"
+#include "jb_validity.h"
 
 /* One side, opaque: opened with jb_compare_side_open, freed with jb_compare_side_free. */
 struct jb_compare_side;
@@ -27,6 +28,10 @@ int jb_compare_side_open(struct jb_compare_side **out /* OUT */, const char *arg
     const char *const *metrics, size_t n_metrics, struct jb_err *err);
 /* True when any row of the side is projected (energy_method "projected"), not measured. */
 bool jb_compare_side_projected(const struct jb_compare_side *s);
+/* Counts the rows judged invalid (OUT: t) and, unless allow_invalid, empties their energy
+ * columns, so that only valid rows give energy metrics (docs/validity.md). */
+void jb_compare_side_validity(
+    struct jb_compare_side *s, bool allow_invalid, struct jb_validity_tally *t /* OUT */);
 /* Frees a side; accepts NULL. */
 void jb_compare_side_free(struct jb_compare_side *s);
 

@@ -14,6 +14,7 @@
 
 #include "jb_compare.h"
 #include "jb_results.h"
+#include "jb_validity.h"
 
 static const char *const key_cols[]
     = { "model", "dtype", "workload", "scenario", "batch", "threads" };
@@ -115,6 +116,14 @@ int jb_compare_side_open(struct jb_compare_side **out, const char *arg, const ch
 fail:
     jb_compare_side_free(s);
     return rc;
+}
+
+void jb_compare_side_validity(
+    struct jb_compare_side *s, bool allow_invalid, struct jb_validity_tally *t)
+{
+    jb_validity_count(s->d.runs, s->d.n_runs, t);
+    if (!allow_invalid)
+        jb_validity_drop_energy(s->d.runs, s->d.n_runs);
 }
 
 void jb_compare_side_free(struct jb_compare_side *s)

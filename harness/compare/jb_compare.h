@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "jb_error.h"
+#include "jb_validity.h"
 
 enum jb_verdict {
     JB_VERDICT_NONE,        /* "no significant change" */
@@ -32,6 +33,7 @@ struct jb_compare_opts {
     int resamples;         /* bootstrap resamples */
     const char *overrides; /* "metric=pct,metric=pct" per-metric thresholds (NULL: none) */
     bool allow_projected;  /* accept a BASE of projected rows (`joulebench project`) */
+    bool allow_invalid;    /* energy metrics also from rows judged invalid (docs/validity.md) */
 };
 
 /* The verdict on one metric of one configuration. */
@@ -83,6 +85,9 @@ struct jb_compare_result {
     char base_host[JB_COMPARE_MACHINE_LEN], base_cpu[JB_COMPARE_MACHINE_LEN]; /* meta.json */
     char new_host[JB_COMPARE_MACHINE_LEN], new_cpu[JB_COMPARE_MACHINE_LEN];   /* "" if none */
     bool different_machines; /* both sides name a CPU and the CPU or the host differs */
+    /* rows judged invalid on each side (docs/validity.md): their energy metrics are left out
+     * unless o->allow_invalid; latency and throughput are compared from every row */
+    struct jb_validity_tally base_invalid, new_invalid;
 };
 
 /* Compares base and nw, each a results folder or a runs.csv file (the meta.json beside

@@ -56,6 +56,12 @@ struct jb_meter_result {
     char low_confidence[64];             /* phases shorter than 50 counter updates, "prefill" */
     char uncertainty[96];                /* the sources' known error; "" for counters */
     char reason[800];                    /* why energy is empty; "" when it is not */
+    /* what the measurement recorded of itself (validity verdicts, docs/validity.md) */
+    double window_s;                       /* real seconds from begin to end */
+    double update_s;                       /* the slowest source's update interval; 0: unknown */
+    double period_s;                       /* the sampler's period */
+    int64_t phase_samples[JB_PHASE_COUNT]; /* sampler reads charged to each phase */
+    int64_t missed_samples; /* sampler periods lost in intervals over twice the period */
     /* the part of the above spent inside decoder layers (jb_meter_layers; layer sampling) */
     double layers_j; /* summed domains, all phases; NAN when not measured */
     double layers_phase_j[JB_PHASE_COUNT];

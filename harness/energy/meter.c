@@ -85,6 +85,9 @@ struct jb_meter {
     double layers_cum_j, layers_cum_s; /* summed domains, the whole interval so far */
     double steady_layers_j0, steady_layers_s0, steady_layers_j, steady_layers_s;
     int64_t reads;
+    int64_t phase_samples[JB_PHASE_COUNT]; /* sampler reads charged to each phase */
+    int64_t missed_samples;                /* periods lost in late sampler wake-ups */
+    int64_t sampler_prev_ns;               /* the sampler's previous read in the interval */
     char error[600];
     struct jb_counter_values ctr_last, ctr_phase[JB_PHASE_COUNT];
 };
@@ -190,6 +193,20 @@ static void write_power_rows(struct jb_meter *m, const struct combined *c)
     m->power_fn(m->power_ctx, &s);
 }
 
+/* Counts a sampler read of the interval in its phase, and the periods missed before it: an
+ * interval between two sampler reads longer than twice the period lost floor(dt/period) - 1
+ * samples (docs/validity.md). Lock held. */
+static void count_sample(struct jb_meter *m)
+{
+    if (!m->active)
+        return;
+    m->phase_samples[m->phase]++;
+    const int64_t dt = m->last.t_ns - m->sampler_prev_ns;
+    if (m->sampler_prev_ns > 0 && dt > 2 * m->period_ns)
+        m->missed_samples += dt / m->period_ns - 1;
+    m->sampler_prev_ns = m->last.t_ns;
+}
+
 static void *sampler_main(void *arg)
 {
     struct jb_meter *m = arg;
@@ -207,6 +224,7 @@ static void *sampler_main(void *arg)
             continue;
         next += m->period_ns;
         charge(m);
+        count_sample(m);
         write_power_rows(m, &m->last);
         m->sample_last = m->last;
         m->samples++;
@@ -494,6 +512,9 @@ void jb_meter_begin(struct jb_meter *m, enum jb_phase p, const char *run_id)
         jb_counters_read(m->counters, &m->ctr_last, NULL);
     m->error[0] = '\0';
     m->reads = 0;
+    memset(m->phase_samples, 0, sizeof m->phase_samples);
+    m->missed_samples = 0;
+    m->sampler_prev_ns = m->last.t_ns;
     m->first = m->sample_last = m->last;
     m->t0_ns = m->phase_t_ns = jb_now_ns();
     if (m->n_src == 0)
@@ -730,6 +751,11 @@ void jb_meter_end(struct jb_meter *m, struct jb_meter_result *r)
     }
     for (int k = 0; k < JB_DOMAIN_COUNT; k++)
         r->kind_j[k] = r->layers_kind_j[k] = NAN;
+    r->window_s = (double)(m->phase_t_ns - m->t0_ns) * 1e-9;
+    r->update_s = m->update_s;
+    r->period_s = (double)m->period_ns * 1e-9;
+    memcpy(r->phase_samples, m->phase_samples, sizeof r->phase_samples);
+    r->missed_samples = m->missed_samples;
     if (m->n_src)
         fill_energy(m, r);
     else

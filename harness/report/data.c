@@ -51,6 +51,10 @@ const struct jb_column jb_report_config_columns[] = {
     CFG_F64("ttft_ms_p50", ttft_ms_p50, "median time to first token (ms)"),
     CFG_F64("tpot_ms_p50", tpot_ms_p50, "median time per output token after the first (ms)"),
     CFG_F64("e2e_ms_p50", e2e_ms_p50, "median end-to-end latency (ms)"),
+    CFG_F64("ttft_ms_p90", ttft_ms_p90,
+        "median over repetitions of the 90th percentile of time to first token (ms)"),
+    CFG_F64("tpot_ms_p90", tpot_ms_p90,
+        "median over repetitions of the 90th percentile of time per output token (ms)"),
     CFG_F64("prefill_tok_s", prefill_tok_s, "prompt tokens per second of prefill"),
     CFG_F64("decode_tok_s", decode_tok_s, "generated tokens per second of decode"),
     CFG_F64("energy_j", energy_j, "energy of a repetition (J)"),
@@ -351,6 +355,8 @@ static void summarise_config(const struct summariser *s, struct jb_report_config
     c->ttft_ms_p50 = med_col(s, "ttft_ms_p50");
     c->tpot_ms_p50 = med_col(s, "tpot_ms_p50");
     c->e2e_ms_p50 = med_col(s, "e2e_ms_p50");
+    c->ttft_ms_p90 = med_col(s, "ttft_ms_p90");
+    c->tpot_ms_p90 = med_col(s, "tpot_ms_p90");
     c->prefill_tok_s = med_col(s, "prefill_tok_s");
     c->decode_tok_s = med_col(s, "decode_tok_s");
     c->energy_j = med_col(s, "energy_j");
@@ -524,6 +530,12 @@ int jb_report_load(const char *dir, struct jb_report_data *d, struct jb_err *err
 int jb_report_load_by(
     const char *dir, enum jb_report_machines_by by, struct jb_report_data *d, struct jb_err *err)
 {
+    return jb_report_load_valid(dir, by, false, d, err);
+}
+
+int jb_report_load_valid(const char *dir, enum jb_report_machines_by by, bool allow_invalid,
+    struct jb_report_data *d, struct jb_err *err)
+{
     memset(d, 0, sizeof *d);
     snprintf(d->dir, sizeof d->dir, "%s", dir);
     int rc = jb_results_read(
@@ -541,6 +553,12 @@ int jb_report_load_by(
     if (!rc && d->results.have_power)
         rc = check_present(dir, "power.csv", power_required, jb_power_columns, jb_n_power_columns,
             d->results.power_present, err);
+    if (!rc) { /* only valid rows give energy figures (docs/validity.md) */
+        jb_validity_count(d->results.runs, d->results.n_runs, &d->invalid);
+        d->allow_invalid = allow_invalid;
+        if (!allow_invalid)
+            jb_validity_drop_energy(d->results.runs, d->results.n_runs);
+    }
     if (!rc)
         rc = build_configs(d, by, err);
     if (!rc && d->n_configs == 0)

@@ -310,6 +310,30 @@ static void noisy_warning(struct report *r)
             n, n > 1 ? "s vary" : " varies", 100 * JB_REPORT_NOISY_CV, list);
 }
 
+/* Rows judged invalid (docs/validity.md): how many, why, and what was done with them. */
+static void validity_warning(struct report *r)
+{
+    const struct jb_validity_tally *t = &r->d.invalid;
+    char why[1024] = "";
+    for (size_t i = 0, n = 0; i < t->n_codes; i++) {
+        n = strlen(why);
+        snprintf(why + n, sizeof why - n, "%s%zu `%s`", i ? ", " : "", t->count[i], t->code[i]);
+    }
+    if (t->rows)
+        jb_doc_warning(&r->doc,
+            "**%zu of %zu repetitions were judged invalid** (%s; runs.csv `validity_reasons`, "
+            "docs/validity.md): %s",
+            t->rows, r->d.results.n_runs, why,
+            r->d.allow_invalid ? "kept in every figure (`--allow-invalid`)"
+                               : "their energy is left out of every energy figure (latency is "
+                                 "kept); `--allow-invalid` keeps it");
+    if (t->unknown)
+        jb_doc_item(&r->doc,
+            "**Validity:** %zu repetitions were written before validity verdicts; counted as "
+            "valid",
+            t->unknown);
+}
+
 /* The energy source of the estimated figures: the pictures' first configuration's (with
  * several machines, the first estimated one's). */
 static const char *estimated_source(const struct report *r)
@@ -329,6 +353,7 @@ static void doc_header(struct report *r)
         reps += (size_t)r->d.configs[i].reps;
     summary_paragraph(r, para, sizeof para);
     jb_doc_para(&r->doc, "%s", para);
+    jb__report_pareto_summary(r);
     if (strcmp(r->method, "estimated") == 0)
         jb_doc_warning(&r->doc,
             "**Energy is ESTIMATED, not measured**: no energy counter was readable on %s, so the "
@@ -342,6 +367,7 @@ static void doc_header(struct report *r)
             "**No energy was measured** in these runs: energy, CO2e and the "
             "energy part of the cost are empty; the cost shown is hardware time only.");
     noisy_warning(r);
+    validity_warning(r);
     if (r->gnuplot_missing)
         jb_doc_warning(&r->doc,
             "**No pictures**: %s. The tables below are complete; install "
@@ -723,7 +749,7 @@ static void doc_files(struct report *r)
     jb_doc_item(&r->doc, "`report.md`, `report.html`: this report (HTML shows the SVG pictures)");
     jb_doc_item(&r->doc,
         "`cost.csv`, `configs.csv`, `fit.csv`, `loo.csv`, `predict.csv`, "
-        "`profile.csv`%s: every table, all columns",
+        "`profile.csv`, `pareto.csv`, `slo.csv`%s: every table, all columns",
         r->machines ? ", `machines.csv`" : "");
     jb_doc_item(&r->doc,
         "`fig*.png`, `fig*.svg`: the pictures; `data/`: what each plots (and "
@@ -800,6 +826,9 @@ int jb__report_write_document(struct report *r, struct jb_err *err)
         rc = doc_cost(r, err);
     if (!rc) {
         doc_pictures(r);
+        rc = jb__report_doc_pareto(r, err);
+    }
+    if (!rc) {
         rc = doc_fits(r, err);
     }
     if (!rc)

@@ -17,8 +17,10 @@
 #include <stdio.h>
 
 #include "jb_cost.h"
+#include "jb_pareto.h"
 #include "jb_csvio.h"
 #include "jb_results.h"
+#include "jb_validity.h"
 
 #define JB_REPORT_DEFAULT_PROFILE "onprem-cpu-server"
 #define JB_REPORT_DEFAULT_QPS 1.0
@@ -59,6 +61,13 @@ struct jb_report_opts {
     size_t n_models;
     /* what makes a machine in results of several (default JB_REPORT_MACHINES_BY_HOST) */
     enum jb_report_machines_by machines_by;
+    /* --allow-invalid: energy figures from every row, not only from rows judged valid
+     * (runs.csv valid, docs/validity.md) */
+    bool allow_invalid;
+    /* (n_slos) the latency targets of the Pareto section (--slo); NULL with 0: the [slo] of the
+     * workloads run (runs.csv), else JB_SLO_DEFAULT. The caller owns them. */
+    const struct jb_slo *slos;
+    size_t n_slos;
 };
 
 /* Defaults for every field (results_dir NULL). */
@@ -107,6 +116,7 @@ struct jb_report_config {
     double machine_s_cv;        /* its coefficient of variation over repetitions; NAN for one */
     double j_per_output_token_cv;
     double req_s, ttft_ms_p50, tpot_ms_p50, e2e_ms_p50, prefill_tok_s, decode_tok_s;
+    double ttft_ms_p90, tpot_ms_p90; /* median of each repetition's 90th percentile */
     double energy_j, j_per_query, j_per_output_token, j_per_prompt_token, avg_power_w;
     double prefill_energy_share, decode_energy_share, other_energy_share; /* of summed energy_j */
     char energy_method
@@ -163,6 +173,10 @@ struct jb_report_data {
     size_t n_machines;
     int64_t *run_machine; /* (results.n_runs) machine index of each run row; -1: no request */
     struct jb_report_meta meta;
+    /* rows judged invalid (docs/validity.md): their energy columns were emptied before the
+     * configurations were summarised, unless allow_invalid */
+    struct jb_validity_tally invalid;
+    bool allow_invalid;
 };
 
 /* Reads dir/runs.csv (required), requests.csv and power.csv (optional) and meta.json
@@ -175,6 +189,10 @@ int jb_report_load(const char *dir, struct jb_report_data *d, struct jb_err *err
 /* jb_report_load with machines told apart by `by` (jb_report_load: by host and cpu_info). */
 int jb_report_load_by(
     const char *dir, enum jb_report_machines_by by, struct jb_report_data *d, struct jb_err *err);
+/* jb_report_load_by that keeps the energy of rows judged invalid when allow_invalid (else
+ * empties it: only valid rows give energy figures; d->invalid counts them by reason). */
+int jb_report_load_valid(const char *dir, enum jb_report_machines_by by, bool allow_invalid,
+    struct jb_report_data *d, struct jb_err *err);
 void jb_report_data_free(struct jb_report_data *d);
 
 /* ==== the power law E = a * N^b (fit.c) ====================================================== */

@@ -31,6 +31,7 @@ static void report_free(struct report *r)
     free(r->pred);
     free(r->sampled);
     free(r->plots);
+    jb__report_pareto_free(r);
 }
 
 /* Loads the cost profile and the results, and makes the output folder and its data/. */
@@ -40,7 +41,12 @@ static int prepare(struct report *r, struct jb_err *err)
     int rc = jb_cost_profile_load(
         o->profile ? o->profile : JB_REPORT_DEFAULT_PROFILE, o->data_dir, &r->prof, err);
     if (!rc)
-        rc = jb_report_load_by(o->results_dir, o->machines_by, &r->d, err);
+        rc = jb_report_load_valid(o->results_dir, o->machines_by, o->allow_invalid, &r->d, err);
+    if (!rc)
+        jb_validity_print(&r->d.invalid, "joulebench: report",
+            o->allow_invalid ? "judged invalid, kept (--allow-invalid)"
+                             : "judged invalid, left out of energy figures",
+            o->log);
     if (!rc && o->out_dir)
         snprintf(r->out, sizeof r->out, "%s", o->out_dir);
     else if (!rc
@@ -78,6 +84,8 @@ int jb_report_write(
         rc = jb__report_predict_all(&r, err);
     if (!rc)
         rc = jb__report_draw_pictures(&r, err);
+    if (!rc)
+        rc = jb__report_pareto(&r, err);
     if (!rc)
         rc = jb__report_write_document(&r, err);
     snprintf(res->out_dir, sizeof res->out_dir, "%s", r.out);

@@ -154,6 +154,7 @@ struct report {
     bool gnuplot_missing;
     char gnuplot_why[256];
     struct jb_doc doc;
+    struct jb__report_pareto *pareto; /* the Pareto section (paretodoc.c) */
 };
 
 /* ==== figures for people and record tables (tables.c) ======================================= */
@@ -231,6 +232,15 @@ int jb__report_predict_all(struct report *r, struct jb_err *err);
  * draws the pictures that have something to plot; a missing gnuplot is not an error
  * (r->gnuplot_missing says so). 0 or a JB_E* code of writing the data. */
 int jb__report_draw_pictures(struct report *r, struct jb_err *err);
+
+/* paretodoc.c: pareto.csv (every configuration and its frontiers), slo.csv (the choice at
+ * each latency target) and their two pictures, after the other pictures (r->gnuplot_missing
+ * known). 0 or a JB_E* code. */
+int jb__report_pareto(struct report *r, struct jb_err *err);
+/* paretodoc.c: the summary's sentences (one per target and model) and the document section. */
+void jb__report_pareto_summary(struct report *r);
+int jb__report_doc_pareto(struct report *r, struct jb_err *err);
+void jb__report_pareto_free(struct report *r);
 
 /* document.c: writes OUT/report.md and OUT/report.html with every table as CSV beside them.
  * 0 or a JB_E* code. */

@@ -11,10 +11,10 @@
 
 #include "jb_csvio.h"
 
-/* The version of the columns this build writes; folders of versions 1 and 2 are still read
- * (their missing columns empty). */
-#define JB_SCHEMA_VERSION 3
-/* More columns than any table has (runs.csv has 104). */
+/* The version of the columns this build writes; folders of versions 1 to 3 are still read
+ * (their missing columns empty; a row without a validity verdict counts as valid). */
+#define JB_SCHEMA_VERSION 4
+/* More columns than any table has (runs.csv has 106). */
 #define JB_MAX_COLUMNS 128
 
 /* One row of runs.csv: a configuration x repetition. Times in ms, rates per second. */
@@ -55,6 +55,9 @@ struct jb_run_record {
     /* layer sampling: what the sampled run itself measured, before scaling (NAN when not) */
     double measured_wall_s, measured_prefill_s, measured_decode_s, measured_layers_s;
     double measured_energy_j, measured_layers_j;
+    /* the validity verdict (jb_validity.h): 1, 0, or JB_I64_NONE in files written before it */
+    int64_t valid;
+    char validity_reasons[512]; /* ";"-joined "code:figure", "" when valid */
 };
 
 /* One row of requests.csv. Times relative to the repetition's start. */

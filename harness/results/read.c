@@ -5,6 +5,7 @@
  * (schema_version 1, fewer columns) read with the missing columns empty.
  */
 #include "jb_results.h"
+#include "jb_validity.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -212,8 +213,11 @@ int jb_results_read(const char *path, unsigned parts, struct jb_results_data *d,
     locate(path, d);
     int rc = read_file(d->runs_path, jb_run_columns, jb_n_run_columns, sizeof *d->runs,
         JB_RESULTS_RUNS, (void **)&d->runs, &d->n_runs, d->run_present, err);
-    if (!rc)
+    if (!rc) {
         upgrade_v1(d);
+        /* a configuration's reasons (spread, drift) are written on its last repetition */
+        jb_validity_spread(d->runs, d->n_runs);
+    }
     if (!rc && (parts & JB_RESULTS_REQUESTS))
         rc = read_optional(d->dir, "requests.csv", jb_request_columns, jb_n_request_columns,
             sizeof *d->requests, JB_RESULTS_REQUESTS, (void **)&d->requests, &d->n_requests,

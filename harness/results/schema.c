@@ -23,7 +23,7 @@
         RUN_F64(#metric "_p99", metric##_p99, "99th percentile of " what)
 
 const struct jb_column jb_run_columns[] = {
-    RUN_I64("schema_version", schema_version, "version of these columns (3)"),
+    RUN_I64("schema_version", schema_version, "version of these columns (4)"),
     RUN_STR("run_id", run_id,
         "`config_id-MACHINE-rREP`: unique per configuration, machine (8 hex digits of a hash "
         "of host and cpu_info) and repetition"),
@@ -173,6 +173,14 @@ const struct jb_column jb_run_columns[] = {
     RUN_F64("measured_layers_j", measured_layers_j,
         "sampled runs: energy measured inside the sampled layers (J); energy_j = "
         "measured_energy_j + (layers_total / layers_run - 1) x measured_layers_j"),
+    RUN_I64("valid", valid,
+        "1 when the row's figures can be trusted as what they claim to be, 0 when a rule of "
+        "docs/validity.md is broken (report and compare then leave its energy out unless "
+        "--allow-invalid); empty in files written before verdicts (read as valid)"),
+    RUN_STR("validity_reasons", validity_reasons,
+        "the broken rules, ';'-joined code:figure (e.g. window_short:0.8ms<10x1ms); empty when "
+        "valid. cv_high, freq_drift and steal_drift judge the configuration: written on its "
+        "last repetition, applied by readers to all of its rows"),
 };
 const size_t jb_n_run_columns = sizeof jb_run_columns / sizeof jb_run_columns[0];
 
@@ -181,7 +189,7 @@ const size_t jb_n_run_columns = sizeof jb_run_columns / sizeof jb_run_columns[0]
 #define REQ_F64(n, f, d) JB_COLUMN_NONNEG(struct jb_request_record, F64, n, f, d, NULL)
 
 const struct jb_column jb_request_columns[] = {
-    REQ_I64("schema_version", schema_version, "version of these columns (3)"),
+    REQ_I64("schema_version", schema_version, "version of these columns (4)"),
     REQ_STR("run_id", run_id, "the repetition (runs.csv)"),
     REQ_STR("config_id", config_id, "the configuration (runs.csv)"),
     REQ_I64("rep", rep, "repetition number"),
@@ -207,7 +215,7 @@ const size_t jb_n_request_columns = sizeof jb_request_columns / sizeof jb_reques
 #define POW_F64(n, f, d, fmt) JB_COLUMN_NONNEG(struct jb_power_record, F64, n, f, d, fmt)
 
 const struct jb_column jb_power_columns[] = {
-    POW_I64("schema_version", schema_version, "version of these columns (3)"),
+    POW_I64("schema_version", schema_version, "version of these columns (4)"),
     POW_STR("run_id", run_id,
         "the repetition (runs.csv), or idle:CONFIG_ID-MACHINE for an idle-baseline measurement"),
     POW_F64("t_s", t_s, "seconds since the repetition (or baseline) started", "%.6f"),

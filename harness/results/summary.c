@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "jb_stats.h"
+#include "jb_validity.h"
 
 struct jb_summary_record {
     char config_id[24], host[64], cpu_info[128], model[128];
@@ -21,6 +22,7 @@ struct jb_summary_record {
     int64_t n;
     double median, mean, stddev, cv, ci95_lo, ci95_hi, min, max;
     int64_t high_cv;
+    int64_t invalid_reps;
 };
 
 #define SUM_STR(n, f, d) JB_COLUMN(struct jb_summary_record, STR, n, f, d)
@@ -55,6 +57,9 @@ const struct jb_column jb_summary_columns[] = {
     SUM_F64("min", min, "smallest value"),
     SUM_F64("max", max, "largest value"),
     SUM_I64("high_cv", high_cv, "1 when cv exceeds the run's --cv-warn threshold"),
+    SUM_I64("invalid_reps", invalid_reps,
+        "repetitions of the configuration judged invalid (runs.csv valid = 0, docs/validity.md); "
+        "the figures above include them"),
 };
 const size_t jb_n_summary_columns = sizeof jb_summary_columns / sizeof jb_summary_columns[0];
 
@@ -105,6 +110,15 @@ static void fill_config(struct jb_summary_record *s, const struct jb_run_record 
     s->layers_run = run->layers_run;
 }
 
+/* Repetitions of configuration g with a verdict of invalid. */
+static int64_t invalid_reps(const struct summary_ctx *c, const struct jb_config_group *g)
+{
+    int64_t n = 0;
+    for (size_t i = 0; i < g->n; i++)
+        n += !jb_validity_ok(&c->d->runs[g->rows[i]]);
+    return n;
+}
+
 static int summarize_metric(const struct summary_ctx *c, const struct jb_config_group *g,
     const char *metric, double *buf, struct jb_summary_record *s)
 {
@@ -125,6 +139,7 @@ static int summarize_metric(const struct summary_ctx *c, const struct jb_config_
     s->min = sm.min;
     s->max = sm.max;
     s->high_cv = isnan(sm.cv) ? JB_I64_NONE : sm.cv > c->cv_warn;
+    s->invalid_reps = invalid_reps(c, g);
     return 1;
 }
 
@@ -161,6 +176,15 @@ static const char *fmt(char *buf, size_t len, double v)
     return buf;
 }
 
+/* The reasons of the first invalid repetition of g. */
+static const char *first_reasons(const struct summary_ctx *c, const struct jb_config_group *g)
+{
+    for (size_t i = 0; i < g->n; i++)
+        if (!jb_validity_ok(&c->d->runs[g->rows[i]]))
+            return c->d->runs[g->rows[i]].validity_reasons;
+    return "";
+}
+
 static void print_table(const struct summary_ctx *c)
 {
     double *buf = malloc((c->d->n_runs + 1) * sizeof *buf);
@@ -168,9 +192,9 @@ static void print_table(const struct summary_ctx *c)
         return;
     if (c->machines)
         fprintf(c->out, "%-16s ", "host");
-    fprintf(c->out, "%-16s %-5s %-18s %-13s %5s %3s %4s %11s %11s %26s %11s  %s\n", "model",
-        "dtype", "workload", "scenario", "batch", "thr", "reps", "ttft_p50_ms", "tpot_p50_ms",
-        "decode_tok_s [95% CI]", "e2e_p99_ms", "notes");
+    fprintf(c->out, "%-16s %-5s %-18s %-13s %5s %3s %4s %5s %11s %11s %26s %11s  %s\n",
+        "model", "dtype", "workload", "scenario", "batch", "thr", "reps", "valid", "ttft_p50_ms",
+        "tpot_p50_ms", "decode_tok_s [95% CI]", "e2e_p99_ms", "notes");
     for (size_t k = 0; k < c->n_configs; k++) {
         const struct jb_config_group *g = &c->groups[k];
         struct jb_summary_record s[4];
@@ -185,14 +209,19 @@ static void print_table(const struct summary_ctx *c)
             fmt(b[1], 24, s[2].ci95_lo), fmt(b[2], 24, s[2].ci95_hi));
         if (c->machines)
             fprintf(c->out, "%-16s ", id.host);
-        fprintf(c->out, "%-16s %-5s %-18s %-13s %5lld %3lld %4zu %11s ", id.model, id.dtype,
-            id.workload, id.scenario, (long long)id.batch, (long long)id.threads, g->n,
+        char valid[32];
+        snprintf(valid, sizeof valid, "%lld/%zu", (long long)(g->n - invalid_reps(c, g)), g->n);
+        fprintf(c->out, "%-16s %-5s %-18s %-13s %5lld %3lld %4zu %5s %11s ", id.model, id.dtype,
+            id.workload, id.scenario, (long long)id.batch, (long long)id.threads, g->n, valid,
             fmt(b[0], 24, s[0].median));
         fprintf(
             c->out, "%11s %26s %11s ", fmt(b[1], 24, s[1].median), ci, fmt(b[3], 24, s[3].median));
         if (id.extrapolated) /* never read as measured whole */
             fprintf(c->out, " EXTRAPOLATED from %lld of %lld layers", (long long)id.layers_run,
                 (long long)id.layers_total);
+        if (invalid_reps(c, g)) /* the reasons: runs.csv validity_reasons */
+            fprintf(c->out, " INVALID %lld rep(s): %s", (long long)invalid_reps(c, g),
+                first_reasons(c, g));
         for (int f = 0; flagged[f]; f++) {
             struct jb_summary_record x;
             if (summarize_metric(c, g, flagged[f], buf, &x) && x.high_cv == 1)

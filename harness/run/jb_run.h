@@ -16,6 +16,7 @@
 #include "jb_meter.h"
 #include "jb_model.h"
 #include "jb_records.h"
+#include "jb_validity.h"
 #include "jb_workload.h"
 
 /* ---- where models are and what memory they may use --------------------------------------- */
@@ -117,6 +118,20 @@ struct jb_sysinfo {
 };
 void jb_sysinfo_read(struct jb_sysinfo *si);
 
+/* The machine's state at one moment, for validity verdicts (docs/validity.md), read from
+ * $JOULEBENCH_PROC_ROOT (default /proc: stat, cpuinfo) and $JOULEBENCH_SYS_ROOT (default /sys:
+ * devices/system/cpu/cpuN/cpufreq/scaling_cur_freq), so that tests point it at a fake tree. */
+struct jb_sysstate {
+    double total_ticks, idle_ticks, steal_ticks; /* /proc/stat's cpu line; NAN: unreadable */
+    double cpu_mhz;                              /* mean scaling_cur_freq; NAN: no cpufreq */
+    bool hypervisor;                             /* cpuinfo's "hypervisor" flag */
+};
+void jb_sysstate_read(struct jb_sysstate *s);
+/* Share of all CPU time from a to b that was not idle (steal included); NAN when unknown. */
+double jb_sysstate_busy_share(const struct jb_sysstate *a, const struct jb_sysstate *b);
+/* Share of all CPU time from a to b stolen by the hypervisor; NAN when unknown. */
+double jb_sysstate_steal_share(const struct jb_sysstate *a, const struct jb_sysstate *b);
+
 /* ---- the runner ------------------------------------------------------------------------------ */
 
 /* Called after each completed request (done of total); may be NULL. */
@@ -132,6 +147,9 @@ struct jb_rep_opts {
     /* For tests: the monotonic clock (ns) the repetition is timed with; NULL: jb_now_ns. */
     int64_t (*clock_ns)(void *ctx);
     void *clock_ctx;
+    /* (optional, OUT) what the repetition recorded of its energy measurement, for its
+     * validity verdict (the idle and VM facts are the caller's); NULL: not wanted */
+    struct jb_validity_rep *validity;
 };
 
 /* Runs one repetition of w's requests on L (state reset first). Fills run's measured fields

@@ -620,6 +620,26 @@ static void energy_metrics(
     counter_metrics(run, r);
 }
 
+/* What the meter recorded of its own measurement, for the row's validity verdict; the idle
+ * baseline and the machine facts are the session's. */
+static void validity_facts(
+    const struct jb_run_record *run, const struct jb_meter_result *r, struct jb_validity_rep *f)
+{
+    jb_validity_rep_init(f);
+    f->energy = isfinite(run->energy_j);
+    snprintf(f->method, sizeof f->method, "%s", r->method);
+    snprintf(f->source, sizeof f->source, "%s", r->source);
+    f->window_s = r->window_s;
+    f->update_s = r->update_s;
+    f->period_s = r->period_s;
+    f->phase_s[0] = r->phase_s[JB_PHASE_PREFILL];
+    f->phase_s[1] = r->phase_s[JB_PHASE_DECODE];
+    f->phase_samples[0] = r->phase_samples[JB_PHASE_PREFILL];
+    f->phase_samples[1] = r->phase_samples[JB_PHASE_DECODE];
+    f->missed_samples = r->missed_samples;
+    f->unaccounted_wraps = r->gaps;
+}
+
 void jb_run_apply_idle(struct jb_run_record *run, double idle_w, double idle_sd_w)
 {
     run->idle_power_w = idle_w;
@@ -650,6 +670,10 @@ int jb_run_rep(struct jb_loaded *L, const struct jb_workload *w, struct jb_meter
     if (!rc) {
         run_metrics(&s, run);
         energy_metrics(run, &energy, &s);
+        run->valid = JB_I64_NONE; /* judged by the caller, who knows the idle baseline */
+        run->validity_reasons[0] = '\0';
+        if (o->validity)
+            validity_facts(run, &energy, o->validity);
     }
     sched_free(&s);
     return rc;

@@ -242,6 +242,45 @@ struct exec {
     char counter_events[96];
 };
 
+/* ---- validity verdicts (docs/validity.md) ----------------------------------------------- */
+
+/* A configuration's repetitions run in this invocation, for the rules over repetitions. */
+struct verdicts {
+    struct jb_run_record *runs; /* (n) in order; owned */
+    size_t n;
+    struct jb_validity_state first; /* the machine after the first of them */
+    double idle_busy_share;         /* the machine's busy share during the idle baseline */
+};
+
+/* The repetition's own rules: the meter's facts (f), the idle baseline, a hypervisor. */
+static void judge_rep(struct jb_run_record *run, struct jb_validity_rep *f,
+    const struct verdicts *v, const struct jb_sysstate *after)
+{
+    char reasons[sizeof run->validity_reasons];
+    f->idle_w = run->idle_power_w;
+    f->idle_sd_w = run->idle_power_sd_w;
+    f->idle_busy_share = v->idle_busy_share;
+    f->vm = after->hypervisor;
+    jb_validity_judge_rep(f, reasons, sizeof reasons);
+    jb_validity_add(run, reasons);
+}
+
+/* The rules over repetitions, on the configuration's last: judged over those run now. */
+static void judge_last(struct jb_run_record *run, const struct verdicts *v, double cv_warn,
+    const struct jb_validity_state *now)
+{
+    char reasons[sizeof run->validity_reasons];
+    if (v->n < 2)
+        return;
+    jb_validity_judge_config(v->runs, v->n, cv_warn, &v->first, now, reasons, sizeof reasons);
+    jb_validity_add(run, reasons);
+}
+
+static double mean_of_known(double a, double b)
+{
+    return isfinite(a) && isfinite(b) ? (a + b) / 2 : isfinite(a) ? a : b;
+}
+
 static int run_config(struct exec *x, struct jb_sweep_config *c, struct jb_err *err)
 {
     int rc = ensure_model(&x->L, &x->loaded, c, x->r, err);
@@ -257,8 +296,15 @@ static int run_config(struct exec *x, struct jb_sweep_config *c, struct jb_err *
     char idle_label[64];
     snprintf(idle_label, sizeof idle_label, "idle:%s-%s", c->id, machine_tag());
     x->prog->c = c;
-    rc = jb_meter_idle(
-        x->meter, x->r->idle_s, idle_label, &c->idle_before_w, &c->idle_before_sd_w, err);
+    struct verdicts v = { .runs = calloc((size_t)x->r->reps + 1, sizeof *v.runs) };
+    struct jb_sysstate s0, s1;
+    jb_sysstate_read(&s0);
+    rc = v.runs ? 0 : jb_fail(err, JB_ENOMEM, "out of memory");
+    if (!rc)
+        rc = jb_meter_idle(
+            x->meter, x->r->idle_s, idle_label, &c->idle_before_w, &c->idle_before_sd_w, err);
+    jb_sysstate_read(&s1);
+    v.idle_busy_share = jb_sysstate_busy_share(&s0, &s1);
     /* warm-ups are not recorded, their power samples neither (they would be orphans of no
      * repetition, dropped with a warning when the folder is next opened) */
     jb_meter_power_sink(x->meter, NULL, NULL);
@@ -278,12 +324,25 @@ static int run_config(struct exec *x, struct jb_sweep_config *c, struct jb_err *
             continue;
         identify(&run, c, &x->L, rep);
         jb_sweep_utc_now(run.timestamp_utc, sizeof run.timestamp_utc, false);
+        struct jb_validity_rep facts;
         ro.run_id = run.run_id;
+        ro.validity = &facts;
+        jb_sysstate_read(&s0);
         rc = jb_run_rep(&x->L, &c->w, x->meter, &ro, &run, reqs, err);
+        jb_sysstate_read(&s1);
         ro.run_id = NULL;
+        ro.validity = NULL;
         if (!rc) {
+            const struct jb_validity_state now = { .cpu_mhz = mean_of_known(s0.cpu_mhz, s1.cpu_mhz),
+                .steal_share = jb_sysstate_steal_share(&s0, &s1) };
             jb_run_apply_idle(&run, c->idle_before_w, c->idle_before_sd_w);
             jb_run_counter_events(&run, x->counter_events);
+            judge_rep(&run, &facts, &v, &s1);
+            if (v.n == 0)
+                v.first = now;
+            v.runs[v.n++] = run;
+            if (rep == x->r->reps - 1)
+                judge_last(&run, &v, x->r->cv_warn, &now);
         }
         for (int64_t i = 0; !rc && i < run.requests; i++) {
             reqs[i].rep = rep;
@@ -298,6 +357,7 @@ static int run_config(struct exec *x, struct jb_sweep_config *c, struct jb_err *
         }
     }
     free(reqs);
+    free(v.runs);
     if (!rc) /* the after-measurement shows drift (meta.json); rows carry the one before */
         rc = jb_meter_idle(
             x->meter, x->r->idle_s, idle_label, &c->idle_after_w, &c->idle_after_sd_w, err);
