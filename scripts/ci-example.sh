@@ -15,10 +15,8 @@ out=${2:-$root/results/ci-$(date -u +%Y%m%dT%H%M%SZ)}
 jb_install_deps
 jb_build
 jb="${JB_BUILD_DIR:-$root/build}/joulebench"
-
-cpus="0-$(($(nproc) - 1))"
-"$jb" sweep --models SmolLM2-135M --workloads tg128,pp512 --dtypes q8_0 \
-    --reps 7 --warmup 2 --idle-s 0 --cpus "$cpus" --out "$out"
+. "$root/scripts/ci/lib.sh"
+jb_ci_sweep "$jb" "$out" 7
 
 if [ ! -d "$base" ]; then
     mkdir -p "$(dirname "$base")"

@@ -221,5 +221,12 @@ if run bench 0 bench-kernels --quick --no-kernels; then
     done
 fi
 
+# --- the CI test hook (JOULEBENCH_TEST_SLOWDOWN) exists only in -DJB_TEST_HOOKS=ON builds
+if grep -q JOULEBENCH_TEST_SLOWDOWN "$jb"; then
+    fail "test_hooks: $jb reads JOULEBENCH_TEST_SLOWDOWN: a test hook is in this build"
+else
+    ok "test_hooks: no test hook in this build"
+fi
+
 [ "$fails" -eq 0 ] && echo "test_cli: all passed" || echo "test_cli: $fails failure(s)"
 [ "$fails" -eq 0 ]

@@ -22,6 +22,28 @@
 
 #define STOP_POLL_S 0.1 /* the longest nap between checks of the stop flag */
 
+#ifdef JB_TEST_HOOKS
+/* Test builds only (cmake -DJB_TEST_HOOKS=ON; the release binary has no trace of it):
+ * JOULEBENCH_TEST_SLOWDOWN=F > 1 makes every decode step F times as long by spinning, busy like
+ * slower code, for (F - 1) times the step's own time: a regression of known size for
+ * scripts/ci-aa.sh to detect. */
+static void test_slowdown(double step_s)
+{
+    static double factor = -1.0;
+    if (factor < 0.0) {
+        const char *v = getenv("JOULEBENCH_TEST_SLOWDOWN");
+        factor = v ? strtod(v, NULL) : 1.0;
+        if (!(factor > 1.0 && factor < 100.0))
+            factor = 1.0;
+    }
+    if (factor == 1.0)
+        return;
+    const double until = jb_now_s() + (factor - 1.0) * step_s;
+    while (jb_now_s() < until)
+        ;
+}
+#endif
+
 struct slot {
     int64_t req;         /* index into the workload's requests; -1 when free */
     int64_t prompt_done; /* prompt tokens already in the cache */
@@ -353,6 +375,10 @@ static int step(struct sched *s, struct jb_err *err)
     jb_meter_phase(s->meter, s->phase);
     const double extra_a = s->extra_s, t_a = now_s(s);
     int rc = jb_forward(&s->L->model, &s->L->state, s->chunks, s->n_chunks, s->logits, err);
+#ifdef JB_TEST_HOOKS
+    if (!prefill)
+        test_slowdown(now_s(s) - t_a);
+#endif
     const double t_b = now_s(s), real = (t_b - t_a) - (s->extra_s - extra_a);
     if (rc)
         return rc;
