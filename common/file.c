@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -68,6 +69,30 @@ int jb_open_input(const char *path, int *fd_out, struct jb_err *err)
         fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
     *fd_out = fd;
     return 0;
+}
+
+int jb_map_input(const char *path, const void **map, size_t *size, struct jb_err *err)
+{
+    *map = NULL;
+    *size = 0;
+    int fd;
+    struct stat st;
+    int rc = jb_open_input(path, &fd, err);
+    if (rc)
+        return rc;
+    if (fstat(fd, &st) != 0)
+        rc = jb_fail(err, JB_EIO, "%s: cannot read: %s", path, strerror(errno));
+    else if (st.st_size > 0) {
+        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED)
+            rc = jb_fail(err, JB_EIO, "%s: cannot mmap: %s", path, strerror(errno));
+        else {
+            *map = p;
+            *size = (size_t)st.st_size;
+        }
+    }
+    close(fd);
+    return rc;
 }
 
 FILE *jb_fopen_input(const char *path, struct jb_err *err, int *rc)

@@ -23,6 +23,11 @@ int jb_read_text(const char *path, char *buf, size_t len);
  * FIFO, not a regular file") for every other reason it cannot be input (permissions, a loop of
  * links, the wrong kind of file): both are input errors, exit 2. *fd is blocking, O_CLOEXEC. */
 int jb_open_input(const char *path, int *fd, struct jb_err *err);
+/* Maps an input file (jb_open_input's rules) read-only and private: *map and *size, to be
+ * released with munmap. An empty file gives *map NULL and *size 0 (mmap refuses zero bytes):
+ * the caller's size check then names what was expected. JB_EIO naming the file when fstat or
+ * mmap fails. */
+int jb_map_input(const char *path, const void **map, size_t *size, struct jb_err *err);
 /* jb_open_input as a stdio stream ("rb"); NULL with *rc set and err filled on failure. */
 FILE *jb_fopen_input(const char *path, struct jb_err *err, int *rc);
 

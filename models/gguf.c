@@ -290,27 +290,13 @@ static int by_tensor_name(const void *a, const void *b)
 
 static int map_file(struct gguf_file *f, struct jb_err *err)
 {
-    int fd;
-    struct stat st;
-    int rc = jb_open_input(f->path, &fd, err);
-    if (rc)
-        return rc;
-    if (fstat(fd, &st) != 0)
-        rc = jb_fail(err, JB_EIO, "%s: cannot read: %s", f->path, strerror(errno));
-    else if (st.st_size < 24)
+    const void *p;
+    int rc = jb_map_input(f->path, &p, &f->size, err);
+    f->map = p;
+    if (!rc && f->size < 24)
         rc = jb_fail(err, JB_EPARSE,
             "%s: truncated: %lld bytes, shorter than a GGUF header (24 bytes)", f->path,
-            (long long)st.st_size);
-    else {
-        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (p == MAP_FAILED)
-            rc = jb_fail(err, JB_EIO, "%s: cannot mmap: %s", f->path, strerror(errno));
-        else {
-            f->map = p;
-            f->size = (size_t)st.st_size;
-        }
-    }
-    close(fd);
+            (long long)f->size);
     return rc;
 }
 

@@ -119,26 +119,12 @@ bool jb_safetensors_present(const char *dir)
 /* Maps f->path (a regular file of at least the 8-byte prefix) read-only. */
 static int map_file(struct st_file *f, struct jb_err *err)
 {
-    int fd;
-    struct stat st;
-    int rc = jb_open_input(f->path, &fd, err);
-    if (rc)
-        return rc;
-    if (fstat(fd, &st) != 0)
-        rc = jb_fail(err, JB_EIO, "%s: cannot read: %s", f->path, strerror(errno));
-    else if (st.st_size < 8)
+    const void *p;
+    int rc = jb_map_input(f->path, &p, &f->size, err);
+    f->map = p;
+    if (!rc && f->size < 8)
         rc = jb_fail(err, JB_EPARSE, "%s: too short to be a safetensors file (%lld bytes)", f->path,
-            (long long)st.st_size);
-    else {
-        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (p == MAP_FAILED)
-            rc = jb_fail(err, JB_EIO, "%s: cannot mmap: %s", f->path, strerror(errno));
-        else {
-            f->map = p;
-            f->size = (size_t)st.st_size;
-        }
-    }
-    close(fd);
+            (long long)f->size);
     return rc;
 }
 
