@@ -3,7 +3,9 @@
  * against hand-counted distributions, the smallest p a sample size allows, bootstrap
  * intervals around a known shift, and each verdict; then the comparison of two small results
  * folders written on disk: which side holds which configuration, verdicts, per-metric
- * thresholds, method and machine warnings, the summary lines.
+ * thresholds, method and machine warnings, the summary lines. Paired comparisons (sides
+ * measured side by side): the exact Wilcoxon signed-rank p against a brute-force count of
+ * every sign assignment, the paired verdict on drifting rounds, and when compare pairs.
  */
 #include "jb_test.h"
 
@@ -101,6 +103,135 @@ static void test_verdicts(void **state)
     const double noisy_a[] = { 100, 60, 140, 80, 120, 100 };
     const double noisy_b[] = { 110, 66, 154, 88, 132, 70 };
     assert_int_equal(verdict_of(noisy_a, 6, noisy_b, 6, true).verdict, JB_VERDICT_NONE);
+}
+
+/* ---- paired: Wilcoxon signed-rank ------------------------------------------------------------ */
+
+/* The reference: midranks by counting (O(n^2)), then all 2^n sign assignments enumerated. */
+static double wilcoxon_reference(const double *d, size_t n)
+{
+    double a[24], rank[24], w = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (d[i] != 0)
+            a[k++] = d[i];
+    if (k == 0)
+        return 1.0;
+    for (size_t i = 0; i < k; i++) {
+        size_t below = 0, equal = 0;
+        for (size_t j = 0; j < k; j++) {
+            below += fabs(a[j]) < fabs(a[i]);
+            equal += fabs(a[j]) == fabs(a[i]);
+        }
+        rank[i] = (double)below + ((double)equal + 1) / 2.0;
+        w += a[i] > 0 ? rank[i] : 0;
+    }
+    double le = 0, ge = 0;
+    for (uint32_t mask = 0; mask < (1u << k); mask++) {
+        double s = 0;
+        for (size_t i = 0; i < k; i++)
+            s += (mask >> i & 1u) ? rank[i] : 0;
+        le += s <= w + 1e-9;
+        ge += s >= w - 1e-9;
+    }
+    return fmin(1.0, 2.0 * fmin(le, ge) / ldexp(1.0, (int)k));
+}
+
+static void test_wilcoxon_exact(void **state)
+{
+    (void)state;
+    /* six positive differences: only 1 of 64 sign assignments is as extreme each way */
+    const double up6[] = { 0.1, 0.2, 0.3, 0.4, 0.5, 0.6 };
+    ASSERT_CLOSE(jb_wilcoxon_p(up6, 6), 2.0 / 64.0, 1e-12);
+    /* W+ = 13 of 15: subsets of {1..5} summing to <= 2 are {}, {1}, {2}: p = 2 * 3/32 */
+    const double d5[] = { 1, -2, 3, 4, 5 };
+    ASSERT_CLOSE(jb_wilcoxon_p(d5, 5), 6.0 / 32.0, 1e-12);
+    /* a sign flip of every difference gives the same two-sided p */
+    const double d5_neg[] = { -1, 2, -3, -4, -5 };
+    ASSERT_CLOSE(jb_wilcoxon_p(d5_neg, 5), 6.0 / 32.0, 1e-12);
+    /* zeros carry no sign and are dropped: the same as the six alone */
+    const double with_zeros[] = { 0.1, 0, 0.2, 0.3, 0, 0.4, 0.5, 0.6 };
+    ASSERT_CLOSE(jb_wilcoxon_p(with_zeros, 8), 2.0 / 64.0, 1e-12);
+    const double zeros[] = { 0, 0, 0 };
+    ASSERT_CLOSE(jb_wilcoxon_p(zeros, 3), 1.0, 0);
+    /* seeded random differences, with ties (rounded) and zeros, against the brute force */
+    uint64_t rng = 42;
+    for (size_t n = 1; n <= 16; n++)
+        for (int trial = 0; trial < 20; trial++) {
+            double d[16];
+            for (size_t i = 0; i < n; i++)
+                d[i] = round(8.0 * (2.0 * jb_rng_uniform(&rng) - 1.0 + 0.3 * (trial % 3)));
+            const double want = wilcoxon_reference(d, n), got = jb_wilcoxon_p(d, n);
+            if (fabs(got - want) > 1e-12)
+                fail_msg("n = %zu, trial %d: p = %.12g, brute force %.12g", n, trial, got, want);
+        }
+    /* beyond 50 pairs, the normal approximation: all positive is tiny, alternating is not */
+    double big[80];
+    for (int i = 0; i < 80; i++)
+        big[i] = 1.0 + i;
+    ASSERT_LE(jb_wilcoxon_p(big, 80), 1e-12);
+    for (int i = 0; i < 80; i++)
+        big[i] = (i % 2 ? -1.0 : 1.0) * (1.0 + i / 2);
+    ASSERT_LE(0.5, jb_wilcoxon_p(big, 80));
+
+    ASSERT_CLOSE(jb_wilcoxon_min_p(5), 2.0 / 32.0, 1e-15);
+    ASSERT_CLOSE(jb_wilcoxon_min_p(6), 2.0 / 64.0, 1e-15);
+    ASSERT_CLOSE(jb_wilcoxon_min_p(10), 2.0 / 1024.0, 1e-15);
+}
+
+/* Ten rounds whose speed drifts by +-10% from round to round (a shared machine), new 10%
+ * slower than base within each round, up to 0.5% noise: the two samples overlap, so the
+ * unpaired test sees nothing, while the paired one finds the 10% and brackets it. */
+static void test_paired_verdicts(void **state)
+{
+    (void)state;
+    static const double drift[] = { 100, 110, 95, 120, 105, 98, 115, 102, 92, 108 };
+    static const double noise[]
+        = { 0.004, -0.003, 0.001, 0.005, -0.005, 0.002, -0.001, 0.0, 0.003, -0.002 };
+    double base[10], slow[10], same[10];
+    for (int i = 0; i < 10; i++) {
+        base[i] = drift[i];
+        slow[i] = drift[i] * 1.10 * (1 + noise[i]);
+        same[i] = drift[i] * (1 + noise[i]);
+    }
+    const struct jb_compare_opts o
+        = { .threshold = 0.05, .alpha = 0.05, .seed = 3, .resamples = 2000 };
+    struct jb_metric_cmp c
+        = { .metric = "x", .unit = "ms", .lower_is_better = true, .threshold = 0.05 };
+    jb_compare_metric(base, 10, slow, 10, &o, &c);
+    assert_false(c.paired);
+    assert_int_equal(c.verdict, JB_VERDICT_NONE); /* drift hides it from the unpaired test */
+    jb_compare_metric_paired(base, slow, 10, &o, &c);
+    assert_true(c.paired);
+    assert_int_equal(c.verdict, JB_VERDICT_REGRESSION);
+    assert_int_equal(c.n_base, 10);
+    ASSERT_CLOSE(c.p, 2.0 / 1024.0, 1e-12); /* every ratio above 1 */
+    /* the median ratio: 1.10 x the mean of the middle noises, 1 + (0 + 0.001) / 2 */
+    ASSERT_CLOSE(c.change, 1.10 * 1.0005 - 1.0, 1e-12);
+    ASSERT_LE(c.ci_lo, c.change);
+    ASSERT_LE(c.change, c.ci_hi);
+    ASSERT_LE(0.09, c.ci_lo);
+    ASSERT_LE(c.ci_hi, 0.11);
+    /* higher is better: the same figures are an improvement */
+    c.lower_is_better = false;
+    jb_compare_metric_paired(base, slow, 10, &o, &c);
+    assert_int_equal(c.verdict, JB_VERDICT_IMPROVEMENT);
+    c.lower_is_better = true;
+    /* nothing changed: no verdict, a change within the noise */
+    jb_compare_metric_paired(base, same, 10, &o, &c);
+    assert_int_equal(c.verdict, JB_VERDICT_NONE);
+    ASSERT_LE(fabs(c.change), 0.005);
+    /* five rounds cannot reach p < 0.05 (smallest 1/16) */
+    jb_compare_metric_paired(base, slow, 5, &o, &c);
+    assert_int_equal(c.verdict, JB_VERDICT_TOO_FEW);
+    jb_compare_metric_paired(base, slow, 0, &o, &c);
+    assert_int_equal(c.verdict, JB_VERDICT_MISSING);
+    /* the paired interval: constant ratios give a point */
+    double lo, hi;
+    const double ratios[] = { 1.1, 1.1, 1.1, 1.1 };
+    jb_bootstrap_paired_change(ratios, 4, 1000, 9, &lo, &hi);
+    ASSERT_CLOSE(lo, 0.1, 1e-12);
+    ASSERT_CLOSE(hi, 0.1, 1e-12);
 }
 
 /* ---- the comparison of two results folders -------------------------------------------------- */
@@ -216,16 +347,24 @@ static void test_compare_metric_threshold(void **state)
     jb_compare_result_free(&r);
 }
 
+/* The summary lines of r as jb_compare_print_summary prints them (caller frees); *len their
+ * length. */
+static char *summary_text(const struct jb_compare_result *r, size_t *len)
+{
+    char *text = NULL;
+    FILE *f = open_memstream(&text, len);
+    assert_non_null(f);
+    jb_compare_print_summary(f, r, false);
+    fclose(f);
+    return text;
+}
+
 static void test_compare_summary(void **state)
 {
     struct jb_compare_result r = { .configs = NULL };
     run_compare(*state, &test_opts, &r);
-    char *text = NULL;
     size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    assert_non_null(f);
-    jb_compare_print_summary(f, &r, false);
-    fclose(f);
+    char *text = summary_text(&r, &len);
     assert_non_null(strstr(text, "# only in base: B f32 chat single-stream 1 2\n"));
     assert_non_null(strstr(text, "# only in new: C f32 chat single-stream 1 2\n"));
     assert_non_null(strstr(text, "# warning: different machines: a (CPU) vs b (CPU)\n"));
@@ -495,6 +634,83 @@ static void test_compare_nul_byte(void **state)
     expect_failure(base, write_side(*state, "nul", nul, sizeof nul - 1), JB_EPARSE, needles);
 }
 
+/* tmp/name/runs.csv: ten rounds of configuration A, ttft drifting from round to round and
+ * multiplied by scale; round r is repetition first_rep + r and starts at 10:(start_min + r),
+ * 30 s into the minute when scale > 1 (the new side, right after the base). Its folder in dir. */
+static void write_rounds(const char *tmp, const char *name, int start_min, double scale,
+    int first_rep, char *dir, size_t len)
+{
+    static const double drift[] = { 100, 110, 95, 120, 105, 98, 115, 102, 92, 108 };
+    char csv[4096] = "model,dtype,workload,scenario,batch,threads,rep,timestamp_utc,ttft_ms_p50\n";
+    for (int r = 0; r < 10; r++)
+        jb_appendf(csv, sizeof csv,
+            "A,f32,chat,single-stream,1,2,%d,2026-12-02T10:%02d:%02dZ,%.17g\n", first_rep + r,
+            start_min + r, scale > 1 ? 30 : 0, drift[r] * scale);
+    snprintf(dir, len, "%s", write_side(tmp, name, csv, strlen(csv)));
+}
+
+static void compare_with(const char *base, const char *nw, enum jb_pairing pairing,
+    struct jb_compare_result *r, int want_rc, struct jb_err *err)
+{
+    struct jb_compare_opts o = test_opts;
+    o.pairing = pairing;
+    const int rc = jb_compare_run(base, nw, &o, r, err);
+    if (rc != want_rc)
+        fail_msg("jb_compare_run: %d, expected %d: %s", rc, want_rc, err->msg);
+}
+
+/* Sides whose repetitions' times overlap were measured side by side: compared round by round,
+ * the drift cancels and the 10% is found. A baseline measured before the new run began is
+ * compared as two samples (the drift hides the change), unless --paired yes; --paired no
+ * never pairs; --paired yes with different repetition numbers is an error. */
+static void test_compare_pairing(void **state)
+{
+    char base[4200], nw[4200], early[4200], shifted[4200];
+    write_rounds(*state, "rounds_base", 0, 1.0, 0, base, sizeof base);
+    write_rounds(*state, "rounds_new", 0, 1.10, 0, nw, sizeof nw); /* 30 s after each base */
+    write_rounds(*state, "rounds_early", 0, 1.0, 0, early, sizeof early);
+    write_rounds(*state, "rounds_later", 20, 1.10, 0, shifted, sizeof shifted);
+    struct jb_compare_result r = { .configs = NULL };
+    struct jb_err err = { .code = 0 };
+
+    compare_with(base, nw, JB_PAIR_AUTO, &r, 0, &err);
+    assert_true(r.configs[0].paired);
+    assert_true(r.configs[0].m[0].paired);
+    assert_int_equal(r.configs[0].m[0].verdict, JB_VERDICT_REGRESSION);
+    ASSERT_CLOSE(r.configs[0].m[0].change, 0.10, 1e-9);
+    ASSERT_CLOSE(r.configs[0].m[0].p, 2.0 / 1024.0, 1e-12);
+    size_t len = 0;
+    char *text = summary_text(&r, &len);
+    if (!strstr(text, "# paired: 1 of 1 configuration(s) measured side by side"))
+        fail_msg("no pairing line in:\n%s", text);
+    free(text);
+    jb_compare_result_free(&r);
+
+    compare_with(base, nw, JB_PAIR_NEVER, &r, 0, &err);
+    assert_false(r.configs[0].paired);
+    assert_int_equal(r.configs[0].m[0].verdict, JB_VERDICT_NONE);
+    jb_compare_result_free(&r);
+
+    compare_with(early, shifted, JB_PAIR_AUTO, &r, 0, &err); /* new began after base ended */
+    assert_false(r.configs[0].paired);
+    assert_int_equal(r.configs[0].m[0].verdict, JB_VERDICT_NONE);
+    jb_compare_result_free(&r);
+
+    compare_with(early, shifted, JB_PAIR_ALWAYS, &r, 0, &err);
+    assert_true(r.configs[0].paired);
+    assert_int_equal(r.configs[0].m[0].verdict, JB_VERDICT_REGRESSION);
+    jb_compare_result_free(&r);
+
+    char other[4200];
+    write_rounds(*state, "rounds_other_reps", 0, 1.10, 3, other, sizeof other);
+    compare_with(base, other, JB_PAIR_AUTO, &r, 0, &err); /* reps 3..12 vs 0..9: not paired */
+    assert_false(r.configs[0].paired);
+    jb_compare_result_free(&r);
+    compare_with(base, other, JB_PAIR_ALWAYS, &r, JB_EINVAL, &err);
+    if (!strstr(err.msg, "A f32 chat single-stream 1 2: --paired yes needs the same repetition"))
+        fail_msg("message: %s", err.msg);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -503,6 +719,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_mann_whitney_exact),
         cmocka_unit_test(test_bootstrap_interval),
         cmocka_unit_test(test_verdicts),
+        cmocka_unit_test(test_wilcoxon_exact),
+        cmocka_unit_test(test_paired_verdicts),
         cmocka_unit_test(test_compare_sides),
         cmocka_unit_test(test_compare_metric_threshold),
         cmocka_unit_test(test_compare_summary),
@@ -512,6 +730,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_compare_bad_cells),
         cmocka_unit_test(test_compare_duplicate_rows),
         cmocka_unit_test(test_compare_nul_byte),
+        cmocka_unit_test(test_compare_pairing),
     };
     return cmocka_run_group_tests(tests, group_setup, jb_test_tmp_teardown);
 }

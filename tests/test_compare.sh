@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_compare.sh — `joulebench compare` end to end: the fixture pair with a known 10% slowdown
 # is a regression (exit 1), a 2% change inside the noise is not (exit 0), two runs of the same
-# sweep are not, the JSON outputs parse in the formats CI dashboards read, one-sided
+# sweep are not (and, measured side by side, are compared round by round; --paired says how),
+# the JSON outputs parse in the formats CI dashboards read, one-sided
 # configurations and machine or method differences are reported, bad input exits 2 (nothing in
 # common, conflicting rows of one run_id, negative joules, a NUL byte); identical copies of rows
 # count once.
@@ -133,5 +134,21 @@ done
 "$jb" compare same1 same2 >same.out 2>&1
 rc=$?
 [ "$rc" -eq 0 ] && ok "same sweep twice: no regression" || fail "same sweep twice: exit $rc $(grep regression same.out)"
+grep -q "^# paired: 1 of 1 configuration(s) measured side by side" same.out \
+    && ok "sides measured side by side are compared round by round" || fail "not paired: $(tail -3 same.out)"
+"$jb" compare same1 same2 --paired no >same_np.out 2>&1
+! grep -q "paired:" same_np.out && ok "--paired no: two samples" || fail "--paired no paired: $(tail -3 same_np.out)"
+"$jb" compare "$fx/base" "$fx/slower10" --paired yes --json paired.json >paired.out 2>&1
+rc=$?
+python3 - <<'PY' && [ "$rc" -eq 1 ] && ok "--paired yes pairs by rep (no times needed): exit 1, Wilcoxon in the JSON" \
+    || fail "--paired yes: exit $rc $(tail -3 paired.out)"
+import json
+c = json.load(open("paired.json"))["configurations"][0]
+assert c["paired"] and c["metrics"][0]["test"] == "wilcoxon-signed-rank", c
+PY
+"$jb" compare same1 same2 --paired maybe >/dev/null 2>bad_pair.err
+rc=$?
+[ "$rc" -eq 2 ] && grep -q "paired is auto, yes or no, not 'maybe'" bad_pair.err \
+    && ok "--paired maybe: exit 2" || fail "--paired maybe: exit $rc $(cat bad_pair.err)"
 
 jb_test_end test_compare

@@ -525,6 +525,21 @@ static const struct jb_metric_cmp *metric(const struct jb_compare_result *r, con
     return NULL;
 }
 
+/* compare's summary (what a pull-request comment shows) holds line, and no line about base's
+ * rows (it has none judged invalid). */
+static void expect_summary(const struct jb_compare_result *r, const char *line)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    jb_compare_print_summary(f, r, false);
+    fclose(f);
+    if (!strstr(text, line) || strstr(text, "# base:"))
+        fail_msg("summary lacks \"%s\" (or speaks of base):\n%s", line, text);
+    free(text);
+}
+
 static void test_compare_drops_invalid(void **state)
 {
     (void)state;
@@ -548,11 +563,14 @@ static void test_compare_drops_invalid(void **state)
     assert_int_equal(r.new_invalid.rows, 1);
     assert_int_equal(r.base_invalid.rows, 0);
     assert_int_equal(r.base_invalid.unknown, 3);
+    expect_summary(&r, "# new: 1 row(s) judged invalid, left out of energy metrics "
+                       "(vm_measured 1; docs/validity.md)\n");
     jb_compare_result_free(&r);
     o.allow_invalid = true;
     if (jb_compare_run(b, n, &o, &r, &err))
         fail_msg("%s", err.msg);
     assert_int_equal(metric(&r, "j_per_token")->n_new, 3);
+    expect_summary(&r, "# new: 1 row(s) judged invalid, kept in energy metrics (--allow-invalid)");
     jb_compare_result_free(&r);
 }
 

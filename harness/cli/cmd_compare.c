@@ -10,6 +10,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "jb_compare.h"
 
@@ -23,15 +24,19 @@ static void usage(FILE *f)
     fprintf(f,
         "usage: joulebench compare BASE NEW [--threshold PCT] [--metric-threshold M=PCT,..]\n"
         "           [--alpha A] [--markdown] [--json FILE|-] [--gab DIR] [--bencher FILE]\n"
-        "           [--allow-projected] [--allow-invalid]\n"
+        "           [--allow-projected] [--allow-invalid] [--paired auto|yes|no]\n"
         "BASE and NEW are results folders or runs.csv files. A metric regresses when it is\n"
         "worse by at least the threshold (default 5%%), a two-sided Mann-Whitney U test gives\n"
         "p < alpha (default 0.05) and the bootstrap 95%% interval of the change excludes 0.\n"
         "Exit status: 0 no regression, 1 regression, 2 usage or data error (a bad cell, or\n"
         "nothing compared: no configuration measured on both sides). A BASE of projected rows\n"
         "(`joulebench project`) is refused unless --allow-projected. Energy metrics come\n"
-        "only from repetitions judged valid (runs.csv valid; docs/validity.md): the others are\n"
-        "counted on stderr, by reason, and --allow-invalid keeps them.\n");
+        "only from repetitions judged valid (runs.csv valid; docs/validity.md): the summary\n"
+        "counts the others by reason, and --allow-invalid keeps them. Sides measured side by\n"
+        "side (their repetitions' times overlap, as scripts/ci-ab.sh makes them) are compared\n"
+        "round by round: repetition r of BASE with r of NEW, the change the median of the\n"
+        "ratios, p from a Wilcoxon signed-rank test (--paired: auto, yes to pair by rep\n"
+        "regardless of time, no never).\n");
 }
 
 /* One option; returns 0, -1 (error printed) or JB_PARSE_HELP (usage printed). */
@@ -52,6 +57,18 @@ static int parse_option(int c, struct cmp_opts *o)
     case 'b': o->out.bencher = optarg; return 0;
     case 'P': o->c.allow_projected = true; return 0;
     case 'I': o->c.allow_invalid = true; return 0;
+    case 'p':
+        if (strcmp(optarg, "auto") == 0)
+            o->c.pairing = JB_PAIR_AUTO;
+        else if (strcmp(optarg, "yes") == 0)
+            o->c.pairing = JB_PAIR_ALWAYS;
+        else if (strcmp(optarg, "no") == 0)
+            o->c.pairing = JB_PAIR_NEVER;
+        else {
+            jb_errorf("compare: --paired is auto, yes or no, not '%s'", optarg);
+            return -1;
+        }
+        return 0;
     case 'h': usage(stdout); return JB_PARSE_HELP;
     default: usage(stderr); return -1;
     }
@@ -70,6 +87,7 @@ static int parse(int argc, char **argv, struct cmp_opts *o)
         { .name = "bencher", .has_arg = required_argument, .val = 'b' },
         { .name = "allow-projected", .has_arg = no_argument, .val = 'P' },
         { .name = "allow-invalid", .has_arg = no_argument, .val = 'I' },
+        { .name = "paired", .has_arg = required_argument, .val = 'p' },
         { .name = "help", .has_arg = no_argument, .val = 'h' },
         { .name = NULL },
     };
@@ -93,7 +111,8 @@ int jb_cmd_compare(int argc, char **argv)
             .seed = 12345,
             .resamples = 10000,
             .overrides = NULL,
-            .allow_projected = false },
+            .allow_projected = false,
+            .pairing = JB_PAIR_AUTO },
         .out = { .markdown = false, .json = NULL, .gab = NULL, .bencher = NULL },
     };
     struct jb_compare_result r = { .configs = NULL };
@@ -105,10 +124,6 @@ int jb_cmd_compare(int argc, char **argv)
         jb_errorf("%s", err.msg);
         return JB_EXIT_USAGE;
     }
-    const char *what = o.c.allow_invalid ? "judged invalid, kept (--allow-invalid)"
-                                         : "judged invalid, left out of energy metrics";
-    jb_validity_print(&r.base_invalid, "joulebench: compare: BASE", what, stderr);
-    jb_validity_print(&r.new_invalid, "joulebench: compare: NEW", what, stderr);
     const int rc = jb_compare_render(stdout, &r, &o.out, &err);
     if (rc)
         jb_errorf("%s", err.msg);

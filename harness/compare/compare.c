@@ -6,6 +6,7 @@
  */
 #include "jb_compare.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,20 +69,113 @@ static int collect_keys(const struct jb_compare_side *b, const struct jb_compare
     return 0;
 }
 
-static void compare_metrics(struct jb_compare_side *b, struct jb_compare_side *n,
-    struct jb_config_cmp *c, const struct jb_compare_opts *o)
+/* The values of metric m on both sides matched by repetition number into pb and pn (room for
+ * the smaller side); returns how many pairs. */
+static size_t match_rounds(struct jb_compare_side *b, struct jb_compare_side *n, const char *key,
+    size_t m, double *pb, double *pn)
+{
+    size_t nb, nn, k = 0;
+    const int64_t *rb, *rn;
+    const double *vb = jb_compare_side_values(b, key, m, &nb, &rb);
+    const double *vn = jb_compare_side_values(n, key, m, &nn, &rn);
+    for (size_t i = 0; i < nb; i++)
+        for (size_t j = 0; j < nn; j++)
+            if (rb[i] == rn[j]) {
+                pb[k] = vb[i];
+                pn[k++] = vn[j];
+                break;
+            }
+    return k;
+}
+
+static int compare_metrics(struct jb_compare_side *b, struct jb_compare_side *n,
+    struct jb_config_cmp *c, bool paired, const struct jb_compare_opts *o, struct jb_err *err)
 {
     for (size_t m = 0; m < N_METRICS; m++) {
         struct jb_metric_cmp *x = &c->m[m];
         size_t nb, nn;
-        const double *vb = jb_compare_side_values(b, c->key, m, &nb);
-        const double *vn = jb_compare_side_values(n, c->key, m, &nn);
         x->metric = metrics[m].name;
         x->unit = metrics[m].unit;
         x->lower_is_better = metrics[m].lower_is_better;
         x->threshold = threshold_for(o, metrics[m].name);
-        jb_compare_metric(vb, nb, vn, nn, o, x);
+        if (!paired) {
+            const double *vb = jb_compare_side_values(b, c->key, m, &nb, NULL);
+            const double *vn = jb_compare_side_values(n, c->key, m, &nn, NULL);
+            jb_compare_metric(vb, nb, vn, nn, o, x);
+            continue;
+        }
+        jb_compare_side_values(b, c->key, m, &nb, NULL);
+        double *pb = malloc((nb + 1) * sizeof *pb), *pn = malloc((nb + 1) * sizeof *pn);
+        if (!pb || !pn) {
+            free(pb);
+            free(pn);
+            return jb_fail(err, JB_ENOMEM, "compare: out of memory");
+        }
+        jb_compare_metric_paired(pb, pn, match_rounds(b, n, c->key, m, pb, pn), o, x);
+        free(pb);
+        free(pn);
     }
+    return 0;
+}
+
+static int by_value(const void *a, const void *b)
+{
+    const int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The repetition numbers of key on side s, sorted, into a new array (*n); NULL when none or
+ * out of memory. */
+static int64_t *sorted_reps(struct jb_compare_side *s, const char *key, size_t *n)
+{
+    const int64_t *r = jb_compare_side_reps(s, key, n);
+    int64_t *out = *n ? malloc(*n * sizeof *out) : NULL;
+    if (out) {
+        memcpy(out, r, *n * sizeof *out);
+        qsort(out, *n, sizeof *out, by_value);
+    }
+    return out;
+}
+
+/* Whether every repetition number of key is on both sides, once on each. */
+static bool same_rounds(struct jb_compare_side *b, struct jb_compare_side *n, const char *key)
+{
+    size_t nb, nn;
+    int64_t *rb = sorted_reps(b, key, &nb), *rn = sorted_reps(n, key, &nn);
+    bool same = rb && rn && nb == nn;
+    for (size_t i = 0; same && i < nb; i++)
+        same = rb[i] == rn[i] && (i == 0 || rb[i] != rb[i - 1]);
+    free(rb);
+    free(rn);
+    return same;
+}
+
+/* Whether the sides were measured side by side: each started a repetition before the other's
+ * last one (timestamp_utc, to the second). A baseline stored earlier ends before the new run
+ * begins. */
+static bool side_by_side(const struct jb_compare_side *b, const struct jb_compare_side *n)
+{
+    double fb, lb, fn, ln;
+    return jb_compare_side_span(b, &fb, &lb) && jb_compare_side_span(n, &fn, &ln)
+        && fmax(fb, fn) < fmin(lb, ln);
+}
+
+/* Whether configuration c is compared round by round (o->pairing, docs/ci.md); an error when
+ * pairing is demanded and the repetition numbers do not match. */
+static int decide_pairing(struct jb_compare_side *b, struct jb_compare_side *n,
+    struct jb_config_cmp *c, bool interleaved, const struct jb_compare_opts *o, bool *paired,
+    struct jb_err *err)
+{
+    *paired = false;
+    if (o->pairing == JB_PAIR_NEVER || !c->in_base || !c->in_new)
+        return 0;
+    const bool same = same_rounds(b, n, c->key);
+    if (o->pairing == JB_PAIR_ALWAYS && !same)
+        return jb_fail(err, JB_EINVAL,
+            "%s: --paired yes needs the same repetition numbers (rep) on both sides, each once",
+            c->key);
+    *paired = same && (o->pairing == JB_PAIR_ALWAYS || interleaved);
+    return 0;
 }
 
 /* Energy figures of different methods (measured, estimated, ...) do not compare: say so. */
@@ -96,13 +190,19 @@ static void check_method(
             mb[0] ? mb : "none", mn[0] ? mn : "none");
 }
 
-static void compare_config(struct jb_compare_side *b, struct jb_compare_side *n,
-    struct jb_config_cmp *c, const struct jb_compare_opts *o)
+static int compare_config(struct jb_compare_side *b, struct jb_compare_side *n,
+    struct jb_config_cmp *c, bool interleaved, const struct jb_compare_opts *o, struct jb_err *err)
 {
-    compare_metrics(b, n, c, o);
+    bool paired;
+    int rc;
     c->in_base = side_has(b, c->key);
     c->in_new = side_has(n, c->key);
+    if ((rc = decide_pairing(b, n, c, interleaved, o, &paired, err))
+        || (rc = compare_metrics(b, n, c, paired, o, err)))
+        return rc;
+    c->paired = paired;
     check_method(b, n, c);
+    return 0;
 }
 
 static int count_regressions(const struct jb_compare_result *r)
@@ -194,10 +294,13 @@ int jb_compare_run(const char *base, const char *nw, const struct jb_compare_opt
         goto out;
     jb_compare_side_validity(b, o->allow_invalid, &r->base_invalid);
     jb_compare_side_validity(n, o->allow_invalid, &r->new_invalid);
+    r->allow_invalid = o->allow_invalid;
     if ((rc = collect_keys(b, n, r, err)))
         goto out;
+    const bool interleaved = side_by_side(b, n);
     for (size_t i = 0; i < r->n_configs; i++)
-        compare_config(b, n, &r->configs[i], o);
+        if ((rc = compare_config(b, n, &r->configs[i], interleaved, o, err)))
+            goto out;
     if ((rc = check_compared(b, n, base, nw, r, err)))
         goto out;
     r->regressions = count_regressions(r);

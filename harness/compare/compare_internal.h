@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "jb_error.h"
 #include "jb_validity.h"
@@ -42,10 +43,19 @@ size_t jb_compare_side_n_keys(const struct jb_compare_side *s);
 const char *jb_compare_side_key(const struct jb_compare_side *s, size_t i);
 
 /* The finite values of metric m (an index into the metrics given at open) over the rows of
- * configuration key, empty cells skipped; *n says how many. The array belongs
- * to the side and is overwritten by the next call on the same side. */
-const double *jb_compare_side_values(
-    struct jb_compare_side *s, const char *key, size_t m, size_t *n /* OUT */);
+ * configuration key, empty cells skipped; *n says how many, and *reps (when reps is not NULL)
+ * is their repetition numbers (`rep`). The arrays belong to the side and are overwritten by
+ * the next call of this or jb_compare_side_reps on the same side. */
+const double *jb_compare_side_values(struct jb_compare_side *s, const char *key, size_t m,
+    size_t *n /* OUT */, const int64_t **reps /* OUT, may be NULL */);
+/* The repetition numbers of every row of configuration key (*n of them; none when runs.csv
+ * has no rep column). Owned by the side, overwritten as jb_compare_side_values's. */
+const int64_t *jb_compare_side_reps(
+    struct jb_compare_side *s, const char *key, size_t *n /* OUT */);
+/* The earliest and latest start (timestamp_utc, seconds since the epoch) over the side's rows;
+ * false when a row's start is missing or unreadable (the span is then unknown). */
+bool jb_compare_side_span(
+    const struct jb_compare_side *s, double *first /* OUT */, double *last /* OUT */);
 /* The energy_method of the last row of configuration key ("" if the cell is empty), or NULL
  * when the side has no energy_method column or no such row. Owned by the side. */
 const char *jb_compare_side_method(const struct jb_compare_side *s, const char *key);

@@ -4,6 +4,7 @@
  * dtype, workload, scenario, batch, threads: JB_KEY_SHAPE, which matches configurations across
  * builds and machines), and the machine named in its meta.json. Implements compare_internal.h.
  */
+#define _GNU_SOURCE /* timegm */
 #include "compare_internal.h"
 
 #include <math.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "jb_compare.h"
 #include "jb_results.h"
@@ -28,8 +30,10 @@ struct jb_compare_side {
     bool *has_metric;           /* (n_metrics) runs.csv has the column */
     size_t n_metrics;
     bool has_method; /* runs.csv has energy_method */
+    bool has_rep;    /* runs.csv has rep */
     char cpu[JB_COMPARE_MACHINE_LEN], host[JB_COMPARE_MACHINE_LEN];
     double *values; /* n_runs + 1: what jb_compare_side_values returns */
+    int64_t *reps;  /* n_runs + 1: their repetition numbers */
 };
 
 /* ---- reading ------------------------------------------------------------------------------- */
@@ -63,6 +67,7 @@ static int find_columns(struct jb_compare_side *s, struct jb_err *err)
             "decode_tok_s, j_per_token, ...) is a column",
             s->d.runs_path);
     s->has_method = jb_results_has_run_column(&s->d, "energy_method");
+    s->has_rep = jb_results_has_run_column(&s->d, "rep");
     return 0;
 }
 
@@ -101,7 +106,8 @@ int jb_compare_side_open(struct jb_compare_side **out, const char *arg, const ch
         goto fail;
     s->has_metric = calloc(n_metrics + 1, sizeof *s->has_metric);
     s->values = malloc((s->d.n_runs + 1) * sizeof *s->values);
-    if (!s->has_metric || !s->values) {
+    s->reps = malloc((s->d.n_runs + 1) * sizeof *s->reps);
+    if (!s->has_metric || !s->values || !s->reps) {
         rc = jb_fail(err, JB_ENOMEM, "%s: out of memory", s->d.runs_path);
         goto fail;
     }
@@ -134,6 +140,7 @@ void jb_compare_side_free(struct jb_compare_side *s)
     jb_results_data_free(&s->d);
     free(s->has_metric);
     free(s->values);
+    free(s->reps);
     free(s);
 }
 
@@ -158,17 +165,57 @@ static const struct jb_config_group *group(const struct jb_compare_side *s, cons
 }
 
 const double *jb_compare_side_values(
-    struct jb_compare_side *s, const char *key, size_t m, size_t *n_out)
+    struct jb_compare_side *s, const char *key, size_t m, size_t *n_out, const int64_t **reps)
 {
     const struct jb_config_group *g = group(s, key);
     size_t n = 0;
     for (size_t i = 0; g && s->has_metric[m] && i < g->n; i++) {
-        const double x = jb_run_num(&s->d.runs[g->rows[i]], s->metrics[m]);
-        if (isfinite(x))
+        const struct jb_run_record *run = &s->d.runs[g->rows[i]];
+        const double x = jb_run_num(run, s->metrics[m]);
+        if (isfinite(x)) {
+            s->reps[n] = run->rep;
             s->values[n++] = x;
+        }
     }
     *n_out = n;
+    if (reps)
+        *reps = s->reps;
     return s->values;
+}
+
+const int64_t *jb_compare_side_reps(struct jb_compare_side *s, const char *key, size_t *n_out)
+{
+    const struct jb_config_group *g = group(s, key);
+    size_t n = 0;
+    for (size_t i = 0; g && s->has_rep && i < g->n; i++)
+        s->reps[n++] = s->d.runs[g->rows[i]].rep;
+    *n_out = n;
+    return s->reps;
+}
+
+/* Seconds since the epoch of an ISO 8601 UTC time as joulebench writes it
+ * (2026-12-02T12:20:15Z), or NAN. */
+static double utc_seconds(const char *t)
+{
+    struct tm tm = { .tm_isdst = 0 };
+    const char *end = strptime(t, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return end && *end == '\0' ? (double)timegm(&tm) : NAN;
+}
+
+bool jb_compare_side_span(const struct jb_compare_side *s, double *first, double *last)
+{
+    *first = INFINITY;
+    *last = -INFINITY;
+    if (!jb_results_has_run_column(&s->d, "timestamp_utc"))
+        return false;
+    for (size_t i = 0; i < s->d.n_runs; i++) {
+        const double t = utc_seconds(s->d.runs[i].timestamp_utc);
+        if (isnan(t))
+            return false; /* one start unknown: the span is unknown */
+        *first = fmin(*first, t);
+        *last = fmax(*last, t);
+    }
+    return s->d.n_runs > 0;
 }
 
 const char *jb_compare_side_method(const struct jb_compare_side *s, const char *key)

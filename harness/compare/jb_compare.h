@@ -26,6 +26,15 @@ enum jb_verdict {
 
 const char *jb_verdict_name(enum jb_verdict v);
 
+/* When repetitions of the two sides are compared as pairs (repetition r of base with
+ * repetition r of new) rather than as two samples. */
+enum jb_pairing {
+    JB_PAIR_AUTO, /* pair when measured side by side: the sides' times overlap and every
+                   * repetition number of a configuration is on both sides, once */
+    JB_PAIR_NEVER,
+    JB_PAIR_ALWAYS, /* pair by repetition number; an error where the numbers differ */
+};
+
 struct jb_compare_opts {
     double threshold;      /* minimum relative effect, e.g. 0.05 */
     double alpha;          /* significance level of the two-sided Mann-Whitney U test */
@@ -34,17 +43,20 @@ struct jb_compare_opts {
     const char *overrides; /* "metric=pct,metric=pct" per-metric thresholds (NULL: none) */
     bool allow_projected;  /* accept a BASE of projected rows (`joulebench project`) */
     bool allow_invalid;    /* energy metrics also from rows judged invalid (docs/validity.md) */
+    enum jb_pairing pairing; /* when to compare repetitions round by round (docs/ci.md) */
 };
 
 /* The verdict on one metric of one configuration. */
 struct jb_metric_cmp {
     const char *metric, *unit;
     bool lower_is_better;
+    bool paired; /* repetitions compared round by round (n_base == n_new pairs) */
     size_t n_base, n_new;
     double base_median, new_median;
-    double change;       /* new / base - 1 */
-    double ci_lo, ci_hi; /* bootstrap 95% interval of change */
-    double p;            /* two-sided Mann-Whitney U */
+    double change;       /* new / base - 1 of the medians; paired: the median of new / base - 1
+                          * over the rounds */
+    double ci_lo, ci_hi; /* bootstrap 95% interval of change (paired: resampling rounds) */
+    double p;            /* two-sided Mann-Whitney U; paired: Wilcoxon signed-rank */
     double threshold;
     enum jb_verdict verdict;
 };
@@ -61,6 +73,21 @@ void jb_bootstrap_change(const double *a, size_t n, const double *b, size_t m, i
 void jb_compare_metric(const double *base, size_t n, const double *nw, size_t m,
     const struct jb_compare_opts *o, struct jb_metric_cmp *c);
 
+/* Exact two-sided Wilcoxon signed-rank p-value of the differences d[0 .. n): zeros dropped,
+ * tied magnitudes given their mean rank, the exact null distribution of W+ over the 2^n sign
+ * assignments for up to 50 non-zero differences, the normal approximation with tie correction
+ * beyond. 1 when every difference is zero; NAN when out of memory. */
+double jb_wilcoxon_p(const double *d, size_t n);
+/* The smallest p the two-sided exact signed-rank test can reach with n pairs: 2 / 2^n. */
+double jb_wilcoxon_min_p(size_t n);
+/* Percentile bootstrap 95% interval of median(ratio) - 1, resampling the n rounds. */
+void jb_bootstrap_paired_change(
+    const double *ratio, size_t n, int resamples, uint64_t seed, double *lo, double *hi);
+/* Compares one metric's n rounds, base[i] and nw[i] measured in round i: the change is the
+ * median of nw[i] / base[i] - 1, the test Wilcoxon signed-rank on the log ratios. */
+void jb_compare_metric_paired(const double *base, const double *nw, size_t n,
+    const struct jb_compare_opts *o, struct jb_metric_cmp *c);
+
 /* ---- the comparison of two result sets (compare.c) ---------------------------------------- */
 
 #define JB_COMPARE_N_METRICS 8  /* ttft_ms_p50 .. instructions_per_token, in that order */
@@ -71,6 +98,7 @@ void jb_compare_metric(const double *base, size_t n, const double *nw, size_t m,
 struct jb_config_cmp {
     char key[JB_COMPARE_KEY_LEN]; /* "model dtype workload scenario batch threads" */
     bool in_base, in_new;         /* whether the side has rows of this configuration */
+    bool paired; /* compared round by round (measured side by side, or --paired yes) */
     struct jb_metric_cmp m[JB_COMPARE_N_METRICS]; /* compared metrics, in table order; a
                                                    * metric without values is MISSING */
     char warning[256]; /* why energy changes do not compare (methods differ), or "" */
@@ -88,6 +116,7 @@ struct jb_compare_result {
     /* rows judged invalid on each side (docs/validity.md): their energy metrics are left out
      * unless o->allow_invalid; latency and throughput are compared from every row */
     struct jb_validity_tally base_invalid, new_invalid;
+    bool allow_invalid; /* their energy was kept (o->allow_invalid) */
 };
 
 /* Compares base and nw, each a results folder or a runs.csv file (the meta.json beside
@@ -118,7 +147,8 @@ struct jb_compare_output {
 /* The table of every metric with values on both sides (terminal columns, or Markdown) on f. */
 void jb_compare_print_table(FILE *f, const struct jb_compare_result *r, bool markdown);
 /* The summary lines on f, each after "# " ("> " for Markdown): configurations on one side
- * only, warnings, too few repetitions, different machines, then the verdict line. */
+ * only, warnings, too few repetitions, rows judged invalid per side, which configurations were
+ * paired, different machines, then the verdict line. */
 void jb_compare_print_summary(FILE *f, const struct jb_compare_result *r, bool markdown);
 /* The full result as JSON to path ("-": f). Returns 0 or JB_EIO with err naming the path. */
 int jb_compare_write_json(

@@ -87,7 +87,12 @@ static void config_notes(FILE *f, const struct jb_config_cmp *c, const char *q)
         fprintf(f, "%sonly in %s: %s\n", q, c->in_base ? "base" : "new", c->key);
     if (c->warning[0])
         fprintf(f, "%swarning: %s: %s\n", q, c->key, c->warning);
-    if (c->in_base && c->in_new && c->m[0].verdict == JB_VERDICT_TOO_FEW)
+    if (c->in_base && c->in_new && c->m[0].verdict == JB_VERDICT_TOO_FEW && c->paired)
+        fprintf(f,
+            "%s%s: %zu rounds cannot reach p < alpha (smallest p %.3g): "
+            "run more repetitions (--reps)\n",
+            q, c->key, c->m[0].n_base, jb_wilcoxon_min_p(c->m[0].n_base));
+    else if (c->in_base && c->in_new && c->m[0].verdict == JB_VERDICT_TOO_FEW)
         fprintf(f,
             "%s%s: %zu and %zu repetitions cannot reach p < alpha (smallest p %.3g): "
             "run more repetitions (--reps)\n",
@@ -95,11 +100,44 @@ static void config_notes(FILE *f, const struct jb_config_cmp *c, const char *q)
             jb_mann_whitney_min_p(c->m[0].n_base, c->m[0].n_new));
 }
 
+/* One line per side with rows judged invalid (docs/validity.md): how many, why, and whether
+ * their energy was left out. */
+static void invalid_note(
+    FILE *f, const struct jb_validity_tally *t, const char *side, bool kept, const char *q)
+{
+    if (!t->rows)
+        return;
+    fprintf(f, "%s%s: %zu row(s) judged invalid, %s (", q, side, t->rows,
+        kept ? "kept in energy metrics (--allow-invalid)" : "left out of energy metrics");
+    for (size_t i = 0; i < t->n_codes; i++)
+        fprintf(f, "%s%s %zu", i ? ", " : "", t->code[i], t->count[i]);
+    fprintf(f, "; docs/validity.md)\n");
+}
+
+/* One line on how the repetitions were compared, when any configuration was paired. */
+static void pairing_note(FILE *f, const struct jb_compare_result *r, const char *q)
+{
+    size_t paired = 0, both = 0;
+    for (size_t i = 0; i < r->n_configs; i++) {
+        both += r->configs[i].in_base && r->configs[i].in_new;
+        paired += r->configs[i].paired;
+    }
+    if (paired)
+        fprintf(f,
+            "%spaired: %zu of %zu configuration(s) measured side by side, compared round by "
+            "round (repetition r of base with r of new: median of the ratios, Wilcoxon "
+            "signed-rank p)\n",
+            q, paired, both);
+}
+
 void jb_compare_print_summary(FILE *f, const struct jb_compare_result *r, bool markdown)
 {
     const char *q = markdown ? "> " : "# ";
     for (size_t i = 0; i < r->n_configs; i++)
         config_notes(f, &r->configs[i], q);
+    invalid_note(f, &r->base_invalid, "base", r->allow_invalid, q);
+    invalid_note(f, &r->new_invalid, "new", r->allow_invalid, q);
+    pairing_note(f, r, q);
     if (r->different_machines)
         fprintf(f, "%swarning: different machines: %s (%s) vs %s (%s)\n", q, r->base_host,
             r->base_cpu, r->new_host, r->new_cpu);
@@ -131,6 +169,8 @@ static cJSON *metric_json(const struct jb_metric_cmp *x)
     cJSON_AddStringToObject(o, "metric", x->metric);
     cJSON_AddStringToObject(o, "unit", x->unit);
     cJSON_AddBoolToObject(o, "lower_is_better", x->lower_is_better);
+    cJSON_AddStringToObject(o, "test", x->paired ? "wilcoxon-signed-rank" : "mann-whitney-u");
+    cJSON_AddBoolToObject(o, "paired", x->paired);
     cJSON_AddNumberToObject(o, "n_base", (double)x->n_base);
     cJSON_AddNumberToObject(o, "n_new", (double)x->n_new);
     const struct {
@@ -155,6 +195,7 @@ static cJSON *config_json(const struct jb_config_cmp *c)
     cJSON_AddStringToObject(o, "configuration", c->key);
     cJSON_AddBoolToObject(o, "in_base", c->in_base);
     cJSON_AddBoolToObject(o, "in_new", c->in_new);
+    cJSON_AddBoolToObject(o, "paired", c->paired);
     if (c->warning[0])
         cJSON_AddStringToObject(o, "warning", c->warning);
     cJSON *ms = cJSON_AddArrayToObject(o, "metrics");
@@ -164,11 +205,26 @@ static cJSON *config_json(const struct jb_config_cmp *c)
     return o;
 }
 
+/* A side's rows judged invalid: {rows, energy_kept, reasons: {code: rows}}. */
+static cJSON *invalid_json(const struct jb_validity_tally *t, bool kept)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "rows", (double)t->rows);
+    cJSON_AddBoolToObject(o, "energy_kept", kept);
+    cJSON *reasons = cJSON_AddObjectToObject(o, "reasons");
+    for (size_t i = 0; i < t->n_codes; i++)
+        cJSON_AddNumberToObject(reasons, t->code[i], (double)t->count[i]);
+    return o;
+}
+
 int jb_compare_write_json(
     FILE *f, const struct jb_compare_result *r, const char *path, struct jb_err *err)
 {
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "verdict", r->regressions ? "regression" : "no regression");
+    cJSON *invalid = cJSON_AddObjectToObject(root, "invalid_rows");
+    cJSON_AddItemToObject(invalid, "base", invalid_json(&r->base_invalid, r->allow_invalid));
+    cJSON_AddItemToObject(invalid, "new", invalid_json(&r->new_invalid, r->allow_invalid));
     cJSON *arr = cJSON_AddArrayToObject(root, "configurations");
     for (size_t i = 0; i < r->n_configs; i++)
         cJSON_AddItemToArray(arr, config_json(&r->configs[i]));
