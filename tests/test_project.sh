@@ -5,7 +5,7 @@
 # workload asked for into projection.csv (method projected in every row), projection.md and the
 # terminal table, all saying "projected"; projecting a results folder's own configuration
 # (--from) reproduces its measured decode tok/s within the leave-one-out error the command
-# reports; a published table row without a source URL is refused; compare refuses a projection
+# reports, and its power calibration leaves out the energy of rows judged invalid; a published table row without a source URL is refused; compare refuses a projection
 # as its baseline unless --allow-projected.
 # Usage: test_project.sh PATH/TO/joulebench SOURCE_DIR
 set -u
@@ -81,6 +81,33 @@ print(f"measured {m}, projected {p}, error {err:.3f}, leave-one-out {loo:.3f}")
 assert proj[0]["eff_decode_from"].startswith("results:"), proj[0]["eff_decode_from"]
 assert err <= loo
 EOF
+
+# --- --from calibrates power only on valid rows: every configuration gets a second repetition
+# with 50x the energy; judged invalid (valid 0) it changes nothing, judged valid it does
+for v in 0 1; do
+    mkdir -p "calib$v"
+    python3 - "$fx/results/runs.csv" "calib$v/runs.csv" "$v" <<'EOF' || fail "writing calib$v"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+cols = list(rows[0].keys()) + ["valid", "validity_reasons"]
+w = csv.DictWriter(open(sys.argv[2], "w", newline=""), fieldnames=cols)
+w.writeheader()
+for r in rows:
+    w.writerow(dict(r, valid=1, validity_reasons=""))
+    bad = dict(r, rep=2, valid=sys.argv[3], validity_reasons="" if sys.argv[3] == "1" else "vm_measured")
+    for c in ("energy_prefill_j", "energy_decode_j", "energy_j", "j_per_token"):
+        bad[c] = repr(float(r[c]) * 50)
+    w.writerow(bad)
+EOF
+    "$jb" project --from "calib$v" --calibration-hardware "$fx/good.ini" --hardware "$fx/good.ini" \
+        --workloads tg128 --dtypes q8_0 --published none --out "own$v" >"own$v.out" 2>"own$v.err" \
+        || fail "project --from calib$v: $(cat "own$v.err")"
+done
+util() { python3 -c 'import csv, sys; r = next(csv.DictReader(open(sys.argv[1]))); print(r["util_prefill"], r["util_decode"])' "$1"; }
+[ "$(util own/projection.csv)" = "$(util own0/projection.csv)" ] \
+    && [ "$(util own/projection.csv)" != "$(util own1/projection.csv)" ] \
+    && ok "--from: invalid rows' energy left out of the power calibration (utilisation $(util own0/projection.csv); with them valid: $(util own1/projection.csv))" \
+    || fail "--from and invalid rows: utilisation $(util own/projection.csv) (fixture), $(util own0/projection.csv) (bogus rows invalid), $(util own1/projection.csv) (bogus rows valid)"
 
 # --- a published row without its source is refused
 printf 'device,backend,model,format,pp512_tok_s,tg128_tok_s,source_url\nrtx-4090,cuda,tiny,q4_0,100,10,https://example.org/x\nrtx-4090,cuda,tiny,q4_0,100,10,\n' >pub.csv

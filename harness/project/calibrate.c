@@ -17,6 +17,7 @@
 #include "jb_csvio.h"
 #include "jb_results.h"
 #include "jb_stats.h"
+#include "jb_validity.h"
 
 #define PP_TOKENS 512 /* llama-bench's pp512 */
 #define TG_TOKENS 128 /* and tg128 */
@@ -409,6 +410,9 @@ int jb_measured_read(const char *dir, const char *models_dir, const struct jb_hw
     int rc = jb_results_read(dir, JB_RESULTS_RUNS, &d, err);
     if (rc)
         return rc;
+    /* energy only from repetitions judged valid (docs/validity.md), as the report's: the power
+     * calibration must not learn from a window too short or a sampler that missed samples */
+    jb_validity_drop_energy(d.runs, d.n_runs);
     rc = jb_config_groups(d.runs, d.n_runs, JB_KEY_CONFIG_ID, NULL, &groups, &n_groups, err);
     if (!rc) {
         *out = calloc(n_groups ? n_groups : 1, sizeof **out);
