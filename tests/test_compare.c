@@ -709,6 +709,19 @@ static void test_compare_pairing(void **state)
     compare_with(base, other, JB_PAIR_ALWAYS, &r, JB_EINVAL, &err);
     if (!strstr(err.msg, "A f32 chat single-stream 1 2: --paired yes needs the same repetition"))
         fail_msg("message: %s", err.msg);
+
+    /* a base value of 0 has no ratio: that round is left out, the other nine still decide */
+    char csv[4096] = "model,dtype,workload,scenario,batch,threads,rep,ttft_ms_p50\n";
+    for (int rep = 0; rep < 10; rep++)
+        jb_appendf(
+            csv, sizeof csv, "A,f32,chat,single-stream,1,2,%d,%d\n", rep, rep ? 100 + rep : 0);
+    char zero[4200];
+    snprintf(zero, sizeof zero, "%s", write_side(*state, "rounds_zero", csv, strlen(csv)));
+    compare_with(zero, early, JB_PAIR_ALWAYS, &r, 0, &err);
+    assert_int_equal(r.configs[0].m[0].n_base, 9);
+    assert_true(isfinite(r.configs[0].m[0].change));
+    assert_true(isfinite(r.configs[0].m[0].p));
+    jb_compare_result_free(&r);
 }
 
 int main(int argc, char **argv)

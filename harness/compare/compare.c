@@ -70,7 +70,8 @@ static int collect_keys(const struct jb_compare_side *b, const struct jb_compare
 }
 
 /* The values of metric m on both sides matched by repetition number into pb and pn (room for
- * the smaller side); returns how many pairs. */
+ * every row of the configuration); returns how many pairs. A pair whose base value is 0 has no
+ * ratio and is left out. */
 static size_t match_rounds(struct jb_compare_side *b, struct jb_compare_side *n, const char *key,
     size_t m, double *pb, double *pn)
 {
@@ -79,7 +80,7 @@ static size_t match_rounds(struct jb_compare_side *b, struct jb_compare_side *n,
     const double *vb = jb_compare_side_values(b, key, m, &nb, &rb);
     const double *vn = jb_compare_side_values(n, key, m, &nn, &rn);
     for (size_t i = 0; i < nb; i++)
-        for (size_t j = 0; j < nn; j++)
+        for (size_t j = 0; j < nn && vb[i] != 0; j++)
             if (rb[i] == rn[j]) {
                 pb[k] = vb[i];
                 pn[k++] = vn[j];
@@ -91,30 +92,35 @@ static size_t match_rounds(struct jb_compare_side *b, struct jb_compare_side *n,
 static int compare_metrics(struct jb_compare_side *b, struct jb_compare_side *n,
     struct jb_config_cmp *c, bool paired, const struct jb_compare_opts *o, struct jb_err *err)
 {
-    for (size_t m = 0; m < N_METRICS; m++) {
-        struct jb_metric_cmp *x = &c->m[m];
-        size_t nb, nn;
-        x->metric = metrics[m].name;
-        x->unit = metrics[m].unit;
-        x->lower_is_better = metrics[m].lower_is_better;
-        x->threshold = threshold_for(o, metrics[m].name);
-        if (!paired) {
-            const double *vb = jb_compare_side_values(b, c->key, m, &nb, NULL);
-            const double *vn = jb_compare_side_values(n, c->key, m, &nn, NULL);
-            jb_compare_metric(vb, nb, vn, nn, o, x);
-            continue;
-        }
-        jb_compare_side_values(b, c->key, m, &nb, NULL);
-        double *pb = malloc((nb + 1) * sizeof *pb), *pn = malloc((nb + 1) * sizeof *pn);
+    size_t rows = 0;
+    double *pb = NULL, *pn = NULL;
+    if (paired) {
+        jb_compare_side_reps(b, c->key, &rows);
+        pb = malloc((rows + 1) * sizeof *pb);
+        pn = malloc((rows + 1) * sizeof *pn);
         if (!pb || !pn) {
             free(pb);
             free(pn);
             return jb_fail(err, JB_ENOMEM, "compare: out of memory");
         }
-        jb_compare_metric_paired(pb, pn, match_rounds(b, n, c->key, m, pb, pn), o, x);
-        free(pb);
-        free(pn);
     }
+    for (size_t m = 0; m < N_METRICS; m++) {
+        struct jb_metric_cmp *x = &c->m[m];
+        x->metric = metrics[m].name;
+        x->unit = metrics[m].unit;
+        x->lower_is_better = metrics[m].lower_is_better;
+        x->threshold = threshold_for(o, metrics[m].name);
+        if (paired) {
+            jb_compare_metric_paired(pb, pn, match_rounds(b, n, c->key, m, pb, pn), o, x);
+            continue;
+        }
+        size_t nb, nn;
+        const double *vb = jb_compare_side_values(b, c->key, m, &nb, NULL);
+        const double *vn = jb_compare_side_values(n, c->key, m, &nn, NULL);
+        jb_compare_metric(vb, nb, vn, nn, o, x);
+    }
+    free(pb);
+    free(pn);
     return 0;
 }
 

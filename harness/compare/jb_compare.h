@@ -83,8 +83,9 @@ double jb_wilcoxon_min_p(size_t n);
 /* Percentile bootstrap 95% interval of median(ratio) - 1, resampling the n rounds. */
 void jb_bootstrap_paired_change(
     const double *ratio, size_t n, int resamples, uint64_t seed, double *lo, double *hi);
-/* Compares one metric's n rounds, base[i] and nw[i] measured in round i: the change is the
- * median of nw[i] / base[i] - 1, the test Wilcoxon signed-rank on the log ratios. */
+/* Compares one metric's n rounds, base[i] (> 0) and nw[i] measured in round i: the change is
+ * the median of nw[i] / base[i] - 1, the test Wilcoxon signed-rank on the log ratios
+ * (compare.c leaves out rounds whose base value is 0). */
 void jb_compare_metric_paired(const double *base, const double *nw, size_t n,
     const struct jb_compare_opts *o, struct jb_metric_cmp *c);
 

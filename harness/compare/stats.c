@@ -151,6 +151,14 @@ static double resampled_median(const double *x, size_t n, uint64_t *rng, double 
     return jb_percentile(buf, n, 50);
 }
 
+/* The 2.5th and 97.5th percentiles of the resampled changes ch (sorted here). */
+static void interval95(double *ch, int resamples, double *lo, double *hi)
+{
+    jb_sort(ch, (size_t)resamples);
+    *lo = jb_percentile(ch, (size_t)resamples, 2.5);
+    *hi = jb_percentile(ch, (size_t)resamples, 97.5);
+}
+
 void jb_bootstrap_change(const double *a, size_t n, const double *b, size_t m, int resamples,
     uint64_t seed, double *lo, double *hi)
 {
@@ -161,9 +169,7 @@ void jb_bootstrap_change(const double *a, size_t n, const double *b, size_t m, i
         uint64_t rng = seed;
         for (int r = 0; r < resamples; r++)
             ch[r] = resampled_median(b, m, &rng, buf) / resampled_median(a, n, &rng, buf) - 1.0;
-        jb_sort(ch, (size_t)resamples);
-        *lo = jb_percentile(ch, (size_t)resamples, 2.5);
-        *hi = jb_percentile(ch, (size_t)resamples, 97.5);
+        interval95(ch, resamples, lo, hi);
     }
     free(buf);
     free(ch);
@@ -277,9 +283,7 @@ void jb_bootstrap_paired_change(
         uint64_t rng = seed;
         for (int r = 0; r < resamples; r++)
             ch[r] = resampled_median(ratio, n, &rng, buf) - 1.0;
-        jb_sort(ch, (size_t)resamples);
-        *lo = jb_percentile(ch, (size_t)resamples, 2.5);
-        *hi = jb_percentile(ch, (size_t)resamples, 97.5);
+        interval95(ch, resamples, lo, hi);
     }
     free(buf);
     free(ch);
